@@ -1,1 +1,19 @@
-//! Glass emulator
+//! The Glass machine: unmodified static Linux programs run on unicorn CPUs under a
+//! deterministic Linux-ABI kernel (DESIGN.md). `Machine::new` loads a program from a guest
+//! root, `Machine::run` runs it to the end and returns the exit status and the run digest.
+
+pub mod cpu;
+pub mod errno;
+pub mod fdtable;
+pub mod loader;
+pub mod machine;
+pub mod param;
+pub mod rng;
+pub mod sched;
+pub mod syscalls;
+pub mod trace;
+pub mod vfs;
+pub mod vm;
+
+pub use machine::{Config, ConsoleIo, ExitStatus, Machine, MachineError};
+pub use sched::RunReport;

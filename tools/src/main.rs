@@ -1,1 +1,142 @@
-fn main() {}
+//! `glass`: the command line of the Glass machine — run a static Linux program in a
+//! deterministic emulated machine, or show the demo workload.
+
+mod demo;
+
+use clap::{Parser, Subcommand};
+use glass_emulator::{Config, ConsoleIo, Machine};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "glass",
+    version,
+    about = "A deterministic machine emulator whose processes you can read like files"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run a static Linux program inside the emulated machine.
+    ///
+    /// PROGRAM is a path inside the guest root (absolute, or looked up in the guest's PATH).
+    /// glass prints nothing of its own on stdout, passes stdin/stdout/stderr through, and
+    /// exits with the guest's exit status (128+signal if it was killed).
+    Run(RunArgs),
+    /// Run a short demonstration workload from the default root and print its digest.
+    Demo(DemoArgs),
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    #[command(flatten)]
+    machine: MachineArgs,
+    /// Print the run digest as the last line on stderr.
+    #[arg(long)]
+    digest: bool,
+    /// The program (a path inside the guest root) and its arguments.
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "PROGRAM [ARGS]..."
+    )]
+    command: Vec<String>,
+}
+
+#[derive(clap::Args)]
+struct DemoArgs {
+    #[command(flatten)]
+    machine: MachineArgs,
+}
+
+#[derive(clap::Args, Clone)]
+struct MachineArgs {
+    /// Host directory exposed read-only as the guest's `/` (writes go to memory).
+    /// Default: $GLASS_ROOT, else the root the setup script builds (build/root).
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+    /// Working directory of the first process, inside the guest.
+    #[arg(long, default_value = "/", value_name = "DIR")]
+    cwd: String,
+    /// Seed for getrandom, /dev/urandom and AT_RANDOM.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Write one JSON line per system call to FILE.
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
+    /// Set an environment variable for the guest (repeatable); replaces the default
+    /// environment (PATH=/bin:/usr/bin HOME=/ TERM=dumb) once given.
+    #[arg(long = "env", value_name = "NAME=VALUE")]
+    env: Vec<String>,
+    /// Scheduler quantum, in blocks of guest work.
+    #[arg(long, default_value_t = glass_emulator::param::QUANTUM_BLOCKS, value_name = "BLOCKS")]
+    quantum: u64,
+}
+
+/// The root the setup script builds next to the workspace.
+pub fn default_root() -> PathBuf {
+    if let Some(r) = std::env::var_os("GLASS_ROOT") {
+        return PathBuf::from(r);
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("build")
+        .join("root")
+}
+
+impl MachineArgs {
+    fn config(&self, command: &[String]) -> Result<Config, String> {
+        let root = self.root.clone().unwrap_or_else(default_root);
+        if !root.is_dir() {
+            return Err(format!(
+                "guest root {} does not exist; give --root DIR or run tools/scripts/setup.sh to build the default root",
+                root.display()
+            ));
+        }
+        let program = command.first().ok_or("no program given")?;
+        let mut c = Config::new(root, program, command.to_vec());
+        c.cwd = self.cwd.clone();
+        c.seed = self.seed;
+        c.trace = self.trace.clone();
+        c.quantum = self.quantum;
+        if !self.env.is_empty() {
+            c.env = self.env.clone();
+        }
+        Ok(c)
+    }
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    let config = match args.machine.config(&args.command) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("glass: {e}");
+            return ExitCode::from(127);
+        }
+    };
+    let mut m = match Machine::new(&config, ConsoleIo::host()) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("glass: {e}");
+            return ExitCode::from(126);
+        }
+    };
+    let report = m.run();
+    if args.digest {
+        eprintln!("glass: digest {}", report.digest);
+    }
+    ExitCode::from(report.status.shell_code().clamp(0, 255) as u8)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Run(a) => run(a),
+        Cmd::Demo(a) => demo::demo(&a.machine),
+    }
+}

@@ -1,0 +1,282 @@
+//! CPU backends on unicorn, one file per arch behind one interface: engine creation with the
+//! trap hooks, the register map (syscall number, arguments, result, pc, sp, TLS), the syscall
+//! number table and the Plan 9 register images. The arch is a runtime value
+//! (`proc_model::machine::Arch`), never a `cfg`.
+
+pub mod aarch64;
+pub mod riscv64;
+pub mod x86_64;
+
+use crate::errno::{Errno, SysResult};
+use crate::syscalls::Sys;
+pub use proc_model::machine::Arch;
+use unicorn_engine::unicorn_const::{uc_error, MemType, Prot};
+use unicorn_engine::Unicorn;
+
+/// Host-side errors of the CPU layer.
+#[derive(Debug, thiserror::Error)]
+pub enum CpuError {
+    #[error("{0} guests are not yet supported (x86_64 only for now)")]
+    Unsupported(&'static str),
+    #[error("unicorn: {0:?}")]
+    Unicorn(uc_error),
+}
+
+impl From<uc_error> for CpuError {
+    fn from(e: uc_error) -> Self {
+        CpuError::Unicorn(e)
+    }
+}
+
+/// Why a run of guest code stopped, as recorded by the hooks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    Syscall,
+    Quantum,
+    /// A CPU interrupt/exception other than the syscall path (x86 vector number).
+    Interrupt(u32),
+}
+
+/// State the hooks share with the machine, stored in the engine.
+#[derive(Debug, Default)]
+pub struct HookState {
+    /// Blocks entered in the current run.
+    pub blocks: u64,
+    /// Stop once this many blocks have been entered.
+    pub budget: u64,
+    pub stop: Option<Stop>,
+    /// The last invalid memory access (kind, address).
+    pub fault: Option<(MemType, u64)>,
+}
+
+pub type Engine = Unicorn<'static, HookState>;
+
+/// The outcome of [`Cpu::run`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunExit {
+    Syscall,
+    Quantum,
+    Interrupt(u32),
+    /// A memory fault: (write?, address).
+    Fault {
+        write: bool,
+        addr: u64,
+        exec: bool,
+    },
+    InvalidInsn,
+    Error(uc_error),
+}
+
+pub struct Cpu {
+    pub arch: Arch,
+    pub uc: Engine,
+}
+
+/// Counts blocks and asks for a stop when the quantum is used up. The block where we stop is
+/// not executed and is hooked again on resume, so it is counted once (DESIGN.md).
+pub(crate) fn block_hook(uc: &mut Unicorn<'_, HookState>, _addr: u64, _size: u32) {
+    let d = uc.get_data_mut();
+    d.blocks += 1;
+    if d.blocks > d.budget {
+        d.blocks -= 1;
+        d.stop = Some(Stop::Quantum);
+        let _ = uc.emu_stop();
+    }
+}
+
+pub(crate) fn mem_invalid_hook(
+    uc: &mut Unicorn<'_, HookState>,
+    ty: MemType,
+    addr: u64,
+    _size: usize,
+    _value: i64,
+) -> bool {
+    uc.get_data_mut().fault = Some((ty, addr));
+    false
+}
+
+pub fn arch_name(arch: Arch) -> &'static str {
+    match arch {
+        Arch::X86_64 => "x86_64",
+        Arch::Aarch64 => "aarch64",
+        Arch::Riscv64 => "riscv64",
+    }
+}
+
+impl Cpu {
+    pub fn new(arch: Arch) -> Result<Cpu, CpuError> {
+        let uc = match arch {
+            Arch::X86_64 => x86_64::new_engine()?,
+            Arch::Aarch64 => return Err(CpuError::Unsupported("aarch64")),
+            Arch::Riscv64 => return Err(CpuError::Unsupported("riscv64")),
+        };
+        Ok(Cpu { arch, uc })
+    }
+
+    /// Run guest code from the current pc until a syscall, a trap, a fault, or `budget`
+    /// blocks. Returns the exit and the number of blocks executed.
+    pub fn run(&mut self, budget: u64) -> (RunExit, u64) {
+        {
+            let d = self.uc.get_data_mut();
+            d.blocks = 0;
+            d.budget = budget.max(1);
+            d.stop = None;
+            d.fault = None;
+        }
+        let pc = self.pc();
+        let r = self.uc.emu_start(pc, 0, 0, 0);
+        let d = self.uc.get_data();
+        let blocks = d.blocks;
+        let exit = match (r, d.stop, d.fault) {
+            (_, Some(Stop::Syscall), _) => RunExit::Syscall,
+            (_, Some(Stop::Interrupt(n)), _) => RunExit::Interrupt(n),
+            (Ok(()), Some(Stop::Quantum), _) => RunExit::Quantum,
+            (Err(e), _, Some((ty, addr))) => {
+                let write = matches!(ty, MemType::WRITE_UNMAPPED | MemType::WRITE_PROT);
+                let exec = matches!(ty, MemType::FETCH_UNMAPPED | MemType::FETCH_PROT);
+                let _ = e;
+                RunExit::Fault { write, addr, exec }
+            }
+            (Err(uc_error::INSN_INVALID), _, _) => RunExit::InvalidInsn,
+            (Err(e), _, _) => RunExit::Error(e),
+            // emu_start returned with no reason recorded: treat as a quantum end.
+            (Ok(()), _, _) => RunExit::Quantum,
+        };
+        (exit, blocks)
+    }
+
+    pub fn pc(&self) -> u64 {
+        match self.arch {
+            Arch::X86_64 => x86_64::pc(&self.uc),
+            _ => 0,
+        }
+    }
+
+    pub fn set_pc(&mut self, v: u64) {
+        if self.arch == Arch::X86_64 {
+            x86_64::set_pc(&mut self.uc, v)
+        }
+    }
+
+    pub fn sp(&self) -> u64 {
+        match self.arch {
+            Arch::X86_64 => x86_64::sp(&self.uc),
+            _ => 0,
+        }
+    }
+
+    pub fn set_sp(&mut self, v: u64) {
+        if self.arch == Arch::X86_64 {
+            x86_64::set_sp(&mut self.uc, v)
+        }
+    }
+
+    pub fn set_tls(&mut self, v: u64) {
+        if self.arch == Arch::X86_64 {
+            x86_64::set_tls(&mut self.uc, v)
+        }
+    }
+
+    /// The raw syscall number and its six arguments.
+    pub fn syscall_args(&self) -> (u64, [u64; 6]) {
+        match self.arch {
+            Arch::X86_64 => x86_64::syscall_args(&self.uc),
+            _ => (u64::MAX, [0; 6]),
+        }
+    }
+
+    pub fn set_syscall_ret(&mut self, v: u64) {
+        if self.arch == Arch::X86_64 {
+            x86_64::set_syscall_ret(&mut self.uc, v)
+        }
+    }
+
+    /// Map a raw syscall number of this arch to the kernel's arch-neutral call.
+    pub fn sys(&self, nr: u64) -> Option<Sys> {
+        match self.arch {
+            Arch::X86_64 => x86_64::sys(nr),
+            _ => None,
+        }
+    }
+
+    pub fn map(&mut self, addr: u64, size: u64, prot: u32) -> SysResult<()> {
+        self.uc
+            .mem_map(addr, size, to_prot(prot))
+            .map_err(|_| Errno::ENOMEM)
+    }
+
+    pub fn unmap(&mut self, addr: u64, size: u64) -> SysResult<()> {
+        self.uc.mem_unmap(addr, size).map_err(|_| Errno::EINVAL)
+    }
+
+    pub fn protect(&mut self, addr: u64, size: u64, prot: u32) -> SysResult<()> {
+        self.uc
+            .mem_protect(addr, size, to_prot(prot))
+            .map_err(|_| Errno::ENOMEM)
+    }
+
+    pub fn read(&self, addr: u64, len: usize) -> SysResult<Vec<u8>> {
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        self.uc
+            .mem_read_as_vec(addr, len)
+            .map_err(|_| Errno::EFAULT)
+    }
+
+    pub fn read_into(&self, addr: u64, buf: &mut [u8]) -> SysResult<()> {
+        if buf.is_empty() {
+            return Ok(());
+        }
+        self.uc.mem_read(addr, buf).map_err(|_| Errno::EFAULT)
+    }
+
+    pub fn write(&mut self, addr: u64, data: &[u8]) -> SysResult<()> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        self.uc.mem_write(addr, data).map_err(|_| Errno::EFAULT)
+    }
+
+    /// Read a NUL-terminated string of at most `max` bytes.
+    pub fn read_cstr(&self, addr: u64, max: usize) -> SysResult<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut a = addr;
+        while out.len() < max {
+            // Read up to the end of the page so a string near a mapping's end is fine.
+            let chunk = (4096 - (a & 4095)) as usize;
+            let buf = self.read(a, chunk.min(max - out.len()))?;
+            if let Some(i) = buf.iter().position(|&b| b == 0) {
+                out.extend_from_slice(&buf[..i]);
+                return Ok(out);
+            }
+            out.extend_from_slice(&buf);
+            a += chunk as u64;
+        }
+        Err(Errno::ENAMETOOLONG)
+    }
+
+    pub fn read_u64(&self, addr: u64) -> SysResult<u64> {
+        let mut b = [0u8; 8];
+        self.read_into(addr, &mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+
+    pub fn write_u64(&mut self, addr: u64, v: u64) -> SysResult<()> {
+        self.write(addr, &v.to_le_bytes())
+    }
+
+    pub fn write_u32(&mut self, addr: u64, v: u32) -> SysResult<()> {
+        self.write(addr, &v.to_le_bytes())
+    }
+
+    /// Forget translations of [begin, end): code written from the host must be seen.
+    pub fn invalidate_code(&mut self, begin: u64, end: u64) {
+        let _ = self.uc.ctl_remove_cache(begin, end);
+    }
+}
+
+/// Linux PROT_* bits equal unicorn's Prot bits (READ 1, WRITE 2, EXEC 4).
+fn to_prot(prot: u32) -> Prot {
+    Prot(prot & 7)
+}

@@ -1,0 +1,299 @@
+//! The machine: its configuration, the kernel state every process shares (file system,
+//! virtual clock, seeded randomness, console, trace) and the process table.
+
+use crate::cpu::{Arch, Cpu};
+use crate::fdtable::FdTable;
+use crate::loader::{self, LoadError};
+use crate::param;
+use crate::rng::Rng;
+use crate::syscalls::Sys;
+use crate::trace::Trace;
+use crate::vfs::{self, Vfs};
+use crate::vm::AddressSpace;
+use proc_model::machine::Pid;
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+/// Host-side errors of building or running a machine.
+#[derive(Debug, thiserror::Error)]
+pub enum MachineError {
+    #[error("{0}")]
+    Load(#[from] LoadError),
+    #[error("{program}: {reason}")]
+    Program { program: String, reason: String },
+    #[error("cpu: {0}")]
+    Cpu(#[from] crate::cpu::CpuError),
+    #[error("trace file {path}: {err}")]
+    Trace { path: PathBuf, err: std::io::Error },
+    #[error("guest root {0} is not a directory")]
+    Root(PathBuf),
+}
+
+/// What to run, and how.
+pub struct Config {
+    /// Host directory exposed read-only as the guest's `/`.
+    pub root: PathBuf,
+    /// Program path inside the guest root (absolute, or looked up in the guest PATH).
+    pub program: String,
+    /// argv, including argv[0].
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    /// The first process's working directory (guest path).
+    pub cwd: String,
+    /// Seed of getrandom, /dev/urandom and AT_RANDOM.
+    pub seed: u64,
+    /// Write one JSON line per system call here.
+    pub trace: Option<PathBuf>,
+    /// Scheduler quantum in blocks.
+    pub quantum: u64,
+}
+
+impl Config {
+    pub fn new(root: PathBuf, program: &str, args: Vec<String>) -> Config {
+        Config {
+            root,
+            program: program.to_string(),
+            args,
+            env: param::DEFAULT_ENV.iter().map(|s| s.to_string()).collect(),
+            cwd: "/".into(),
+            seed: 0,
+            trace: None,
+            quantum: param::QUANTUM_BLOCKS,
+        }
+    }
+}
+
+/// The machine's console: the host streams the guest's fds 0–2 reach.
+pub struct ConsoleIo {
+    pub stdin: Box<dyn Read>,
+    pub stdout: Box<dyn Write>,
+    pub stderr: Box<dyn Write>,
+}
+
+impl ConsoleIo {
+    pub fn host() -> ConsoleIo {
+        ConsoleIo {
+            stdin: Box::new(std::io::stdin()),
+            stdout: Box::new(std::io::stdout()),
+            stderr: Box::new(std::io::stderr()),
+        }
+    }
+}
+
+/// Virtual time: a function of guest work only (DESIGN.md determinism contract).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Clock {
+    pub ns: u64,
+}
+
+/// Kernel state shared by every process.
+pub struct Kernel {
+    pub vfs: Vfs,
+    pub clock: Clock,
+    pub rng: Rng,
+    pub console: ConsoleIo,
+    pub trace: Trace,
+    /// Unimplemented calls seen: raw number → (known name, count).
+    pub unimplemented: BTreeMap<u64, (Option<Sys>, u64)>,
+}
+
+/// How a process ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    Code(i32),
+    Signal(i32),
+}
+
+impl ExitStatus {
+    /// The shell's view: the code, or 128 + signal.
+    pub fn shell_code(self) -> i32 {
+        match self {
+            ExitStatus::Code(c) => c,
+            ExitStatus::Signal(s) => 128 + s,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PState {
+    Ready,
+    Running,
+    Zombie(ExitStatus),
+}
+
+/// A recorded signal disposition (delivery comes with the multi-process kernel).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SigAction {
+    pub handler: u64,
+    pub flags: u64,
+    pub restorer: u64,
+    pub mask: u64,
+}
+
+pub struct Process {
+    pub pid: Pid,
+    pub ppid: Pid,
+    pub pgid: u32,
+    pub sid: u32,
+    /// Base name of the program as exec'd (Plan 9's text name).
+    pub name: String,
+    pub args: Vec<String>,
+    /// Canonical guest path of the executable (readlink /proc/self/exe).
+    pub exe: String,
+    pub cpu: Cpu,
+    pub vm: AddressSpace,
+    pub fds: FdTable,
+    pub cwd: String,
+    pub umask: u32,
+    pub state: PState,
+    pub sigactions: Vec<SigAction>,
+    pub sigmask: u64,
+    /// Blocks of guest work executed and syscalls made (for status times).
+    pub blocks: u64,
+    pub syscalls: u64,
+    pub start_ns: u64,
+}
+
+pub struct Machine {
+    pub k: Kernel,
+    /// The process table, in slot order.
+    pub procs: Vec<Process>,
+    pub quantum: u64,
+}
+
+/// Look `program` up the way a shell would: a name with a slash is a path (relative to
+/// `cwd`); otherwise each PATH directory is tried in order.
+pub fn find_program(vfs: &Vfs, cwd: &str, program: &str, env: &[String]) -> Option<String> {
+    if program.contains('/') {
+        return Some(vfs::absolute(cwd, program));
+    }
+    let path = env
+        .iter()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or("/bin:/usr/bin");
+    for dir in path.split(':') {
+        let cand = vfs::absolute(
+            cwd,
+            &format!("{}/{program}", if dir.is_empty() { "." } else { dir }),
+        );
+        if let Ok(r) = vfs.resolve(&cand, true) {
+            if matches!(r.node, vfs::Node::HostFile(_) | vfs::Node::MemFile(_)) {
+                return Some(cand);
+            }
+        }
+    }
+    None
+}
+
+/// Read the whole content of a regular file of the guest file system.
+pub fn read_guest_file(vfs: &Vfs, path: &str) -> Result<(String, Vec<u8>), String> {
+    let r = vfs
+        .resolve(path, true)
+        .map_err(|e| errno_text(e.0).to_string())?;
+    match &r.node {
+        vfs::Node::HostFile(hp) => std::fs::read(hp)
+            .map(|b| (r.path.clone(), b))
+            .map_err(|e| e.to_string()),
+        vfs::Node::MemFile(f) => Ok((r.path.clone(), f.borrow().clone())),
+        vfs::Node::HostDir(_) | vfs::Node::MemDir => Err("Is a directory".into()),
+        _ => Err("Permission denied".into()),
+    }
+}
+
+/// strerror text for the few errnos a user sees from glass itself.
+pub fn errno_text(e: i32) -> &'static str {
+    match e {
+        2 => "No such file or directory",
+        13 => "Permission denied",
+        20 => "Not a directory",
+        21 => "Is a directory",
+        40 => "Too many levels of symbolic links",
+        _ => "error",
+    }
+}
+
+impl Machine {
+    /// Build a machine whose first process runs `config.program`.
+    pub fn new(config: &Config, console: ConsoleIo) -> Result<Machine, MachineError> {
+        if !config.root.is_dir() {
+            return Err(MachineError::Root(config.root.clone()));
+        }
+        let vfs = Vfs::new(&config.root);
+        let trace = match &config.trace {
+            Some(path) => Trace::to_file(path).map_err(|err| MachineError::Trace {
+                path: path.clone(),
+                err,
+            })?,
+            None => Trace::digest_only(),
+        };
+        let mut k = Kernel {
+            vfs,
+            clock: Clock::default(),
+            rng: Rng::new(config.seed),
+            console,
+            trace,
+            unimplemented: BTreeMap::new(),
+        };
+        let prog_err = |reason: String| MachineError::Program {
+            program: config.program.clone(),
+            reason,
+        };
+        let path = find_program(&k.vfs, &config.cwd, &config.program, &config.env)
+            .ok_or_else(|| prog_err("not found in the guest root".into()))?;
+        let (exe, image) = read_guest_file(&k.vfs, &path).map_err(prog_err)?;
+        let elf = loader::parse(&image)?;
+        let mut cpu = Cpu::new(elf.arch)?;
+        let mut vm = AddressSpace::default();
+        let mut random = [0u8; 16];
+        k.rng.fill(&mut random);
+        let name = config
+            .program
+            .rsplit('/')
+            .next()
+            .unwrap_or(&config.program)
+            .to_string();
+        let start = loader::load(
+            &mut cpu,
+            &mut vm,
+            &elf,
+            &image,
+            &config.args,
+            &config.env,
+            &exe,
+            &random,
+        )?;
+        cpu.set_pc(start.entry);
+        cpu.set_sp(start.sp);
+        let pid = Pid(param::INIT_PID);
+        let p = Process {
+            pid,
+            ppid: Pid(0),
+            pgid: pid.0,
+            sid: pid.0,
+            name,
+            args: config.args.clone(),
+            exe,
+            cpu,
+            vm,
+            fds: FdTable::with_console(),
+            cwd: config.cwd.clone(),
+            umask: 0o022,
+            state: PState::Ready,
+            sigactions: vec![SigAction::default(); 65],
+            sigmask: 0,
+            blocks: 0,
+            syscalls: 0,
+            start_ns: 0,
+        };
+        Ok(Machine {
+            k,
+            procs: vec![p],
+            quantum: config.quantum.max(1),
+        })
+    }
+
+    pub fn arch_of(&self, pid: Pid) -> Option<Arch> {
+        self.procs.iter().find(|p| p.pid == pid).map(|p| p.cpu.arch)
+    }
+}

@@ -1,0 +1,59 @@
+//! Tunables of the machine in one place: address-space layout, quanta, virtual-time rates
+//! and the fixed identity a guest sees. Values follow Linux x86_64 defaults where a guest
+//! could notice (page size, stack size) and are otherwise our choice, fixed for determinism.
+
+/// Guest page size (Linux on all three arches we run; AT_PAGESZ).
+pub const PAGE_SIZE: u64 = 4096;
+
+/// Top of the initial stack (exclusive) and its mapped size. Linux puts the stack just
+/// below 2^47 and lets it grow to RLIMIT_STACK (8 MiB by default); we map it whole.
+pub const STACK_TOP: u64 = 0x7fff_ffff_f000;
+pub const STACK_SIZE: u64 = 8 << 20;
+
+/// Where anonymous and file mmaps are placed when the guest gives no address: top-down
+/// from just below the stack's 8 MiB reservation plus a gap, as Linux's legacy-free layout.
+pub const MMAP_TOP: u64 = STACK_TOP - STACK_SIZE - (128 << 20);
+/// Lowest address mmap placement may use.
+pub const MMAP_BOTTOM: u64 = 0x1000_0000;
+
+/// Load base for static-PIE (ET_DYN) programs: Linux's ELF_ET_DYN_BASE on x86_64
+/// (2/3 of TASK_SIZE, page aligned).
+pub const PIE_BASE: u64 = 0x5555_5555_4000;
+
+/// Scheduler quantum, in translated blocks of guest work.
+pub const QUANTUM_BLOCKS: u64 = 200_000;
+
+/// Virtual time: nanoseconds per block of guest work executed, and per system call.
+pub const NS_PER_BLOCK: u64 = 5;
+pub const NS_PER_SYSCALL: u64 = 100;
+
+/// Wall-clock value of virtual time zero: 2025-01-01T00:00:00Z.
+pub const EPOCH_BASE_SECS: u64 = 1_735_689_600;
+
+/// The machine's fixed identity (uname(2)).
+pub const UTS_SYSNAME: &str = "Linux";
+pub const UTS_NODENAME: &str = "glass";
+pub const UTS_RELEASE: &str = "6.1.0-glass";
+pub const UTS_VERSION: &str = "#1 SMP PREEMPT_DYNAMIC glass";
+pub const UTS_DOMAINNAME: &str = "(none)";
+
+/// The guest's user: root, as in a container.
+pub const GUEST_UID: u32 = 0;
+pub const GUEST_GID: u32 = 0;
+
+/// The first process's pid.
+pub const INIT_PID: u32 = 1;
+
+/// Default environment given to the first program.
+pub const DEFAULT_ENV: &[&str] = &["PATH=/bin:/usr/bin", "HOME=/", "TERM=dumb"];
+
+/// Resource limits reported by getrlimit/prlimit64 (soft, hard).
+pub const RLIMIT_STACK: (u64, u64) = (STACK_SIZE, u64::MAX);
+pub const RLIMIT_NOFILE: (u64, u64) = (1024, 4096);
+
+/// Highest fd number a process may use (RLIMIT_NOFILE's soft limit).
+pub const MAX_FDS: i32 = 1024;
+
+/// Timestamps of files from the host root, seconds since the epoch: fixed so `stat` is the
+/// same on every host (2025-01-01).
+pub const FILE_TIME: i64 = EPOCH_BASE_SECS as i64;

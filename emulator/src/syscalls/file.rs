@@ -1,0 +1,730 @@
+//! File system calls (Linux man-pages section 2: read, write, openat, lseek, stat, statx,
+//! getdents64, ioctl, fcntl, dup, access, readlink, getcwd, chdir, mkdir, unlink, rename,
+//! symlink, truncate, statfs, poll) over the guest file system and the console.
+
+use crate::cpu::Arch;
+use crate::errno::{Errno, SysResult};
+use crate::fdtable::*;
+use crate::machine::{Kernel, Process};
+use crate::vfs::{self, DevKind, FileStat, Node, Resolved};
+use std::io::Read as _;
+use std::os::unix::fs::FileExt;
+
+pub const AT_FDCWD: i32 = -100;
+pub const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+pub const AT_REMOVEDIR: u64 = 0x200;
+pub const AT_EMPTY_PATH: u64 = 0x1000;
+
+/// Largest single transfer we stage through host memory; longer requests return short
+/// counts, which POSIX allows for reads and which glibc's write loops retry.
+const MAX_IO: usize = 1 << 20;
+/// Longest path accepted (Linux PATH_MAX).
+const PATH_MAX: usize = 4096;
+
+fn fd_arg(a: u64) -> i32 {
+    a as i32
+}
+
+pub fn guest_path(p: &Process, addr: u64) -> SysResult<String> {
+    if addr == 0 {
+        return Err(Errno::EFAULT);
+    }
+    let b = p.cpu.read_cstr(addr, PATH_MAX)?;
+    String::from_utf8(b).map_err(|_| Errno::ENOENT)
+}
+
+/// The absolute guest path named by (dirfd, path).
+fn at_path(p: &Process, dirfd: u64, path: &str) -> SysResult<String> {
+    if path.starts_with('/') {
+        return Ok(path.to_string());
+    }
+    let dirfd = fd_arg(dirfd);
+    if dirfd == AT_FDCWD {
+        return Ok(vfs::absolute(&p.cwd, path));
+    }
+    let f = p.fds.get(dirfd)?;
+    let f = f.borrow();
+    if !matches!(f.kind, FileKind::Dir(_)) {
+        return Err(Errno::ENOTDIR);
+    }
+    Ok(vfs::absolute(&f.path, path))
+}
+
+/// Read up to `len` bytes at the description's offset (or `at` for pread).
+fn do_read(k: &mut Kernel, f: &mut OpenFile, len: usize, at: Option<u64>) -> SysResult<Vec<u8>> {
+    if !f.readable() {
+        return Err(Errno::EBADF);
+    }
+    let len = len.min(MAX_IO);
+    let off = at.unwrap_or(f.offset);
+    let data = match &f.kind {
+        FileKind::Host(file) => {
+            let mut buf = vec![0u8; len];
+            let n = file.read_at(&mut buf, off).map_err(|_| Errno::EIO)?;
+            buf.truncate(n);
+            buf
+        }
+        FileKind::Mem(m) => {
+            let m = m.borrow();
+            let start = (off as usize).min(m.len());
+            m[start..(start + len).min(m.len())].to_vec()
+        }
+        FileKind::Dir(_) => return Err(Errno::EISDIR),
+        FileKind::Dev(DevKind::Null) => Vec::new(),
+        FileKind::Dev(DevKind::Zero) => vec![0u8; len],
+        FileKind::Dev(DevKind::Random) => {
+            let mut b = vec![0u8; len.min(1 << 16)];
+            k.rng.fill(&mut b);
+            b
+        }
+        FileKind::Dev(DevKind::Tty) | FileKind::Console(Console::Stdin) => {
+            let mut buf = vec![0u8; len.min(1 << 16)];
+            let n = loop {
+                match k.console.stdin.read(&mut buf) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(_) => return Err(Errno::EIO),
+                }
+            };
+            buf.truncate(n);
+            return Ok(buf);
+        }
+        FileKind::Console(_) => return Err(Errno::EBADF),
+    };
+    if at.is_none() {
+        f.offset += data.len() as u64;
+    }
+    Ok(data)
+}
+
+fn do_write(k: &mut Kernel, f: &mut OpenFile, data: &[u8], at: Option<u64>) -> SysResult<usize> {
+    if !f.writable() {
+        return Err(Errno::EBADF);
+    }
+    match &f.kind {
+        FileKind::Mem(m) => {
+            let mut m = m.borrow_mut();
+            let off = if f.flags & O_APPEND != 0 {
+                m.len()
+            } else {
+                at.unwrap_or(f.offset) as usize
+            };
+            let end = off.checked_add(data.len()).ok_or(Errno::EFBIG)?;
+            if end > m.len() {
+                m.resize(end, 0);
+            }
+            m[off..end].copy_from_slice(data);
+            if at.is_none() {
+                f.offset = end as u64;
+            }
+            Ok(data.len())
+        }
+        FileKind::Dev(DevKind::Null | DevKind::Zero | DevKind::Random) => Ok(data.len()),
+        FileKind::Dev(DevKind::Tty) | FileKind::Console(Console::Stdout) => {
+            k.trace.output(1, data);
+            let _ = k.console.stdout.write_all(data);
+            let _ = k.console.stdout.flush();
+            Ok(data.len())
+        }
+        FileKind::Console(Console::Stderr) => {
+            k.trace.output(2, data);
+            let _ = k.console.stderr.write_all(data);
+            let _ = k.console.stderr.flush();
+            Ok(data.len())
+        }
+        FileKind::Dir(_) => Err(Errno::EISDIR),
+        FileKind::Host(_) | FileKind::Console(Console::Stdin) => Err(Errno::EBADF),
+    }
+}
+
+use std::io::Write as _;
+
+pub fn read(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+    let f = p.fds.get(fd_arg(a[0]))?;
+    let data = do_read(k, &mut f.borrow_mut(), a[2] as usize, None)?;
+    p.cpu.write(a[1], &data)?;
+    Ok(data.len() as u64)
+}
+
+pub fn pread(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+    let f = p.fds.get(fd_arg(a[0]))?;
+    if matches!(
+        f.borrow().kind,
+        FileKind::Console(_) | FileKind::Dev(DevKind::Tty)
+    ) {
+        return Err(Errno::ESPIPE);
+    }
+    if (a[3] as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let data = do_read(k, &mut f.borrow_mut(), a[2] as usize, Some(a[3]))?;
+    p.cpu.write(a[1], &data)?;
+    Ok(data.len() as u64)
+}
+
+pub fn write(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+    let f = p.fds.get(fd_arg(a[0]))?;
+    let data = p.cpu.read(a[1], (a[2] as usize).min(MAX_IO))?;
+    let n = do_write(k, &mut f.borrow_mut(), &data, None)?;
+    Ok(n as u64)
+}
+
+pub fn pwrite(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+    let f = p.fds.get(fd_arg(a[0]))?;
+    if (a[3] as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let data = p.cpu.read(a[1], (a[2] as usize).min(MAX_IO))?;
+    let n = do_write(k, &mut f.borrow_mut(), &data, Some(a[3]))?;
+    Ok(n as u64)
+}
+
+fn iovecs(p: &Process, iov: u64, cnt: u64) -> SysResult<Vec<(u64, u64)>> {
+    if cnt > 1024 {
+        return Err(Errno::EINVAL);
+    }
+    let raw = p.cpu.read(iov, cnt as usize * 16)?;
+    Ok(raw
+        .chunks_exact(16)
+        .map(|c| {
+            let base = u64::from_le_bytes(c[..8].try_into().unwrap_or([0; 8]));
+            let len = u64::from_le_bytes(c[8..].try_into().unwrap_or([0; 8]));
+            (base, len)
+        })
+        .collect())
+}
+
+pub fn readv(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+    let f = p.fds.get(fd_arg(a[0]))?;
+    let mut total = 0u64;
+    for (base, len) in iovecs(p, a[1], a[2])? {
+        if len == 0 {
+            continue;
+        }
+        let data = do_read(k, &mut f.borrow_mut(), len as usize, None)?;
+        p.cpu.write(base, &data)?;
+        total += data.len() as u64;
+        if (data.len() as u64) < len {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+pub fn writev(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+    let f = p.fds.get(fd_arg(a[0]))?;
+    // Gather first so one writev is one write on the console (as on Linux for small ones).
+    let mut data = Vec::new();
+    for (base, len) in iovecs(p, a[1], a[2])? {
+        data.extend_from_slice(&p.cpu.read(base, (len as usize).min(MAX_IO))?);
+    }
+    let n = do_write(k, &mut f.borrow_mut(), &data, None)?;
+    Ok(n as u64)
+}
+
+pub fn openat(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+    let path = guest_path(p, a[1])?;
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let full = at_path(p, a[0], &path)?;
+    let flags = a[2] as u32;
+    let acc = flags & O_ACCMODE;
+    let wants_write = acc != O_RDONLY || flags & O_TRUNC != 0;
+    let follow = flags & O_NOFOLLOW == 0;
+
+    let resolved = match k.vfs.resolve(&full, follow) {
+        Ok(r) => {
+            if flags & O_CREAT != 0 && flags & O_EXCL != 0 {
+                return Err(Errno::EEXIST);
+            }
+            r
+        }
+        Err(Errno::ENOENT) if flags & O_CREAT != 0 => {
+            let (_, canon) = k.vfs.resolve_parent(&full)?;
+            // A dangling symlink as the last component: create its target.
+            let f = k.vfs.create_file(&canon);
+            Resolved {
+                path: canon,
+                node: Node::MemFile(f),
+            }
+        }
+        Err(e) => return Err(e),
+    };
+    let is_dir = matches!(resolved.node, Node::HostDir(_) | Node::MemDir);
+    if flags & O_DIRECTORY != 0 && !is_dir {
+        return Err(Errno::ENOTDIR);
+    }
+    let kind = match &resolved.node {
+        Node::HostDir(_) | Node::MemDir => {
+            if acc != O_RDONLY {
+                return Err(Errno::EISDIR);
+            }
+            FileKind::Dir(k.vfs.list_dir(&resolved)?)
+        }
+        Node::HostFile(hp) if !wants_write => {
+            FileKind::Host(std::fs::File::open(hp).map_err(|_| Errno::EACCES)?)
+        }
+        Node::HostFile(_) | Node::MemFile(_) => {
+            let m = k.vfs.copy_up(&resolved)?;
+            if flags & O_TRUNC != 0 && acc != O_RDONLY {
+                m.borrow_mut().clear();
+            }
+            FileKind::Mem(m)
+        }
+        Node::Dev(d) => FileKind::Dev(*d),
+        Node::HostSymlink(_) | Node::MemSymlink(_) => {
+            if flags & O_PATH != 0 {
+                FileKind::Dev(DevKind::Null)
+            } else {
+                return Err(Errno::ELOOP);
+            }
+        }
+    };
+    let status = flags & (O_ACCMODE | O_APPEND | O_NONBLOCK);
+    let file = OpenFile::new(kind, resolved.path, status);
+    Ok(p.fds.install(file, flags & O_CLOEXEC != 0, 0)? as u64)
+}
+
+pub fn close(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+    p.fds.close(fd_arg(a[0]))?;
+    Ok(0)
+}
+
+pub fn lseek(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+    let f = p.fds.get(fd_arg(a[0]))?;
+    let mut f = f.borrow_mut();
+    let size = match &f.kind {
+        FileKind::Host(h) => h.metadata().map(|m| m.len()).unwrap_or(0),
+        FileKind::Mem(m) => m.borrow().len() as u64,
+        FileKind::Dir(e) => e.len() as u64,
+        FileKind::Dev(DevKind::Tty) | FileKind::Console(_) => return Err(Errno::ESPIPE),
+        FileKind::Dev(_) => 0,
+    };
+    let off = a[1] as i64;
+    let base = match a[2] {
+        0 => 0i64,
+        1 => f.offset as i64,
+        2 => size as i64,
+        _ => return Err(Errno::EINVAL),
+    };
+    let new = base.checked_add(off).ok_or(Errno::EINVAL)?;
+    if new < 0 {
+        return Err(Errno::EINVAL);
+    }
+    f.offset = new as u64;
+    Ok(new as u64)
+}
+
+/// Attributes of an open file.
+fn fstat_file(k: &Kernel, f: &OpenFile) -> SysResult<FileStat> {
+    match &f.kind {
+        FileKind::Console(_) => Ok(FileStat {
+            ino: vfs::path_ino("/dev/tty"),
+            mode: vfs::S_IFCHR | 0o620,
+            nlink: 1,
+            size: 0,
+            rdev: (136 << 8),
+            mtime: crate::param::FILE_TIME,
+        }),
+        _ => {
+            let r = k.vfs.resolve(&f.path, false)?;
+            let mut st = k.vfs.stat(&r)?;
+            if let FileKind::Mem(m) = &f.kind {
+                st.size = m.borrow().len() as u64;
+            }
+            Ok(st)
+        }
+    }
+}
+
+fn stat_of(k: &Kernel, p: &Process, dirfd: u64, pathp: u64, flags: u64) -> SysResult<FileStat> {
+    let path = if pathp == 0 {
+        String::new()
+    } else {
+        guest_path(p, pathp)?
+    };
+    if path.is_empty() {
+        if flags & AT_EMPTY_PATH == 0 {
+            return Err(Errno::ENOENT);
+        }
+        if fd_arg(dirfd) == AT_FDCWD {
+            let r = k.vfs.resolve(&p.cwd, true)?;
+            return k.vfs.stat(&r);
+        }
+        let f = p.fds.get(fd_arg(dirfd))?;
+        let f = f.borrow();
+        return fstat_file(k, &f);
+    }
+    let full = at_path(p, dirfd, &path)?;
+    let r = k.vfs.resolve(&full, flags & AT_SYMLINK_NOFOLLOW == 0)?;
+    k.vfs.stat(&r)
+}
+
+/// struct stat: x86_64 (arch/x86/include/uapi/asm/stat.h, 144 bytes) or asm-generic
+/// (aarch64, riscv64: 128 bytes).
+fn encode_stat(arch: Arch, st: &FileStat) -> Vec<u8> {
+    let blocks = st.size.div_ceil(512);
+    let mut b = Vec::with_capacity(144);
+    let p64 = |b: &mut Vec<u8>, v: u64| b.extend_from_slice(&v.to_le_bytes());
+    let p32 = |b: &mut Vec<u8>, v: u32| b.extend_from_slice(&v.to_le_bytes());
+    const DEV: u64 = 0x2a;
+    match arch {
+        Arch::X86_64 => {
+            p64(&mut b, DEV);
+            p64(&mut b, st.ino);
+            p64(&mut b, u64::from(st.nlink));
+            p32(&mut b, st.mode);
+            p32(&mut b, 0);
+            p32(&mut b, 0);
+            p32(&mut b, 0);
+            p64(&mut b, st.rdev);
+            p64(&mut b, st.size);
+            p64(&mut b, 4096);
+            p64(&mut b, blocks);
+        }
+        Arch::Aarch64 | Arch::Riscv64 => {
+            p64(&mut b, DEV);
+            p64(&mut b, st.ino);
+            p32(&mut b, st.mode);
+            p32(&mut b, st.nlink);
+            p32(&mut b, 0);
+            p32(&mut b, 0);
+            p64(&mut b, st.rdev);
+            p64(&mut b, 0);
+            p64(&mut b, st.size);
+            p32(&mut b, 4096);
+            p32(&mut b, 0);
+            p64(&mut b, blocks);
+        }
+    }
+    for _ in 0..3 {
+        p64(&mut b, st.mtime as u64);
+        p64(&mut b, 0);
+    }
+    let total = if arch == Arch::X86_64 { 144 } else { 128 };
+    b.resize(total, 0);
+    b
+}
+
+pub fn fstatat(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+    let st = stat_of(k, p, a[0], a[1], a[3])?;
+    let bytes = encode_stat(p.cpu.arch, &st);
+    p.cpu.write(a[2], &bytes)?;
+    Ok(0)
+}
+
+/// statx(2): struct statx (include/uapi/linux/stat.h, 256 bytes).
+pub fn statx(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+    let st = stat_of(k, p, a[0], a[1], a[2])?;
+    let mut b = vec![0u8; 256];
+    let put = |b: &mut Vec<u8>, off: usize, v: &[u8]| b[off..off + v.len()].copy_from_slice(v);
+    const STATX_BASIC_STATS: u32 = 0x7ff;
+    put(&mut b, 0, &STATX_BASIC_STATS.to_le_bytes());
+    put(&mut b, 4, &4096u32.to_le_bytes());
+    put(&mut b, 16, &st.nlink.to_le_bytes());
+    put(&mut b, 28, &(st.mode as u16).to_le_bytes());
+    put(&mut b, 32, &st.ino.to_le_bytes());
+    put(&mut b, 40, &st.size.to_le_bytes());
+    put(&mut b, 48, &st.size.div_ceil(512).to_le_bytes());
+    for off in [64, 80, 96, 112] {
+        put(&mut b, off, &st.mtime.to_le_bytes());
+    }
+    put(&mut b, 128, &((st.rdev >> 8) as u32).to_le_bytes());
+    put(&mut b, 132, &((st.rdev & 0xff) as u32).to_le_bytes());
+    put(&mut b, 140, &0x2au32.to_le_bytes());
+    p.cpu.write(a[4], &b)?;
+    Ok(0)
+}
+
+/// getdents64(2): struct linux_dirent64 records; the file offset is the entry index.
+pub fn getdents64(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+    let f = p.fds.get(fd_arg(a[0]))?;
+    let mut f = f.borrow_mut();
+    let start = f.offset as usize;
+    let FileKind::Dir(entries) = &f.kind else {
+        return Err(Errno::ENOTDIR);
+    };
+    let cap = a[2] as usize;
+    let mut out = Vec::new();
+    let mut idx = start;
+    while let Some(e) = entries.get(idx) {
+        let reclen = (19 + e.name.len() + 1).div_ceil(8) * 8;
+        if out.len() + reclen > cap {
+            break;
+        }
+        let rec_start = out.len();
+        out.extend_from_slice(&e.ino.to_le_bytes());
+        out.extend_from_slice(&((idx + 1) as u64).to_le_bytes());
+        out.extend_from_slice(&(reclen as u16).to_le_bytes());
+        out.push(e.dtype);
+        out.extend_from_slice(e.name.as_bytes());
+        out.resize(rec_start + reclen, 0);
+        idx += 1;
+    }
+    if out.is_empty() && idx < entries.len() {
+        return Err(Errno::EINVAL);
+    }
+    f.offset = idx as u64;
+    drop(f);
+    p.cpu.write(a[1], &out)?;
+    Ok(out.len() as u64)
+}
+
+pub fn ioctl(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+    let fd = fd_arg(a[0]);
+    let f = p.fds.get(fd)?;
+    const FIONCLEX: u64 = 0x5450;
+    const FIOCLEX: u64 = 0x5451;
+    const FIONBIO: u64 = 0x5421;
+    match a[1] {
+        FIOCLEX | FIONCLEX => {
+            p.fds.entry_mut(fd)?.cloexec = a[1] == FIOCLEX;
+            Ok(0)
+        }
+        FIONBIO => {
+            let on = p.cpu.read(a[2], 4)?.iter().any(|&b| b != 0);
+            let mut f = f.borrow_mut();
+            if on {
+                f.flags |= O_NONBLOCK
+            } else {
+                f.flags &= !O_NONBLOCK
+            }
+            Ok(0)
+        }
+        // The console is not a terminal to the guest (TCGETS, TIOCGWINSZ, ... answer ENOTTY),
+        // so programs behave the same whether glass's own stdout is a tty or a pipe.
+        _ => Err(Errno::ENOTTY),
+    }
+}
+
+pub fn fcntl(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+    let fd = fd_arg(a[0]);
+    let f = p.fds.get(fd)?;
+    const F_DUPFD: u64 = 0;
+    const F_GETFD: u64 = 1;
+    const F_SETFD: u64 = 2;
+    const F_GETFL: u64 = 3;
+    const F_SETFL: u64 = 4;
+    const F_GETLK: u64 = 5;
+    const F_SETLK: u64 = 6;
+    const F_SETLKW: u64 = 7;
+    const F_DUPFD_CLOEXEC: u64 = 1030;
+    match a[1] {
+        F_DUPFD | F_DUPFD_CLOEXEC => {
+            let min = a[2] as i32;
+            if !(0..crate::param::MAX_FDS).contains(&min) {
+                return Err(Errno::EINVAL);
+            }
+            Ok(p.fds.install(f, a[1] == F_DUPFD_CLOEXEC, min)? as u64)
+        }
+        F_GETFD => Ok(u64::from(p.fds.entry(fd)?.cloexec)),
+        F_SETFD => {
+            p.fds.entry_mut(fd)?.cloexec = a[2] & 1 != 0;
+            Ok(0)
+        }
+        F_GETFL => Ok(u64::from(f.borrow().flags)),
+        F_SETFL => {
+            let mut f = f.borrow_mut();
+            let settable = O_APPEND | O_NONBLOCK;
+            f.flags = (f.flags & !settable) | (a[2] as u32 & settable);
+            Ok(0)
+        }
+        F_GETLK | F_SETLK | F_SETLKW => Ok(0),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn dup(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+    let f = p.fds.get(fd_arg(a[0]))?;
+    Ok(p.fds.install(f, false, 0)? as u64)
+}
+
+/// dup2 (`legacy`: same fd is a no-op returning it) and dup3 (same fd is EINVAL).
+pub fn dup3(_k: &mut Kernel, p: &mut Process, a: [u64; 6], legacy: bool) -> SysResult<u64> {
+    let (old, new) = (fd_arg(a[0]), fd_arg(a[1]));
+    let f = p.fds.get(old)?;
+    if old == new {
+        return if legacy {
+            Ok(new as u64)
+        } else {
+            Err(Errno::EINVAL)
+        };
+    }
+    if a[2] & !(u64::from(O_CLOEXEC)) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    p.fds.install_at(new, f, a[2] & u64::from(O_CLOEXEC) != 0)?;
+    Ok(new as u64)
+}
+
+pub fn faccessat(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+    let path = guest_path(p, a[1])?;
+    let full = at_path(p, a[0], &path)?;
+    let r = k.vfs.resolve(&full, true)?;
+    let st = k.vfs.stat(&r)?;
+    const X_OK: u64 = 1;
+    if a[2] & X_OK != 0 && st.mode & 0o111 == 0 {
+        return Err(Errno::EACCES);
+    }
+    Ok(0)
+}
+
+pub fn readlinkat(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+    let path = guest_path(p, a[1])?;
+    let full = at_path(p, a[0], &path)?;
+    let target = if full == "/proc/self/exe" || full == format!("/proc/{}/exe", p.pid.0) {
+        p.exe.clone()
+    } else if let Some(n) = full.strip_prefix("/proc/self/fd/") {
+        let fd: i32 = n.parse().map_err(|_| Errno::ENOENT)?;
+        let f = p.fds.get(fd).map_err(|_| Errno::ENOENT)?;
+        let path = f.borrow().path.clone();
+        path
+    } else {
+        let r = k.vfs.resolve(&full, false)?;
+        k.vfs.readlink(&r)?
+    };
+    let n = target.len().min(a[3] as usize);
+    p.cpu.write(a[2], &target.as_bytes()[..n])?;
+    Ok(n as u64)
+}
+
+pub fn getcwd(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+    let mut b = p.cwd.as_bytes().to_vec();
+    b.push(0);
+    if b.len() > a[1] as usize {
+        return Err(Errno::ERANGE);
+    }
+    p.cpu.write(a[0], &b)?;
+    Ok(b.len() as u64)
+}
+
+pub fn chdir(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+    let path = guest_path(p, a[0])?;
+    let r = k.vfs.resolve(&vfs::absolute(&p.cwd, &path), true)?;
+    if !matches!(r.node, Node::HostDir(_) | Node::MemDir) {
+        return Err(Errno::ENOTDIR);
+    }
+    p.cwd = r.path;
+    Ok(0)
+}
+
+pub fn fchdir(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+    let f = p.fds.get(fd_arg(a[0]))?;
+    let f = f.borrow();
+    if !matches!(f.kind, FileKind::Dir(_)) {
+        return Err(Errno::ENOTDIR);
+    }
+    p.cwd = f.path.clone();
+    Ok(0)
+}
+
+pub fn mkdirat(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+    let path = guest_path(p, a[1])?;
+    let (_, full) = k.vfs.resolve_parent(&at_path(p, a[0], &path)?)?;
+    k.vfs.mkdir(&full)?;
+    Ok(0)
+}
+
+pub fn unlinkat(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+    let path = guest_path(p, a[1])?;
+    let (_, full) = k.vfs.resolve_parent(&at_path(p, a[0], &path)?)?;
+    k.vfs.remove(&full, a[2] & AT_REMOVEDIR != 0)?;
+    Ok(0)
+}
+
+pub fn renameat(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+    let from = guest_path(p, a[1])?;
+    let to = guest_path(p, a[3])?;
+    let (_, from) = k.vfs.resolve_parent(&at_path(p, a[0], &from)?)?;
+    let (_, to) = k.vfs.resolve_parent(&at_path(p, a[2], &to)?)?;
+    k.vfs.rename(&from, &to)?;
+    Ok(0)
+}
+
+pub fn symlinkat(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+    let target = guest_path(p, a[0])?;
+    let path = guest_path(p, a[2])?;
+    let (_, full) = k.vfs.resolve_parent(&at_path(p, a[1], &path)?)?;
+    k.vfs.symlink(&target, &full)?;
+    Ok(0)
+}
+
+fn resize(m: &crate::vfs::MemFile, len: u64) -> SysResult<u64> {
+    if len > (1 << 32) {
+        return Err(Errno::EFBIG);
+    }
+    m.borrow_mut().resize(len as usize, 0);
+    Ok(0)
+}
+
+pub fn truncate(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+    let path = guest_path(p, a[0])?;
+    let r = k.vfs.resolve(&vfs::absolute(&p.cwd, &path), true)?;
+    let m = k.vfs.copy_up(&r)?;
+    resize(&m, a[1])
+}
+
+pub fn ftruncate(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+    let f = p.fds.get(fd_arg(a[0]))?;
+    let f = f.borrow();
+    match &f.kind {
+        FileKind::Mem(m) if f.writable() => resize(m, a[1]),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// statfs/fstatfs: one tmpfs-like file system (struct statfs, 120 bytes on 64-bit).
+pub fn statfs(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+    const TMPFS_MAGIC: u64 = 0x0102_1994;
+    let vals: [u64; 15] = [
+        TMPFS_MAGIC,
+        4096,
+        1 << 20,
+        1 << 19,
+        1 << 19,
+        1 << 16,
+        1 << 15,
+        0,
+        255,
+        4096,
+        0,
+        0,
+        0,
+        0,
+        0,
+    ];
+    let mut b = Vec::with_capacity(120);
+    for v in vals {
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    p.cpu.write(a[1], &b)?;
+    Ok(0)
+}
+
+/// poll/ppoll: files and the console are always ready (reads of the console block in read).
+pub fn poll(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+    let n = a[1] as usize;
+    if n > 1024 {
+        return Err(Errno::EINVAL);
+    }
+    let mut fds = p.cpu.read(a[0], n * 8)?;
+    let mut ready = 0;
+    for c in fds.chunks_exact_mut(8) {
+        let fd = i32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        let events = u16::from_le_bytes([c[4], c[5]]);
+        let revents: u16 = if fd < 0 {
+            0
+        } else if p.fds.get(fd).is_err() {
+            0x20 // POLLNVAL
+        } else {
+            events & (0x1 | 0x4) // POLLIN | POLLOUT
+        };
+        c[6..8].copy_from_slice(&revents.to_le_bytes());
+        if revents != 0 {
+            ready += 1;
+        }
+    }
+    p.cpu.write(a[0], &fds)?;
+    Ok(ready)
+}

@@ -1,0 +1,80 @@
+//! The run's syscall trace (`--trace FILE`: one JSON line per system call) and its digest:
+//! a SHA-256 over everything the guest made observable — console output, each traced call,
+//! exit statuses — so two hosts can compare runs by one line (DESIGN.md determinism contract).
+
+use sha2::{Digest, Sha256};
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+pub struct Trace {
+    file: Option<BufWriter<std::fs::File>>,
+    hash: Sha256,
+    line: String,
+}
+
+/// One record of the trace.
+pub struct Event<'a> {
+    pub ns: u64,
+    pub pid: u32,
+    pub name: &'a str,
+    pub nr: u64,
+    pub args: &'a [u64; 6],
+    pub ret: i64,
+}
+
+impl Trace {
+    pub fn digest_only() -> Trace {
+        Trace {
+            file: None,
+            hash: Sha256::new(),
+            line: String::new(),
+        }
+    }
+
+    pub fn to_file(path: &Path) -> std::io::Result<Trace> {
+        let f = std::fs::File::create(path)?;
+        Ok(Trace {
+            file: Some(BufWriter::new(f)),
+            ..Trace::digest_only()
+        })
+    }
+
+    pub fn syscall(&mut self, e: &Event) {
+        use std::fmt::Write as _;
+        self.line.clear();
+        let a = e.args;
+        let _ = writeln!(
+            self.line,
+            "{{\"t\":{},\"pid\":{},\"sys\":\"{}\",\"nr\":{},\"args\":[{},{},{},{},{},{}],\"ret\":{}}}",
+            e.ns, e.pid, e.name, e.nr, a[0], a[1], a[2], a[3], a[4], a[5], e.ret
+        );
+        self.hash.update(b"S");
+        self.hash.update(self.line.as_bytes());
+        if let Some(f) = &mut self.file {
+            let _ = f.write_all(self.line.as_bytes());
+        }
+    }
+
+    /// Console output of fd `fd`'s stream (1 or 2).
+    pub fn output(&mut self, stream: u8, bytes: &[u8]) {
+        self.hash.update([b'O', stream]);
+        self.hash.update((bytes.len() as u64).to_le_bytes());
+        self.hash.update(bytes);
+    }
+
+    /// An exit: pid and shell-style status.
+    pub fn exit(&mut self, pid: u32, status: i32) {
+        self.hash.update(b"X");
+        self.hash.update(pid.to_le_bytes());
+        self.hash.update(status.to_le_bytes());
+    }
+
+    /// Finish: flush the file and return the hex digest.
+    pub fn finish(&mut self) -> String {
+        if let Some(f) = &mut self.file {
+            let _ = f.flush();
+        }
+        let d = std::mem::take(&mut self.hash).finalize();
+        d.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
