@@ -1,6 +1,7 @@
 //! `glass`: the command line of the Glass machine — run a static Linux program in a
 //! deterministic emulated machine, or show the demo workload.
 
+mod bench;
 mod demo;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +30,8 @@ enum Cmd {
     Run(RunArgs),
     /// Run a short demonstration workload from the default root and print its digest.
     Demo(DemoArgs),
+    /// Benchmark emulation speed against qemu-user and native runs (medians and ratios).
+    Bench(bench::BenchArgs),
 }
 
 #[derive(clap::Args)]
@@ -138,5 +141,6 @@ fn main() -> ExitCode {
     match cli.cmd {
         Cmd::Run(a) => run(a),
         Cmd::Demo(a) => demo::demo(&a.machine),
+        Cmd::Bench(a) => bench::bench(&a),
     }
 }

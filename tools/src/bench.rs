@@ -1,0 +1,169 @@
+//! `glass bench`: the emulation benchmark. Runs three CPU-bound guests — an integer loop, a
+//! store-heavy loop over 4 MiB, a busybox sh arithmetic loop — natively, under qemu-user (the
+//! same TCG engine without our kernel) and under glass with deterministic preemption on,
+//! several times each, and prints medians and the ratios glass/qemu and glass/native
+//! (DESIGN.md "Performance and its yardsticks"). A program, not a timed test.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// Runs per engine and workload (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// Guest root holding /bin/busybox and the bench programs in /bin.
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+    /// qemu-user binary for the yardstick.
+    #[arg(long, default_value = "qemu-x86_64")]
+    qemu: String,
+    /// The goal, as a ratio to qemu-user, that the verdict line checks.
+    #[arg(long, default_value_t = 3.0)]
+    goal: f64,
+}
+
+struct Workload {
+    name: &'static str,
+    /// Guest path inside the root, and arguments.
+    argv: Vec<String>,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Time one command; None if it failed.
+fn time(cmd: &mut Command) -> Option<(f64, Vec<u8>)> {
+    let t = Instant::now();
+    let o = cmd
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .ok()?;
+    let dt = t.elapsed().as_secs_f64();
+    o.status.success().then_some((dt, o.stdout))
+}
+
+pub fn bench(args: &BenchArgs) -> std::process::ExitCode {
+    let root = args.root.clone().unwrap_or_else(crate::default_root);
+    let glass = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("glass"));
+    let workloads = [
+        Workload {
+            name: "integer loop",
+            argv: vec!["/bin/bench_int".into(), "100000000".into()],
+        },
+        Workload {
+            name: "store loop 4 MiB",
+            argv: vec!["/bin/bench_store".into(), "50".into()],
+        },
+        Workload {
+            name: "busybox sh loop",
+            argv: [
+                "/bin/busybox",
+                "sh",
+                "-c",
+                "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; echo $i",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        },
+    ];
+    let host = |guest: &str| -> PathBuf { root.join(guest.trim_start_matches('/')) };
+    for w in &workloads {
+        if !host(&w.argv[0]).exists() {
+            eprintln!(
+                "glass bench: {} missing; run tools/scripts/setup.sh",
+                host(&w.argv[0]).display()
+            );
+            return std::process::ExitCode::from(2);
+        }
+    }
+    println!(
+        "glass bench: medians of {} runs; glass runs with preemption every {} blocks",
+        args.runs,
+        glass_emulator::param::QUANTUM_BLOCKS
+    );
+    println!(
+        "{:<18} {:>10} {:>10} {:>10} {:>12} {:>12}",
+        "workload", "native s", "qemu s", "glass s", "glass/qemu", "glass/native"
+    );
+    let mut worst: f64 = 0.0;
+    for w in &workloads {
+        let exe = host(&w.argv[0]);
+        let mut t = [Vec::new(), Vec::new(), Vec::new()];
+        let mut outputs: Vec<Vec<u8>> = Vec::new();
+        for _ in 0..args.runs {
+            // Interleave the engines so machine noise hits all three alike.
+            let mut native = Command::new(&exe);
+            native.args(&w.argv[1..]).current_dir(&root);
+            let mut qemu = Command::new(&args.qemu);
+            qemu.arg(&exe).args(&w.argv[1..]).current_dir(&root);
+            let mut g = Command::new(&glass);
+            g.arg("run")
+                .arg("--root")
+                .arg(&root)
+                .arg("--")
+                .args(&w.argv);
+            for (i, cmd) in [&mut native, &mut qemu, &mut g].into_iter().enumerate() {
+                match time(cmd) {
+                    Some((dt, out)) => {
+                        t[i].push(dt);
+                        outputs.push(out);
+                    }
+                    None => {
+                        eprintln!(
+                            "glass bench: {} failed under {}",
+                            w.name,
+                            ["native", "qemu", "glass"][i]
+                        );
+                        return std::process::ExitCode::from(1);
+                    }
+                }
+            }
+        }
+        if outputs.windows(2).any(|p| p[0] != p[1]) {
+            eprintln!(
+                "glass bench: {} printed different output across engines",
+                w.name
+            );
+            return std::process::ExitCode::from(1);
+        }
+        let [n, q, g] = [
+            median(t[0].clone()),
+            median(t[1].clone()),
+            median(t[2].clone()),
+        ];
+        worst = worst.max(g / q);
+        println!(
+            "{:<18} {:>10.3} {:>10.3} {:>10.3} {:>11.2}x {:>11.2}x",
+            w.name,
+            n,
+            q,
+            g,
+            g / q,
+            g / n
+        );
+    }
+    let verdict = if worst <= args.goal {
+        "meets"
+    } else {
+        "misses"
+    };
+    println!(
+        "worst glass/qemu ratio {worst:.2}x: {verdict} the goal of {:.1}x (aim 2x)",
+        args.goal
+    );
+    std::process::ExitCode::SUCCESS
+}
