@@ -41,7 +41,11 @@ pub fn guest_root() -> PathBuf {
 
 /// Built guest images for one arch: `build/guest/<arch>/<name>`.
 pub fn guest_image(arch: &str, name: &str) -> PathBuf {
-    repo_root().join("build").join("guest").join(arch).join(name)
+    repo_root()
+        .join("build")
+        .join("guest")
+        .join(arch)
+        .join(name)
 }
 
 /// Run `glass` with the given arguments (stdin empty) and return its output.
