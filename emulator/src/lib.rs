@@ -8,6 +8,7 @@ pub mod fdtable;
 pub mod loader;
 pub mod machine;
 pub mod param;
+pub mod proc_adapter;
 pub mod rng;
 pub mod sched;
 pub mod syscalls;

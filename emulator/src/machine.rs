@@ -47,6 +47,8 @@ pub struct Config {
     pub trace: Option<PathBuf>,
     /// Scheduler quantum in blocks.
     pub quantum: u64,
+    /// The machine's owner as /proc names it ("eve"): owner of every process's files.
+    pub eve: String,
 }
 
 impl Config {
@@ -60,8 +62,17 @@ impl Config {
             seed: 0,
             trace: None,
             quantum: param::QUANTUM_BLOCKS,
+            eve: host_user(),
         }
     }
+}
+
+/// The user running glass ($USER, else `glass`): the default eve.
+pub fn host_user() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "glass".to_string())
 }
 
 /// The machine's console: the host streams the guest's fds 0–2 reach.
@@ -119,7 +130,21 @@ impl ExitStatus {
 pub enum PState {
     Ready,
     Running,
+    /// Stopped by a /proc ctl request (Plan 9 `Stopped`).
+    Stopped,
     Zombie(ExitStatus),
+}
+
+/// What Plan 9's /proc keeps per process beyond the Linux view (proc(3)): owner, procmode,
+/// the private flag, note group, written args and pending notes.
+#[derive(Clone, Debug)]
+pub struct Plan9State {
+    pub user: String,
+    pub procmode: u32,
+    pub private: bool,
+    pub noteid: u32,
+    pub args_text: Option<String>,
+    pub notes: std::collections::VecDeque<String>,
 }
 
 /// A recorded signal disposition (delivery comes with the multi-process kernel).
@@ -153,13 +178,35 @@ pub struct Process {
     pub blocks: u64,
     pub syscalls: u64,
     pub start_ns: u64,
+    /// Plan 9 Ureg `type` of the last entry into the kernel: 64 for a system call, 32 for
+    /// preemption (the clock interrupt's vector on 9front pc64).
+    pub last_trap: u64,
+    /// The executable's bytes (what /proc/N/text serves).
+    pub image: std::sync::Arc<[u8]>,
+    pub p9: Plan9State,
 }
+
+/// A request from a 9P connection thread, run on the machine thread between quanta.
+pub type Request = Box<dyn FnOnce(&mut Machine) + Send>;
+
+/// A request waiting for a state (ctl `waitstop`, a `wait` read): checked after every step;
+/// `poll` answers and returns true when done.
+pub type Parked = Box<dyn FnMut(&mut Machine) -> bool>;
 
 pub struct Machine {
     pub k: Kernel,
     /// The process table, in slot order.
     pub procs: Vec<Process>,
     pub quantum: u64,
+    /// Requests from /proc servers, if any are attached.
+    pub requests: Option<std::sync::mpsc::Receiver<Request>>,
+    pub parked: Vec<Parked>,
+    /// Keep serving requests after every process has ended (`--keep`).
+    pub keep: bool,
+    /// The process that ran last (shown Running in /proc).
+    pub last_run: Option<Pid>,
+    /// The machine's owner ("eve"): the user /proc files belong to.
+    pub eve: String,
 }
 
 /// Look `program` up the way a shell would: a name with a slash is a path (relative to
@@ -253,6 +300,7 @@ impl Machine {
             .next()
             .unwrap_or(&config.program)
             .to_string();
+        let image: std::sync::Arc<[u8]> = image.into();
         let start = loader::load(
             &mut cpu,
             &mut vm,
@@ -285,15 +333,43 @@ impl Machine {
             blocks: 0,
             syscalls: 0,
             start_ns: 0,
+            last_trap: 64,
+            image,
+            p9: Plan9State {
+                user: config.eve.clone(),
+                procmode: 0o640,
+                private: false,
+                noteid: pid.0,
+                args_text: None,
+                notes: Default::default(),
+            },
         };
         Ok(Machine {
             k,
             procs: vec![p],
             quantum: config.quantum.max(1),
+            requests: None,
+            parked: Vec::new(),
+            keep: false,
+            last_run: None,
+            eve: config.eve.clone(),
         })
     }
 
     pub fn arch_of(&self, pid: Pid) -> Option<Arch> {
         self.procs.iter().find(|p| p.pid == pid).map(|p| p.cpu.arch)
+    }
+
+    /// A live process (not yet exited) by pid.
+    pub fn proc_mut(&mut self, pid: Pid) -> Option<&mut Process> {
+        self.procs
+            .iter_mut()
+            .find(|p| p.pid == pid && !matches!(p.state, PState::Zombie(_)))
+    }
+
+    pub fn proc_ref(&self, pid: Pid) -> Option<&Process> {
+        self.procs
+            .iter()
+            .find(|p| p.pid == pid && !matches!(p.state, PState::Zombie(_)))
     }
 }

@@ -41,19 +41,30 @@ pub fn signal_name(sig: i32) -> &'static str {
 }
 
 impl Machine {
-    /// Run until every process has exited.
+    /// Run until every process has exited (and, with `keep`, go on serving /proc requests
+    /// until the request channel closes).
     pub fn run(&mut self) -> RunReport {
         let mut next = 0usize;
         loop {
+            self.service(false);
             let n = self.procs.len();
-            let Some(i) = (0..n)
+            let ready = (0..n)
                 .map(|d| (next + d) % n)
-                .find(|&i| matches!(self.procs[i].state, PState::Ready))
-            else {
+                .find(|&i| matches!(self.procs[i].state, PState::Ready));
+            if let Some(i) = ready {
+                next = i + 1;
+                self.step(i);
+                self.poll_parked();
+                continue;
+            }
+            // Nothing can run: wait for a request if someone may still ask for something.
+            let live = self
+                .procs
+                .iter()
+                .any(|p| !matches!(p.state, PState::Zombie(_)));
+            if !((live || self.keep) && self.requests.is_some() && self.service(true)) {
                 break;
-            };
-            next = i + 1;
-            self.step(i);
+            }
         }
         let status = self.procs.first().and_then(|p| match p.state {
             PState::Zombie(s) => Some(s),
@@ -79,14 +90,62 @@ impl Machine {
         }
     }
 
+    /// Run the requests that arrived from /proc servers; with `block`, wait for one first.
+    /// Returns false when no server can send requests any more.
+    pub fn service(&mut self, block: bool) -> bool {
+        let Some(rx) = self.requests.take() else {
+            return false;
+        };
+        let mut alive = true;
+        if block {
+            match rx.recv() {
+                Ok(r) => r(self),
+                Err(_) => alive = false,
+            }
+        }
+        loop {
+            match rx.try_recv() {
+                Ok(r) => r(self),
+                Err(std::sync::mpsc::TryRecvError::Empty) => break,
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                    alive = false;
+                    break;
+                }
+            }
+        }
+        self.requests = Some(rx);
+        self.poll_parked();
+        alive
+    }
+
+    /// Give every parked request a chance to finish.
+    pub fn poll_parked(&mut self) {
+        if self.parked.is_empty() {
+            return;
+        }
+        let mut parked = std::mem::take(&mut self.parked);
+        parked.retain_mut(|p| !p(self));
+        parked.append(&mut self.parked);
+        self.parked = parked;
+    }
+
     /// Run process `i` for one quantum or until it traps, and handle the trap.
     fn step(&mut self, i: usize) {
         let p = &mut self.procs[i];
         p.state = PState::Running;
+        self.last_run = Some(p.pid);
         let (exit, blocks) = p.cpu.run(self.quantum);
         p.blocks += blocks;
         self.k.clock.ns += blocks * param::NS_PER_BLOCK;
         p.state = PState::Ready;
+        p.last_trap = match exit {
+            RunExit::Syscall => 64,
+            RunExit::Quantum => 32,
+            RunExit::Interrupt(n) => u64::from(n),
+            RunExit::Fault { .. } => 14,
+            RunExit::InvalidInsn => 6,
+            RunExit::Error(_) => 13,
+        };
         match exit {
             RunExit::Syscall => self.syscall(i),
             RunExit::Quantum => {}
@@ -171,6 +230,11 @@ impl Machine {
             args: &args,
             ret,
         });
+    }
+
+    /// End process `i` with `status` (ctl `kill`, a fatal signal).
+    pub fn kill(&mut self, i: usize, status: ExitStatus) {
+        self.exit(i, status);
     }
 
     fn exit(&mut self, i: usize, status: ExitStatus) {

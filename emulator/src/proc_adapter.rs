@@ -1,0 +1,618 @@
+//! The one adapter between the machine and proc-model: implements `proc_model::machine::Machine`
+//! for a running `Machine`. 9P connection threads never touch an engine: each call becomes a
+//! closure sent to the machine thread, which runs it between quanta (DESIGN.md "Threads"), and
+//! the caller waits for the answer. Calls that must wait for a state (ctl `waitstop`, a `wait`
+//! read) are parked on the machine side and answered when the state is reached, the process
+//! exits, or the request is cancelled by a Tflush.
+
+use crate::cpu::Arch;
+use crate::fdtable::{Console, FileKind, O_ACCMODE, O_RDONLY, O_WRONLY};
+use crate::machine::{ExitStatus, Machine, PState, Process, Request};
+use crate::param;
+use crate::vfs;
+use proc_model::machine::{
+    Amd64Gpr, CtlMsg, FdEntry, FdTable, FpImage, GuestAddr, Pid, ProcError, ProcInfo, ProcState,
+    Regs, Segment, TextImage, WaitRecord,
+};
+use proc_model::ninep::fs::{Cancel, Qid, QTDIR, QTFILE};
+use std::sync::mpsc::{channel, Sender};
+use unicorn_engine::RegisterX86 as R;
+
+/// A handle on a machine's process table, usable from any thread.
+pub struct ProcHandle {
+    tx: Sender<Request>,
+    eve: String,
+}
+
+/// Attach a handle to `m`: from now on the machine serves its requests between quanta.
+pub fn attach(m: &mut Machine) -> ProcHandle {
+    let (tx, rx) = channel();
+    m.requests = Some(rx);
+    ProcHandle {
+        tx,
+        eve: m.eve.clone(),
+    }
+}
+
+type Reply<T> = Sender<Result<T, ProcError>>;
+
+impl ProcHandle {
+    /// Run `f` on the machine thread and wait for its answer.
+    fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Machine) -> Result<T, ProcError> + Send + 'static,
+    ) -> Result<T, ProcError> {
+        let (rtx, rrx) = channel();
+        self.tx
+            .send(Box::new(move |m: &mut Machine| {
+                let _ = rtx.send(f(m));
+            }))
+            .map_err(|_| ProcError::Exited)?;
+        rrx.recv().map_err(|_| ProcError::Exited)?
+    }
+
+    /// Like `call`, but `f` may keep the reply and answer later (parking); a cancel answers
+    /// `interrupted` at once.
+    fn call_parked<T: Send + 'static>(
+        &self,
+        cancel: &Cancel,
+        f: impl FnOnce(&mut Machine, Reply<T>) + Send + 'static,
+    ) -> Result<T, ProcError> {
+        let (rtx, rrx) = channel();
+        let ctx = rtx.clone();
+        cancel.on_cancel(move || {
+            let _ = ctx.send(Err(ProcError::Other("interrupted".into())));
+        });
+        self.tx
+            .send(Box::new(move |m: &mut Machine| f(m, rtx)))
+            .map_err(|_| ProcError::Exited)?;
+        rrx.recv().map_err(|_| ProcError::Exited)?
+    }
+
+    /// Run `f` on the live process `pid`.
+    fn with<T: Send + 'static>(
+        &self,
+        pid: Pid,
+        f: impl FnOnce(&mut Process) -> Result<T, ProcError> + Send + 'static,
+    ) -> Result<T, ProcError> {
+        self.call(move |m| m.proc_mut(pid).ok_or(ProcError::Exited).and_then(f))
+    }
+}
+
+fn ms(ns: u64) -> u64 {
+    ns / 1_000_000
+}
+
+fn info(m: &Machine, p: &Process) -> ProcInfo {
+    let state = match p.state {
+        PState::Stopped => ProcState::Stopped,
+        PState::Zombie(_) => ProcState::Moribund,
+        _ if m.last_run == Some(p.pid) => ProcState::Running,
+        _ => ProcState::Ready,
+    };
+    let mem: u64 = p.vm.segs().map(|s| s.end - s.start).sum();
+    ProcInfo {
+        pid: p.pid,
+        slot: p.pid.0,
+        ppid: p.ppid,
+        noteid: p.p9.noteid,
+        name: p.name.clone(),
+        user: p.p9.user.clone(),
+        state,
+        arch: p.cpu.arch,
+        args: p.args.clone(),
+        times_ms: [
+            ms(p.blocks * param::NS_PER_BLOCK),
+            ms(p.syscalls * param::NS_PER_SYSCALL),
+            ms(m.k.clock.ns.saturating_sub(p.start_ns)),
+            0,
+            0,
+            0,
+        ],
+        mem_kb: mem / 1024,
+        base_pri: 10,
+        pri: 10,
+        procmode: p.p9.procmode,
+        private: p.p9.private,
+        has_regs: true,
+        has_fpregs: p.cpu.arch == Arch::X86_64,
+    }
+}
+
+fn amd64_regs(p: &Process) -> Regs {
+    let uc = &p.cpu.uc;
+    let r = |reg: R| uc.reg_read(reg).unwrap_or(0);
+    Regs::Amd64 {
+        gpr: Amd64Gpr {
+            ax: r(R::RAX),
+            bx: r(R::RBX),
+            cx: r(R::RCX),
+            dx: r(R::RDX),
+            si: r(R::RSI),
+            di: r(R::RDI),
+            bp: r(R::RBP),
+            r8: r(R::R8),
+            r9: r(R::R9),
+            r10: r(R::R10),
+            r11: r(R::R11),
+            r12: r(R::R12),
+            r13: r(R::R13),
+            r14: r(R::R14),
+            r15: r(R::R15),
+        },
+        ds: r(R::DS) as u16,
+        es: r(R::ES) as u16,
+        fs: r(R::FS) as u16,
+        gs: r(R::GS) as u16,
+        trap_type: p.last_trap,
+        error: 0,
+        pc: r(R::RIP),
+        cs: r(R::CS),
+        flags: r(R::EFLAGS),
+        sp: r(R::RSP),
+        ss: r(R::SS),
+    }
+}
+
+fn set_amd64_regs(p: &mut Process, regs: Regs) -> Result<(), ProcError> {
+    let Regs::Amd64 {
+        gpr, pc, flags, sp, ..
+    } = regs
+    else {
+        return Err(ProcError::BadArg);
+    };
+    let uc = &mut p.cpu.uc;
+    for (reg, v) in [
+        (R::RAX, gpr.ax),
+        (R::RBX, gpr.bx),
+        (R::RCX, gpr.cx),
+        (R::RDX, gpr.dx),
+        (R::RSI, gpr.si),
+        (R::RDI, gpr.di),
+        (R::RBP, gpr.bp),
+        (R::R8, gpr.r8),
+        (R::R9, gpr.r9),
+        (R::R10, gpr.r10),
+        (R::R11, gpr.r11),
+        (R::R12, gpr.r12),
+        (R::R13, gpr.r13),
+        (R::R14, gpr.r14),
+        (R::R15, gpr.r15),
+        (R::RIP, pc),
+        (R::EFLAGS, flags),
+        (R::RSP, sp),
+    ] {
+        uc.reg_write(reg, v).map_err(|_| ProcError::BadArg)?;
+    }
+    Ok(())
+}
+
+/// amd64 FPsave (832 bytes): the FXSAVE area, then the XSAVE header and upper YMM halves,
+/// which stay zero (the emulated CPU has no AVX).
+const AMD64_FPSAVE: usize = 832;
+
+fn amd64_fpregs(p: &Process) -> FpImage {
+    let uc = &p.cpu.uc;
+    let r = |reg: R| uc.reg_read(reg).unwrap_or(0);
+    let mut b = vec![0u8; AMD64_FPSAVE];
+    b[0..2].copy_from_slice(&(r(R::FPCW) as u16).to_le_bytes());
+    b[2..4].copy_from_slice(&(r(R::FPSW) as u16).to_le_bytes());
+    // FXSAVE keeps the abridged tag: one bit per register, set when it is not empty (tag 3).
+    let tag = r(R::FPTAG);
+    let abridged = (0..8)
+        .filter(|i| (tag >> (2 * i)) & 3 != 3)
+        .fold(0u8, |a, i| a | (1 << i));
+    b[4] = abridged;
+    b[24..28].copy_from_slice(&(r(R::MXCSR) as u32).to_le_bytes());
+    b[28..32].copy_from_slice(&0xffffu32.to_le_bytes());
+    let sts = [
+        R::ST0,
+        R::ST1,
+        R::ST2,
+        R::ST3,
+        R::ST4,
+        R::ST5,
+        R::ST6,
+        R::ST7,
+    ];
+    for (i, reg) in sts.iter().enumerate() {
+        if let Ok(v) = uc.reg_read_long(*reg) {
+            let n = v.len().min(10);
+            b[32 + 16 * i..32 + 16 * i + n].copy_from_slice(&v[..n]);
+        }
+    }
+    let xmms = [
+        R::XMM0,
+        R::XMM1,
+        R::XMM2,
+        R::XMM3,
+        R::XMM4,
+        R::XMM5,
+        R::XMM6,
+        R::XMM7,
+        R::XMM8,
+        R::XMM9,
+        R::XMM10,
+        R::XMM11,
+        R::XMM12,
+        R::XMM13,
+        R::XMM14,
+        R::XMM15,
+    ];
+    for (i, reg) in xmms.iter().enumerate() {
+        if let Ok(v) = uc.reg_read_long(*reg) {
+            let n = v.len().min(16);
+            b[160 + 16 * i..160 + 16 * i + n].copy_from_slice(&v[..n]);
+        }
+    }
+    b
+}
+
+fn set_amd64_fpregs(p: &mut Process, b: &[u8]) -> Result<(), ProcError> {
+    if b.len() < 416 {
+        return Err(ProcError::BadArg);
+    }
+    let uc = &mut p.cpu.uc;
+    let u16at = |o: usize| u64::from(u16::from_le_bytes([b[o], b[o + 1]]));
+    let _ = uc.reg_write(R::FPCW, u16at(0));
+    let _ = uc.reg_write(R::FPSW, u16at(2));
+    let _ = uc.reg_write(
+        R::MXCSR,
+        u64::from(u32::from_le_bytes([b[24], b[25], b[26], b[27]])),
+    );
+    let xmms = [
+        R::XMM0,
+        R::XMM1,
+        R::XMM2,
+        R::XMM3,
+        R::XMM4,
+        R::XMM5,
+        R::XMM6,
+        R::XMM7,
+        R::XMM8,
+        R::XMM9,
+        R::XMM10,
+        R::XMM11,
+        R::XMM12,
+        R::XMM13,
+        R::XMM14,
+        R::XMM15,
+    ];
+    for (i, reg) in xmms.iter().enumerate() {
+        let _ = uc.reg_write_long(*reg, &b[160 + 16 * i..176 + 16 * i]);
+    }
+    Ok(())
+}
+
+fn fd_table(p: &Process) -> FdTable {
+    let fds = p
+        .fds
+        .iter()
+        .map(|(fd, e)| {
+            let f = e.file.borrow();
+            let mode = match f.flags & O_ACCMODE {
+                O_RDONLY => 0,
+                O_WRONLY => 1,
+                _ => 2,
+            };
+            let (dev_char, ty) = match &f.kind {
+                FileKind::Console(_) | FileKind::Dev(_) => ('c', QTFILE),
+                FileKind::Dir(_) => ('M', QTDIR),
+                _ => ('M', QTFILE),
+            };
+            let path = match &f.kind {
+                FileKind::Console(Console::Stdin | Console::Stdout | Console::Stderr) => {
+                    "/dev/cons".to_string()
+                }
+                _ => f.path.clone(),
+            };
+            FdEntry {
+                fd: fd as u32,
+                mode,
+                dev_char,
+                dev_no: 0,
+                qid: Qid {
+                    ty,
+                    vers: 0,
+                    path: vfs::path_ino(&f.path),
+                },
+                iounit: 0,
+                offset: f.offset,
+                path,
+            }
+        })
+        .collect();
+    FdTable {
+        cwd: p.cwd.clone(),
+        fds,
+    }
+}
+
+/// Park `reply` until process `pid` is Stopped (Ok) or gone (Exited).
+fn park_until_stopped(m: &mut Machine, pid: Pid, reply: Reply<()>, cancel: Cancel) {
+    let mut done = false;
+    let mut check = move |m: &mut Machine| -> bool {
+        if done || cancel.is_cancelled() {
+            return true;
+        }
+        let r = match m.proc_ref(pid).map(|p| p.state) {
+            None => Some(Err(ProcError::Exited)),
+            Some(PState::Stopped) => Some(Ok(())),
+            Some(_) => None,
+        };
+        if let Some(r) = r {
+            let _ = reply.send(r);
+            done = true;
+        }
+        done
+    };
+    if !check(m) {
+        m.parked.push(Box::new(check));
+    }
+}
+
+fn ctl(m: &mut Machine, pid: Pid, msg: CtlMsg, reply: Reply<()>, cancel: Cancel) {
+    let Some(p) = m.proc_mut(pid) else {
+        let _ = reply.send(Err(ProcError::Exited));
+        return;
+    };
+    let now = |r: Result<(), ProcError>| {
+        let _ = reply.send(r);
+    };
+    match msg {
+        CtlMsg::Stop => {
+            // Requests run between quanta, so every process is at a safe point: stop now.
+            if p.state != PState::Stopped {
+                p.state = PState::Stopped;
+            }
+            now(Ok(()))
+        }
+        CtlMsg::Start => {
+            if p.state == PState::Stopped {
+                p.state = PState::Ready;
+                now(Ok(()))
+            } else {
+                now(Err(ProcError::BadCtl))
+            }
+        }
+        CtlMsg::WaitStop => park_until_stopped(m, pid, reply, cancel),
+        CtlMsg::StartStop => {
+            if p.state != PState::Stopped {
+                return now(Err(ProcError::BadCtl));
+            }
+            p.state = PState::Ready;
+            park_until_stopped(m, pid, reply, cancel)
+        }
+        CtlMsg::Kill => {
+            let i = m.procs.iter().position(|q| q.pid == pid);
+            if let Some(i) = i {
+                m.kill(i, ExitStatus::Signal(9));
+            }
+            now(Ok(()))
+        }
+        CtlMsg::Close(n) => {
+            if n < 0 {
+                return now(Err(ProcError::Other("fd out of range or not open".into())));
+            }
+            let _ = p.fds.close(n as i32);
+            now(Ok(()))
+        }
+        CtlMsg::CloseFiles => {
+            p.fds = Default::default();
+            now(Ok(()))
+        }
+        CtlMsg::Private => {
+            p.p9.private = true;
+            now(Ok(()))
+        }
+        // Accepted; they have no meaning yet in a one-CPU machine without swap.
+        CtlMsg::Hang
+        | CtlMsg::NoHang
+        | CtlMsg::NoSwap
+        | CtlMsg::Pri(_)
+        | CtlMsg::FixedPri(_)
+        | CtlMsg::Wired(_)
+        | CtlMsg::Trace(_)
+        | CtlMsg::Event
+        | CtlMsg::Interrupt
+        | CtlMsg::NoInterrupt => now(Ok(())),
+        CtlMsg::Profile | CtlMsg::StartSyscall => {
+            now(Err(ProcError::Other("not yet implemented in glass".into())))
+        }
+    }
+}
+
+impl proc_model::machine::Machine for ProcHandle {
+    fn eve(&self) -> String {
+        self.eve.clone()
+    }
+
+    fn processes(&self) -> Vec<ProcInfo> {
+        self.call(|m| {
+            Ok(m.procs
+                .iter()
+                .filter(|p| !matches!(p.state, PState::Zombie(_)))
+                .map(|p| info(m, p))
+                .collect())
+        })
+        .unwrap_or_default()
+    }
+
+    fn info(&self, pid: Pid) -> Result<ProcInfo, ProcError> {
+        self.call(move |m| m.proc_ref(pid).map(|p| info(m, p)).ok_or(ProcError::Exited))
+    }
+
+    fn segments(&self, pid: Pid) -> Result<Vec<Segment>, ProcError> {
+        self.with(pid, |p| {
+            Ok(p.vm
+                .plan9_order()
+                .into_iter()
+                .map(|s| Segment {
+                    kind: s.kind,
+                    base: GuestAddr(s.start),
+                    top: GuestAddr(s.end),
+                    readonly: s.prot & 2 == 0,
+                    refs: 1,
+                })
+                .collect())
+        })
+    }
+
+    fn read_mem(&self, pid: Pid, addr: GuestAddr, len: usize) -> Result<Vec<u8>, ProcError> {
+        self.with(pid, move |p| {
+            p.cpu.read(addr.0, len).map_err(|_| ProcError::BadArg)
+        })
+    }
+
+    fn write_mem(&self, pid: Pid, addr: GuestAddr, data: &[u8]) -> Result<(), ProcError> {
+        let data = data.to_vec();
+        self.with(pid, move |p| {
+            p.cpu.write(addr.0, &data).map_err(|_| ProcError::BadArg)?;
+            // Code written from outside must be seen by already-translated blocks.
+            if p.vm.prot_at(addr.0).is_some_and(|prot| prot & 4 != 0) {
+                p.cpu.invalidate_code(addr.0, addr.0 + data.len() as u64);
+            }
+            Ok(())
+        })
+    }
+
+    fn regs(&self, pid: Pid) -> Result<Regs, ProcError> {
+        self.with(pid, |p| match p.cpu.arch {
+            Arch::X86_64 => Ok(amd64_regs(p)),
+            _ => Err(ProcError::NoRegs),
+        })
+    }
+
+    fn set_regs(&self, pid: Pid, regs: Regs) -> Result<(), ProcError> {
+        self.with(pid, move |p| set_amd64_regs(p, regs))
+    }
+
+    fn fpregs(&self, pid: Pid) -> Result<FpImage, ProcError> {
+        self.with(pid, |p| match p.cpu.arch {
+            Arch::X86_64 => Ok(amd64_fpregs(p)),
+            _ => Err(ProcError::NoRegs),
+        })
+    }
+
+    fn set_fpregs(&self, pid: Pid, image: FpImage) -> Result<(), ProcError> {
+        self.with(pid, move |p| set_amd64_fpregs(p, &image))
+    }
+
+    fn fds(&self, pid: Pid) -> Result<FdTable, ProcError> {
+        self.with(pid, |p| Ok(fd_table(p)))
+    }
+
+    fn text(&self, pid: Pid) -> Result<TextImage, ProcError> {
+        self.with(pid, |p| {
+            Ok(TextImage {
+                qid: Qid {
+                    ty: QTFILE,
+                    vers: 0,
+                    path: vfs::path_ino(&p.exe),
+                },
+                bytes: p.image.clone(),
+                name: p.exe.clone(),
+            })
+        })
+    }
+
+    fn set_args_text(&self, pid: Pid, text: String) -> Result<(), ProcError> {
+        self.with(pid, move |p| {
+            p.p9.args_text = Some(text);
+            Ok(())
+        })
+    }
+
+    fn args_text(&self, pid: Pid) -> Result<Option<String>, ProcError> {
+        self.with(pid, |p| Ok(p.p9.args_text.clone()))
+    }
+
+    fn post_note(&self, pid: Pid, note: &str) -> Result<(), ProcError> {
+        let note = note.to_string();
+        self.with(pid, move |p| {
+            // NNOTE = 5 (9front port/portdat.h).
+            if p.p9.notes.len() >= 5 {
+                return Err(ProcError::NoteNotPosted);
+            }
+            p.p9.notes.push_back(note);
+            Ok(())
+        })
+    }
+
+    fn post_notepg(&self, noteid: u32, note: &str, except: Option<Pid>) -> Result<(), ProcError> {
+        let note = note.to_string();
+        self.call(move |m| {
+            for p in m
+                .procs
+                .iter_mut()
+                .filter(|p| !matches!(p.state, PState::Zombie(_)))
+            {
+                if p.p9.noteid == noteid && Some(p.pid) != except && p.p9.notes.len() < 5 {
+                    p.p9.notes.push_back(note.clone());
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn take_note(&self, pid: Pid) -> Result<Option<String>, ProcError> {
+        self.with(pid, |p| Ok(p.p9.notes.pop_front()))
+    }
+
+    fn set_noteid(&self, pid: Pid, noteid: u32) -> Result<(), ProcError> {
+        self.with(pid, move |p| {
+            p.p9.noteid = noteid;
+            Ok(())
+        })
+    }
+
+    fn wait_record(&self, pid: Pid, cancel: &Cancel) -> Result<WaitRecord, ProcError> {
+        // The single-process kernel has no children yet: a wait read blocks until the
+        // process exits (`process exited`) or the read is flushed.
+        let c = cancel.clone();
+        self.call_parked(cancel, move |m, reply: Reply<WaitRecord>| {
+            let check = move |m: &mut Machine| -> bool {
+                if c.is_cancelled() {
+                    return true;
+                }
+                if m.proc_ref(pid).is_none() {
+                    let _ = reply.send(Err(ProcError::Exited));
+                    return true;
+                }
+                false
+            };
+            if !check(m) {
+                m.parked.push(Box::new(check));
+            }
+        })
+    }
+
+    fn wait_count(&self, pid: Pid) -> Result<u64, ProcError> {
+        self.with(pid, |_| Ok(0))
+    }
+
+    fn ctl(&self, pid: Pid, msg: &CtlMsg, cancel: &Cancel) -> Result<(), ProcError> {
+        let msg = msg.clone();
+        let c = cancel.clone();
+        self.call_parked(cancel, move |m, reply| ctl(m, pid, msg, reply, c))
+    }
+
+    fn set_procmode(&self, pid: Pid, mode: u32) -> Result<(), ProcError> {
+        self.with(pid, move |p| {
+            p.p9.procmode = mode & 0o777;
+            Ok(())
+        })
+    }
+
+    fn set_user(&self, pid: Pid, user: &str) -> Result<(), ProcError> {
+        let user = user.to_string();
+        self.with(pid, move |p| {
+            p.p9.user = user;
+            Ok(())
+        })
+    }
+
+    fn syscall_text(&self, pid: Pid) -> Result<String, ProcError> {
+        self.with(pid, |_| Ok(String::new()))
+    }
+}
