@@ -4,6 +4,7 @@
 
 use crate::errno::{Errno, SysResult};
 use crate::param;
+use crate::pipe::PipeRef;
 use crate::vfs::{DevKind, DirEntry, MemFile};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -45,6 +46,8 @@ pub enum FileKind {
     Dir(Vec<DirEntry>),
     Dev(DevKind),
     Console(Console),
+    PipeRead(PipeRef),
+    PipeWrite(PipeRef),
 }
 
 #[derive(Debug)]
@@ -68,6 +71,17 @@ pub struct FdEntry {
 #[derive(Clone, Debug, Default)]
 pub struct FdTable {
     fds: BTreeMap<i32, FdEntry>,
+}
+
+/// The last reference to a pipe end going away closes that end.
+impl Drop for OpenFile {
+    fn drop(&mut self) {
+        match &self.kind {
+            FileKind::PipeRead(p) => p.borrow_mut().readers -= 1,
+            FileKind::PipeWrite(p) => p.borrow_mut().writers -= 1,
+            _ => {}
+        }
+    }
 }
 
 impl OpenFile {

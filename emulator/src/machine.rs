@@ -5,6 +5,7 @@ use crate::cpu::{Arch, Cpu};
 use crate::fdtable::FdTable;
 use crate::loader::{self, LoadError};
 use crate::param;
+use crate::pipe::PipeRef;
 use crate::rng::Rng;
 use crate::syscalls::Sys;
 use crate::trace::Trace;
@@ -126,13 +127,54 @@ impl ExitStatus {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum PState {
     Ready,
     Running,
     /// Stopped by a /proc ctl request (Plan 9 `Stopped`).
     Stopped,
+    /// Stopped by SIGSTOP/SIGTSTP until SIGCONT (Linux job control).
+    JobStopped(i32),
+    /// Inside a system call that waits; it is re-dispatched when the condition may hold.
+    Blocked(Wait),
     Zombie(ExitStatus),
+}
+
+impl PState {
+    pub fn is_zombie(&self) -> bool {
+        matches!(self, PState::Zombie(_))
+    }
+}
+
+/// What a blocked process waits for.
+#[derive(Clone, Debug)]
+pub enum Wait {
+    PipeRead(PipeRef),
+    PipeWrite(PipeRef),
+    /// wait4/waitid: a child to change state.
+    Child,
+    /// vfork: the child to exec or exit.
+    Vfork(Pid),
+    /// A virtual-time deadline (nanosleep).
+    Until(u64),
+    /// pause / sigsuspend: any signal.
+    Signal,
+    /// poll/select: an fd to become ready, or the deadline.
+    Poll(Vec<(i32, u16)>, Option<u64>),
+}
+
+impl Wait {
+    /// The state name Plan 9 shows while a process is inside this call.
+    pub fn plan9_name(&self) -> &'static str {
+        match self {
+            Wait::PipeRead(_) => "Pread",
+            Wait::PipeWrite(_) => "Pwrite",
+            Wait::Child | Wait::Vfork(_) => "Await",
+            Wait::Until(_) => "Sleep",
+            Wait::Signal => "Rendez",
+            Wait::Poll(..) => "Poll",
+        }
+    }
 }
 
 /// What Plan 9's /proc keeps per process beyond the Linux view (proc(3)): owner, procmode,
@@ -184,6 +226,22 @@ pub struct Process {
     /// The executable's bytes (what /proc/N/text serves).
     pub image: std::sync::Arc<[u8]>,
     pub p9: Plan9State,
+    /// The blocked system call to dispatch again when woken: (call, number, arguments).
+    pub retry: Option<(Sys, u64, [u64; 6])>,
+    /// Pending signals, bit (sig-1).
+    pub sig_pending: u64,
+    /// The mask to restore after a handler that interrupted sigsuspend.
+    pub saved_mask: Option<u64>,
+    /// Floating-point state saved by signal delivery, restored by rt_sigreturn.
+    pub fp_stack: Vec<Vec<u8>>,
+    /// A /proc `stop` waiting for the process to leave its system call.
+    pub stop_req: bool,
+    /// A job-control stop or continue not yet reported to wait4 (WUNTRACED / WCONTINUED).
+    pub stop_unreported: Option<i32>,
+    /// A vfork child that has not yet exec'd or exited (its parent waits).
+    pub in_vfork: bool,
+    /// ITIMER_REAL / alarm deadline in virtual ns.
+    pub alarm_ns: Option<u64>,
 }
 
 /// A request from a 9P connection thread, run on the machine thread between quanta.
@@ -207,6 +265,12 @@ pub struct Machine {
     pub last_run: Option<Pid>,
     /// The machine's owner ("eve"): the user /proc files belong to.
     pub eve: String,
+    pub next_pid: u32,
+    pub next_pipe: u64,
+    /// Print the "threads are not supported" message once.
+    pub warned_threads: bool,
+    /// The round-robin cursor of the scheduler.
+    pub cursor: usize,
 }
 
 /// Look `program` up the way a shell would: a name with a slash is a path (relative to
@@ -335,6 +399,14 @@ impl Machine {
             start_ns: 0,
             last_trap: 64,
             image,
+            retry: None,
+            sig_pending: 0,
+            saved_mask: None,
+            fp_stack: Vec::new(),
+            stop_req: false,
+            stop_unreported: None,
+            in_vfork: false,
+            alarm_ns: None,
             p9: Plan9State {
                 user: config.eve.clone(),
                 procmode: 0o640,
@@ -353,6 +425,10 @@ impl Machine {
             keep: false,
             last_run: None,
             eve: config.eve.clone(),
+            next_pid: param::INIT_PID + 1,
+            next_pipe: 1,
+            warned_threads: false,
+            cursor: 0,
         })
     }
 

@@ -335,7 +335,7 @@ fn park_until_stopped(m: &mut Machine, pid: Pid, reply: Reply<()>, cancel: Cance
         if done || cancel.is_cancelled() {
             return true;
         }
-        let r = match m.proc_ref(pid).map(|p| p.state) {
+        let r = match m.proc_ref(pid).map(|p| p.state.clone()) {
             None => Some(Err(ProcError::Exited)),
             Some(PState::Stopped) => Some(Ok(())),
             Some(_) => None,
@@ -362,13 +362,13 @@ fn ctl(m: &mut Machine, pid: Pid, msg: CtlMsg, reply: Reply<()>, cancel: Cancel)
     match msg {
         CtlMsg::Stop => {
             // Requests run between quanta, so every process is at a safe point: stop now.
-            if p.state != PState::Stopped {
+            if !matches!(p.state, PState::Stopped) {
                 p.state = PState::Stopped;
             }
             now(Ok(()))
         }
         CtlMsg::Start => {
-            if p.state == PState::Stopped {
+            if matches!(p.state, PState::Stopped) {
                 p.state = PState::Ready;
                 now(Ok(()))
             } else {
@@ -377,7 +377,7 @@ fn ctl(m: &mut Machine, pid: Pid, msg: CtlMsg, reply: Reply<()>, cancel: Cancel)
         }
         CtlMsg::WaitStop => park_until_stopped(m, pid, reply, cancel),
         CtlMsg::StartStop => {
-            if p.state != PState::Stopped {
+            if !matches!(p.state, PState::Stopped) {
                 return now(Err(ProcError::BadCtl));
             }
             p.state = PState::Ready;

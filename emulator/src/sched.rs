@@ -4,10 +4,11 @@
 //! same interleaving on any host (DESIGN.md).
 
 use crate::cpu::RunExit;
-use crate::machine::{ExitStatus, Machine, PState};
+use crate::machine::{ExitStatus, Machine, PState, Wait};
 use crate::param;
 use crate::syscalls::{self, Outcome};
 use crate::trace::Event;
+use proc_model::machine::Pid;
 use std::io::Write as _;
 
 /// Linux signal numbers used for guest faults (asm-generic/signal.h).
@@ -44,32 +45,45 @@ impl Machine {
     /// Run until every process has exited (and, with `keep`, go on serving /proc requests
     /// until the request channel closes).
     pub fn run(&mut self) -> RunReport {
-        let mut next = 0usize;
         loop {
             self.service(false);
-            let n = self.procs.len();
-            let ready = (0..n)
-                .map(|d| (next + d) % n)
-                .find(|&i| matches!(self.procs[i].state, PState::Ready));
-            if let Some(i) = ready {
-                next = i + 1;
+            self.fire_alarms();
+            self.wake_blocked();
+            if let Some(i) = self.pick() {
                 self.step(i);
                 self.poll_parked();
                 continue;
             }
-            // Nothing can run: wait for a request if someone may still ask for something.
-            let live = self
-                .procs
-                .iter()
-                .any(|p| !matches!(p.state, PState::Zombie(_)));
-            if !((live || self.keep) && self.requests.is_some() && self.service(true)) {
+            // Nobody can run. Sleepers: jump the clock to the next deadline.
+            if let Some(d) = self.next_deadline() {
+                self.k.clock.ns = self.k.clock.ns.max(d);
+                continue;
+            }
+            let live = self.procs.iter().any(|p| !p.state.is_zombie());
+            let serving = self.requests.is_some();
+            if live
+                && !serving
+                && self
+                    .procs
+                    .iter()
+                    .any(|p| !matches!(p.state, PState::Zombie(_) | PState::Stopped))
+            {
+                self.deadlock_report();
+                break;
+            }
+            // Wait for a request if someone may still ask for something.
+            if !((live || self.keep) && serving && self.service(true)) {
                 break;
             }
         }
-        let status = self.procs.first().and_then(|p| match p.state {
-            PState::Zombie(s) => Some(s),
-            _ => None,
-        });
+        let status = self
+            .procs
+            .iter()
+            .find(|p| p.pid.0 == param::INIT_PID)
+            .and_then(|p| match p.state {
+                PState::Zombie(s) => Some(s),
+                _ => None,
+            });
         let unimplemented = self
             .k
             .unimplemented
@@ -83,10 +97,167 @@ impl Machine {
             })
             .collect();
         RunReport {
-            status: status.unwrap_or(ExitStatus::Code(0)),
+            status: status.unwrap_or(ExitStatus::Signal(9)),
             digest: self.k.trace.finish(),
             vtime_ns: self.k.clock.ns,
             unimplemented,
+        }
+    }
+
+    /// The next runnable process after the cursor, round robin.
+    fn pick(&mut self) -> Option<usize> {
+        let n = self.procs.len();
+        let i = (0..n)
+            .map(|d| (self.cursor + d) % n)
+            .find(|&i| matches!(self.procs[i].state, PState::Ready | PState::Running))?;
+        self.cursor = i + 1;
+        Some(i)
+    }
+
+    /// The earliest virtual-time deadline anyone sleeps until.
+    fn next_deadline(&self) -> Option<u64> {
+        self.procs
+            .iter()
+            .filter_map(|p| match &p.state {
+                PState::Blocked(Wait::Until(d)) => Some(*d),
+                PState::Blocked(Wait::Poll(_, Some(d))) => Some(*d),
+                _ if !p.state.is_zombie() => p.alarm_ns,
+                _ => None,
+            })
+            .min()
+    }
+
+    /// Make blocked processes whose condition may now hold runnable again.
+    fn wake_blocked(&mut self) {
+        let now = self.k.clock.ns;
+        for i in 0..self.procs.len() {
+            let PState::Blocked(w) = &self.procs[i].state else {
+                continue;
+            };
+            if self.signal_deliverable(i) {
+                self.interrupt_blocked(i);
+                continue;
+            }
+            enum Wake {
+                No,
+                Retry,
+                Return(u64),
+            }
+            let wake = match w {
+                Wait::PipeRead(pp) => {
+                    let pp = pp.borrow();
+                    if !pp.buf.is_empty() || pp.writers == 0 {
+                        Wake::Retry
+                    } else {
+                        Wake::No
+                    }
+                }
+                Wait::PipeWrite(pp) => {
+                    let pp = pp.borrow();
+                    if pp.space() >= crate::pipe::PIPE_BUF || pp.readers == 0 {
+                        Wake::Retry
+                    } else {
+                        Wake::No
+                    }
+                }
+                Wait::Child => {
+                    let me = self.procs[i].pid;
+                    let any = self.procs.iter().any(|c| {
+                        c.ppid == me && (c.state.is_zombie() || c.stop_unreported.is_some())
+                    });
+                    let none = !self.procs.iter().any(|c| c.ppid == me);
+                    if any || none {
+                        Wake::Retry
+                    } else {
+                        Wake::No
+                    }
+                }
+                Wait::Vfork(c) => {
+                    let c = *c;
+                    match self.procs.iter().find(|q| q.pid == c) {
+                        Some(q) if q.in_vfork && !q.state.is_zombie() => Wake::No,
+                        _ => Wake::Return(u64::from(c.0)),
+                    }
+                }
+                Wait::Until(d) => {
+                    if now >= *d {
+                        Wake::Return(0)
+                    } else {
+                        Wake::No
+                    }
+                }
+                Wait::Poll(set, d) => {
+                    if self.poll_ready(i, set) {
+                        Wake::Retry
+                    } else if d.is_some_and(|d| now >= d) {
+                        Wake::Return(0)
+                    } else {
+                        Wake::No
+                    }
+                }
+                Wait::Signal => Wake::No,
+            };
+            let p = &mut self.procs[i];
+            match wake {
+                Wake::No => {}
+                Wake::Retry => p.state = PState::Ready,
+                Wake::Return(v) => {
+                    if let Some((sys, nr, args)) = p.retry.take() {
+                        p.cpu.set_syscall_ret(v);
+                        let (pid, name) = (p.pid.0, sys.name());
+                        self.k.trace.syscall(&Event {
+                            ns: now,
+                            pid,
+                            name,
+                            nr,
+                            args: &args,
+                            ret: v as i64,
+                        });
+                    }
+                    self.procs[i].state = PState::Ready;
+                }
+            }
+        }
+    }
+
+    /// Every live process waits on something that can never happen.
+    fn deadlock_report(&mut self) {
+        let _ = writeln!(
+            self.k.console.stderr,
+            "glass: deadlock: every process is blocked forever"
+        );
+        for p in &self.procs {
+            let what = match &p.state {
+                PState::Blocked(w) => match w {
+                    Wait::PipeRead(pp) => {
+                        format!("reading pipe:[{}] (empty, writers open)", pp.borrow().id)
+                    }
+                    Wait::PipeWrite(pp) => {
+                        format!("writing pipe:[{}] (full, readers open)", pp.borrow().id)
+                    }
+                    Wait::Child => "waiting for a child".into(),
+                    Wait::Vfork(c) => format!("waiting for vfork child {}", c.0),
+                    Wait::Until(_) => "sleeping".into(),
+                    Wait::Signal => "waiting for a signal".into(),
+                    Wait::Poll(set, _) => format!(
+                        "polling fds {:?}",
+                        set.iter().map(|x| x.0).collect::<Vec<_>>()
+                    ),
+                },
+                PState::JobStopped(s) => format!("stopped by {}", crate::signal::name(*s)),
+                PState::Zombie(_) => continue,
+                s => format!("{s:?}"),
+            };
+            let _ = writeln!(
+                self.k.console.stderr,
+                "glass:   pid {} ({}): {what}",
+                p.pid.0, p.name
+            );
+        }
+        for i in 0..self.procs.len() {
+            if !self.procs[i].state.is_zombie() {
+                self.kill(i, ExitStatus::Signal(9));
+            }
         }
     }
 
@@ -129,8 +300,21 @@ impl Machine {
         self.parked = parked;
     }
 
-    /// Run process `i` for one quantum or until it traps, and handle the trap.
+    /// Run process `i`: finish a system call it was blocked in, or deliver its signals and
+    /// run its CPU for one quantum or until it traps.
     fn step(&mut self, i: usize) {
+        if let Some((sys, nr, args)) = self.procs[i].retry.take() {
+            self.syscall_with(i, Some(sys), nr, args);
+            return;
+        }
+        if self.procs[i].stop_req {
+            self.procs[i].stop_req = false;
+            self.procs[i].state = PState::Stopped;
+            return;
+        }
+        if !self.deliver_signals(i) {
+            return;
+        }
         let p = &mut self.procs[i];
         p.state = PState::Running;
         self.last_run = Some(p.pid);
@@ -147,7 +331,11 @@ impl Machine {
             RunExit::Error(_) => 13,
         };
         match exit {
-            RunExit::Syscall => self.syscall(i),
+            RunExit::Syscall => {
+                let (nr, args) = p.cpu.syscall_args();
+                let sys = p.cpu.sys(nr);
+                self.syscall_with(i, sys, nr, args);
+            }
             RunExit::Quantum => {}
             RunExit::Interrupt(n) => {
                 // x86 vectors: 0 divide error, 1/3 debug/breakpoint, 6 invalid opcode.
@@ -177,23 +365,37 @@ impl Machine {
         }
     }
 
-    fn syscall(&mut self, i: usize) {
-        let p = &mut self.procs[i];
-        let (nr, args) = p.cpu.syscall_args();
-        p.syscalls += 1;
+    fn syscall_with(
+        &mut self,
+        i: usize,
+        sys: Option<crate::syscalls::Sys>,
+        nr: u64,
+        args: [u64; 6],
+    ) {
+        self.procs[i].syscalls += 1;
         self.k.clock.ns += param::NS_PER_SYSCALL;
-        let sys = p.cpu.sys(nr);
         let out = match sys {
-            Some(s) => syscalls::dispatch(&mut self.k, p, s, args),
+            Some(s) => match self.machine_syscall(i, s, args) {
+                Some(o) => o,
+                None => syscalls::dispatch(&mut self.k, &mut self.procs[i], s, args),
+            },
             None => Outcome::NoSys,
         };
         let name = sys.map(|s| s.name()).unwrap_or("unknown");
         let ret: i64 = match out {
             Outcome::Ret(v) => {
-                p.cpu.set_syscall_ret(v);
+                self.procs[i].cpu.set_syscall_ret(v);
                 v as i64
             }
+            Outcome::NoReturn => 0,
+            Outcome::Block(w) => {
+                let p = &mut self.procs[i];
+                p.retry = sys.map(|s| (s, nr, args));
+                p.state = PState::Blocked(w);
+                return;
+            }
             Outcome::NoSys => {
+                let p = &self.procs[i];
                 let e = self.k.unimplemented.entry(nr).or_insert((sys, 0));
                 e.1 += 1;
                 if e.1 == 1 {
@@ -204,11 +406,11 @@ impl Machine {
                     );
                 }
                 let v = -38i64;
-                p.cpu.set_syscall_ret(v as u64);
+                self.procs[i].cpu.set_syscall_ret(v as u64);
                 v
             }
             Outcome::Exit(code) => {
-                let pid = p.pid.0;
+                let pid = self.procs[i].pid.0;
                 self.k.trace.syscall(&Event {
                     ns: self.k.clock.ns,
                     pid,
@@ -221,15 +423,17 @@ impl Machine {
                 return;
             }
         };
-        let pid = self.procs[i].pid.0;
-        self.k.trace.syscall(&Event {
-            ns: self.k.clock.ns,
-            pid,
-            name,
-            nr,
-            args: &args,
-            ret,
-        });
+        if i < self.procs.len() {
+            let pid = self.procs[i].pid.0;
+            self.k.trace.syscall(&Event {
+                ns: self.k.clock.ns,
+                pid,
+                name,
+                nr,
+                args: &args,
+                ret,
+            });
+        }
     }
 
     /// End process `i` with `status` (ctl `kill`, a fatal signal).
@@ -238,10 +442,42 @@ impl Machine {
     }
 
     fn exit(&mut self, i: usize, status: ExitStatus) {
+        if self.procs[i].state.is_zombie() {
+            return;
+        }
         let p = &mut self.procs[i];
         p.state = PState::Zombie(status);
+        p.retry = None;
+        p.in_vfork = false;
         p.fds = Default::default();
-        self.k.trace.exit(p.pid.0, status.shell_code());
+        let pid = p.pid;
+        self.k.trace.exit(pid.0, status.shell_code());
+        // Orphans go to init.
+        let init = Pid(param::INIT_PID);
+        let init_alive = self.proc_ref(init).is_some() && pid != init;
+        for c in self.procs.iter_mut().filter(|c| c.ppid == pid) {
+            c.ppid = if init_alive { init } else { Pid(0) };
+        }
+        self.notify_parent(i);
+        // Zombies nobody can reap go away at once.
+        let orphans: Vec<usize> = (0..self.procs.len())
+            .filter(|&c| {
+                self.procs[c].state.is_zombie()
+                    && self.procs[c].ppid == Pid(0)
+                    && self.procs[c].pid != init
+            })
+            .collect();
+        for c in orphans.into_iter().rev() {
+            self.reap(c);
+        }
+        // When init ends, the machine ends: like a container, everything else is killed.
+        if pid == init {
+            for j in 0..self.procs.len() {
+                if !self.procs[j].state.is_zombie() {
+                    self.exit(j, ExitStatus::Signal(9));
+                }
+            }
+        }
     }
 
     /// A guest fault nobody handles: the process dies of `sig`.

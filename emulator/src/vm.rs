@@ -249,6 +249,28 @@ impl AddressSpace {
         Ok(new)
     }
 
+    /// Map every segment into `to` and copy the pages that are not all zero (fork). Pages
+    /// never touched stay unbacked in the child, as in the parent.
+    pub fn copy_into(&self, from: &Cpu, to: &mut Cpu) -> SysResult<()> {
+        const CHUNK: u64 = 64 * 1024;
+        let mut buf = vec![0u8; CHUNK as usize];
+        for s in self.segs.values() {
+            to.map(s.start, s.end - s.start, s.prot)?;
+            let mut a = s.start;
+            while a < s.end {
+                let n = CHUNK.min(s.end - a) as usize;
+                from.read_into(a, &mut buf[..n])?;
+                for (pi, page) in buf[..n].chunks(PAGE_SIZE as usize).enumerate() {
+                    if page.iter().any(|&b| b != 0) {
+                        to.write(a + pi as u64 * PAGE_SIZE, page)?;
+                    }
+                }
+                a += n as u64;
+            }
+        }
+        Ok(())
+    }
+
     /// Segments in Plan 9 slot order: Stack first, then Text, Data, Bss, then the rest by
     /// address (proc(3) segment).
     pub fn plan9_order(&self) -> Vec<Seg> {

@@ -270,6 +270,62 @@ impl Cpu {
         self.write(addr, &v.to_le_bytes())
     }
 
+    /// The FP/SSE state image (Plan 9 FPsave layout for the arch).
+    pub fn fp_save(&self) -> Vec<u8> {
+        match self.arch {
+            Arch::X86_64 => x86_64::fp_save(&self.uc),
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn fp_restore(&mut self, image: &[u8]) {
+        if self.arch == Arch::X86_64 {
+            x86_64::fp_restore(&mut self.uc, image)
+        }
+    }
+
+    /// Copy all user registers from `other` (fork).
+    pub fn copy_regs_from(&mut self, other: &Cpu) {
+        if self.arch == Arch::X86_64 {
+            x86_64::copy_regs(&other.uc, &mut self.uc)
+        }
+    }
+
+    /// Enter a signal handler with a frame on the user stack.
+    pub fn enter_handler(
+        &mut self,
+        sig: i32,
+        handler: u64,
+        restorer: u64,
+        old_mask: u64,
+        info: &[u8; 128],
+    ) -> bool {
+        match self.arch {
+            Arch::X86_64 => {
+                x86_64::enter_handler(&mut self.uc, sig, handler, restorer, old_mask, info)
+            }
+            _ => false,
+        }
+    }
+
+    /// Return from a signal handler; the saved mask.
+    pub fn sigreturn(&mut self) -> Option<u64> {
+        match self.arch {
+            Arch::X86_64 => x86_64::sigreturn(&mut self.uc),
+            _ => None,
+        }
+    }
+
+    /// Make the system call just made run again when the process resumes (SA_RESTART).
+    pub fn restart_syscall(&mut self, nr: u64) {
+        if self.arch == Arch::X86_64 {
+            let pc = self.pc();
+            // `syscall` is 2 bytes (0f 05); rax gets the number back.
+            let _ = self.uc.reg_write(unicorn_engine::RegisterX86::RAX, nr);
+            self.set_pc(pc - 2);
+        }
+    }
+
     /// Forget translations of [begin, end): code written from the host must be seen.
     pub fn invalidate_code(&mut self, begin: u64, end: u64) {
         let _ = self.uc.ctl_remove_cache(begin, end);

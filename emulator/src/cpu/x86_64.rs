@@ -107,6 +107,7 @@ pub fn sys(nr: u64) -> Option<Sys> {
         37 => Alarm,
         38 => Setitimer,
         39 => Getpid,
+        40 => Sendfile,
         41 => Socket,
         56 => Clone,
         57 => Fork,
@@ -161,6 +162,8 @@ pub fn sys(nr: u64) -> Option<Sys> {
         131 => Sigaltstack,
         137 => Statfs,
         138 => Fstatfs,
+        130 => RtSigsuspend,
+        36 => Getitimer,
         157 => Prctl,
         158 => ArchPrctl,
         160 => Setrlimit,
@@ -203,4 +206,189 @@ pub fn sys(nr: u64) -> Option<Sys> {
         439 => Faccessat2,
         _ => return None,
     })
+}
+
+/// General registers in the order of the x86_64 `struct sigcontext` (arch/x86/include/uapi/
+/// asm/sigcontext.h): r8..r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags.
+const SIGCONTEXT_REGS: [RegisterX86; 18] = [
+    RegisterX86::R8,
+    RegisterX86::R9,
+    RegisterX86::R10,
+    RegisterX86::R11,
+    RegisterX86::R12,
+    RegisterX86::R13,
+    RegisterX86::R14,
+    RegisterX86::R15,
+    RegisterX86::RDI,
+    RegisterX86::RSI,
+    RegisterX86::RBP,
+    RegisterX86::RBX,
+    RegisterX86::RDX,
+    RegisterX86::RAX,
+    RegisterX86::RCX,
+    RegisterX86::RSP,
+    RegisterX86::RIP,
+    RegisterX86::EFLAGS,
+];
+
+const XMM: [RegisterX86; 16] = [
+    RegisterX86::XMM0,
+    RegisterX86::XMM1,
+    RegisterX86::XMM2,
+    RegisterX86::XMM3,
+    RegisterX86::XMM4,
+    RegisterX86::XMM5,
+    RegisterX86::XMM6,
+    RegisterX86::XMM7,
+    RegisterX86::XMM8,
+    RegisterX86::XMM9,
+    RegisterX86::XMM10,
+    RegisterX86::XMM11,
+    RegisterX86::XMM12,
+    RegisterX86::XMM13,
+    RegisterX86::XMM14,
+    RegisterX86::XMM15,
+];
+
+const ST: [RegisterX86; 8] = [
+    RegisterX86::ST0,
+    RegisterX86::ST1,
+    RegisterX86::ST2,
+    RegisterX86::ST3,
+    RegisterX86::ST4,
+    RegisterX86::ST5,
+    RegisterX86::ST6,
+    RegisterX86::ST7,
+];
+
+/// The FP/SSE state as Plan 9's amd64 FPsave (832 bytes): the FXSAVE area, then the XSAVE
+/// header and upper YMM halves, which stay zero (the emulated CPU has no AVX).
+pub fn fp_save(uc: &Engine) -> Vec<u8> {
+    let r = |reg: RegisterX86| uc.reg_read(reg).unwrap_or(0);
+    let mut b = vec![0u8; 832];
+    b[0..2].copy_from_slice(&(r(RegisterX86::FPCW) as u16).to_le_bytes());
+    b[2..4].copy_from_slice(&(r(RegisterX86::FPSW) as u16).to_le_bytes());
+    // FXSAVE keeps the abridged tag: one bit per register, set when it is not empty (tag 3).
+    let tag = r(RegisterX86::FPTAG);
+    b[4] = (0..8)
+        .filter(|i| (tag >> (2 * i)) & 3 != 3)
+        .fold(0u8, |a, i| a | (1 << i));
+    b[24..28].copy_from_slice(&(r(RegisterX86::MXCSR) as u32).to_le_bytes());
+    b[28..32].copy_from_slice(&0xffffu32.to_le_bytes());
+    for (i, reg) in ST.iter().enumerate() {
+        if let Ok(v) = uc.reg_read_long(*reg) {
+            let n = v.len().min(10);
+            b[32 + 16 * i..32 + 16 * i + n].copy_from_slice(&v[..n]);
+        }
+    }
+    for (i, reg) in XMM.iter().enumerate() {
+        if let Ok(v) = uc.reg_read_long(*reg) {
+            let n = v.len().min(16);
+            b[160 + 16 * i..160 + 16 * i + n].copy_from_slice(&v[..n]);
+        }
+    }
+    b
+}
+
+/// Restore what `fp_save` produced (control words, MXCSR, x87 and XMM registers).
+pub fn fp_restore(uc: &mut Engine, b: &[u8]) {
+    if b.len() < 416 {
+        return;
+    }
+    let u16at = |o: usize| u64::from(u16::from_le_bytes([b[o], b[o + 1]]));
+    let _ = uc.reg_write(RegisterX86::FPCW, u16at(0));
+    let _ = uc.reg_write(RegisterX86::FPSW, u16at(2));
+    let _ = uc.reg_write(
+        RegisterX86::MXCSR,
+        u64::from(u32::from_le_bytes([b[24], b[25], b[26], b[27]])),
+    );
+    for (i, reg) in ST.iter().enumerate() {
+        let _ = uc.reg_write_long(*reg, &b[32 + 16 * i..42 + 16 * i]);
+    }
+    for (i, reg) in XMM.iter().enumerate() {
+        let _ = uc.reg_write_long(*reg, &b[160 + 16 * i..176 + 16 * i]);
+    }
+}
+
+/// Copy the whole user register state (fork): general registers, flags, TLS, FP/SSE.
+pub fn copy_regs(from: &Engine, to: &mut Engine) {
+    for reg in SIGCONTEXT_REGS
+        .iter()
+        .chain([RegisterX86::FS_BASE, RegisterX86::GS_BASE].iter())
+    {
+        let _ = to.reg_write(*reg, from.reg_read(*reg).unwrap_or(0));
+    }
+    fp_restore(to, &fp_save(from));
+}
+
+/// Size of the frame's parts (arch/x86/include/uapi/asm/ucontext.h, sigcontext.h):
+/// ucontext = flags 8 + link 8 + stack_t 24 + sigcontext 256 + sigmask 8 = 304; siginfo 128.
+const UCONTEXT: u64 = 304;
+const SIGINFO: u64 = 128;
+const UC_MCONTEXT: u64 = 40;
+const UC_SIGMASK: u64 = 296;
+
+/// Build an rt_sigframe on the user stack and enter the handler (arch/x86/kernel/signal.c):
+/// [rsp] = restorer, then the ucontext, then the siginfo; rdi = sig, rsi = &info, rdx = &uc.
+/// Returns false if the frame could not be written (the process then dies of SIGSEGV).
+pub fn enter_handler(
+    uc: &mut Engine,
+    sig: i32,
+    handler: u64,
+    restorer: u64,
+    old_mask: u64,
+    info: &[u8; 128],
+) -> bool {
+    let sp = uc.reg_read(RegisterX86::RSP).unwrap_or(0);
+    // Skip the red zone, make room, align so that (frame + 8) is 16-aligned as after a call.
+    let mut frame = sp.wrapping_sub(128).wrapping_sub(8 + UCONTEXT + SIGINFO);
+    frame = (frame & !15).wrapping_sub(8);
+    let mut uctx = vec![0u8; UCONTEXT as usize];
+    for (i, reg) in SIGCONTEXT_REGS.iter().enumerate() {
+        let v = uc.reg_read(*reg).unwrap_or(0);
+        let off = UC_MCONTEXT as usize + 8 * i;
+        uctx[off..off + 8].copy_from_slice(&v.to_le_bytes());
+    }
+    // cs, gs, fs, ss (u16 each) after eflags: user code selector 0x33, data 0x2b.
+    let sel = UC_MCONTEXT as usize + 8 * 18;
+    uctx[sel..sel + 2].copy_from_slice(&0x33u16.to_le_bytes());
+    uctx[sel + 6..sel + 8].copy_from_slice(&0x2bu16.to_le_bytes());
+    uctx[UC_SIGMASK as usize..UC_SIGMASK as usize + 8].copy_from_slice(&old_mask.to_le_bytes());
+    let mut bytes = restorer.to_le_bytes().to_vec();
+    bytes.extend_from_slice(&uctx);
+    bytes.extend_from_slice(info);
+    if uc.mem_write(frame, &bytes).is_err() {
+        return false;
+    }
+    let _ = uc.reg_write(RegisterX86::RSP, frame);
+    let _ = uc.reg_write(RegisterX86::RIP, handler);
+    let _ = uc.reg_write(RegisterX86::RDI, sig as u64);
+    let _ = uc.reg_write(RegisterX86::RSI, frame + 8 + UCONTEXT);
+    let _ = uc.reg_write(RegisterX86::RDX, frame + 8);
+    let _ = uc.reg_write(RegisterX86::RAX, 0);
+    // The ABI wants the direction flag clear on entry.
+    let fl = uc.reg_read(RegisterX86::EFLAGS).unwrap_or(0);
+    let _ = uc.reg_write(RegisterX86::EFLAGS, fl & !0x400);
+    true
+}
+
+/// rt_sigreturn: the restorer's `ret` popped the return address, so rsp points at the
+/// ucontext. Restores the registers and returns the saved signal mask.
+pub fn sigreturn(uc: &mut Engine) -> Option<u64> {
+    let sp = uc.reg_read(RegisterX86::RSP).ok()?;
+    let uctx = uc.mem_read_as_vec(sp, UCONTEXT as usize).ok()?;
+    for (i, reg) in SIGCONTEXT_REGS.iter().enumerate() {
+        let off = UC_MCONTEXT as usize + 8 * i;
+        let v = u64::from_le_bytes(uctx[off..off + 8].try_into().ok()?);
+        let v = if *reg == RegisterX86::EFLAGS {
+            // Only the arithmetic and direction flags may change (FIX_EFLAGS).
+            let old = uc.reg_read(RegisterX86::EFLAGS).unwrap_or(0);
+            (old & !0x0cd5) | (v & 0x0cd5)
+        } else {
+            v
+        };
+        let _ = uc.reg_write(*reg, v);
+    }
+    let m = UC_SIGMASK as usize;
+    Some(u64::from_le_bytes(uctx[m..m + 8].try_into().ok()?))
 }

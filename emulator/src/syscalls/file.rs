@@ -51,7 +51,12 @@ fn at_path(p: &Process, dirfd: u64, path: &str) -> SysResult<String> {
 }
 
 /// Read up to `len` bytes at the description's offset (or `at` for pread).
-fn do_read(k: &mut Kernel, f: &mut OpenFile, len: usize, at: Option<u64>) -> SysResult<Vec<u8>> {
+pub fn do_read(
+    k: &mut Kernel,
+    f: &mut OpenFile,
+    len: usize,
+    at: Option<u64>,
+) -> SysResult<Vec<u8>> {
     if !f.readable() {
         return Err(Errno::EBADF);
     }
@@ -90,6 +95,8 @@ fn do_read(k: &mut Kernel, f: &mut OpenFile, len: usize, at: Option<u64>) -> Sys
             return Ok(buf);
         }
         FileKind::Console(_) => return Err(Errno::EBADF),
+        // Pipes are read by the machine (they may block); pread on one is ESPIPE.
+        FileKind::PipeRead(_) | FileKind::PipeWrite(_) => return Err(Errno::ESPIPE),
     };
     if at.is_none() {
         f.offset += data.len() as u64;
@@ -97,7 +104,12 @@ fn do_read(k: &mut Kernel, f: &mut OpenFile, len: usize, at: Option<u64>) -> Sys
     Ok(data)
 }
 
-fn do_write(k: &mut Kernel, f: &mut OpenFile, data: &[u8], at: Option<u64>) -> SysResult<usize> {
+pub fn do_write(
+    k: &mut Kernel,
+    f: &mut OpenFile,
+    data: &[u8],
+    at: Option<u64>,
+) -> SysResult<usize> {
     if !f.writable() {
         return Err(Errno::EBADF);
     }
@@ -134,6 +146,7 @@ fn do_write(k: &mut Kernel, f: &mut OpenFile, data: &[u8], at: Option<u64>) -> S
         }
         FileKind::Dir(_) => Err(Errno::EISDIR),
         FileKind::Host(_) | FileKind::Console(Console::Stdin) => Err(Errno::EBADF),
+        FileKind::PipeRead(_) | FileKind::PipeWrite(_) => Err(Errno::ESPIPE),
     }
 }
 
@@ -299,6 +312,7 @@ pub fn lseek(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
         FileKind::Mem(m) => m.borrow().len() as u64,
         FileKind::Dir(e) => e.len() as u64,
         FileKind::Dev(DevKind::Tty) | FileKind::Console(_) => return Err(Errno::ESPIPE),
+        FileKind::PipeRead(_) | FileKind::PipeWrite(_) => return Err(Errno::ESPIPE),
         FileKind::Dev(_) => 0,
     };
     let off = a[1] as i64;
@@ -319,6 +333,14 @@ pub fn lseek(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
 /// Attributes of an open file.
 fn fstat_file(k: &Kernel, f: &OpenFile) -> SysResult<FileStat> {
     match &f.kind {
+        FileKind::PipeRead(p) | FileKind::PipeWrite(p) => Ok(FileStat {
+            ino: p.borrow().id,
+            mode: vfs::S_IFIFO | 0o600,
+            nlink: 1,
+            size: 0,
+            rdev: 0,
+            mtime: crate::param::FILE_TIME,
+        }),
         FileKind::Console(_) => Ok(FileStat {
             ino: vfs::path_ino("/dev/tty"),
             mode: vfs::S_IFCHR | 0o620,

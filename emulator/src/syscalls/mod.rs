@@ -59,7 +59,8 @@ syscalls! {
     SetRobustList => "set_robust_list", Utimensat => "utimensat", Dup3 => "dup3",
     Pipe2 => "pipe2", Prlimit64 => "prlimit64", Renameat2 => "renameat2",
     Getrandom => "getrandom", Execveat => "execveat", Statx => "statx", Rseq => "rseq",
-    Clone3 => "clone3", Faccessat2 => "faccessat2",
+    Clone3 => "clone3", Faccessat2 => "faccessat2", RtSigsuspend => "rt_sigsuspend",
+    Getitimer => "getitimer", Sendfile => "sendfile",
 }
 
 /// What a system call did, beyond its result value.
@@ -71,6 +72,10 @@ pub enum Outcome {
     Exit(i32),
     /// Not implemented: ENOSYS, reported once per number.
     NoSys,
+    /// The call must wait; it is dispatched again when the condition may hold.
+    Block(crate::machine::Wait),
+    /// The registers were replaced (execve, rt_sigreturn): set no result.
+    NoReturn,
 }
 
 impl From<Result<u64, Errno>> for Outcome {
