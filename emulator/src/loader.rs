@@ -226,7 +226,8 @@ pub fn load(
         let end = page_up(l.vaddr + bias + l.memsz);
         let from = start.max(mapped_end);
         if from < end {
-            cpu.map(from, end - from, l.prot | 1)
+            // Writable while loading (see AddressSpace::copy_into); protected below.
+            cpu.map(from, end - from, l.prot | 3)
                 .map_err(|_| map_err("PT_LOAD overlaps", from))?;
         }
         if start < mapped_end {
@@ -266,12 +267,21 @@ pub fn load(
         bss_top = bss_top.max(end);
         mapped_end = mapped_end.max(end);
     }
+    // Now give every loaded page its own rights.
+    for seg in vm.segs().cloned().collect::<Vec<_>>() {
+        if seg.prot & 2 == 0 {
+            cpu.protect(seg.start, seg.end - seg.start, seg.prot)
+                .map_err(|_| map_err("protecting PT_LOAD", seg.start))?;
+        }
+    }
     vm.init_brk(bss_top.max(data_end));
 
     // The stack.
-    let stack_base = param::STACK_TOP - param::STACK_SIZE;
-    cpu.map(stack_base, param::STACK_SIZE, 3)
+    // The stack: a first piece is mapped; the rest grows on demand down to STACK_SIZE.
+    let stack_base = param::STACK_TOP - param::STACK_INITIAL;
+    cpu.map(stack_base, param::STACK_INITIAL, 3)
         .map_err(|_| map_err("stack", stack_base))?;
+    cpu.set_stack_bounds(stack_base, param::STACK_TOP - param::STACK_SIZE);
     vm.add(stack_base, param::STACK_TOP, 3, SegKind::Stack);
 
     let mut sp = param::STACK_TOP;

@@ -106,6 +106,8 @@ pub struct Kernel {
     pub rng: Rng,
     pub console: ConsoleIo,
     pub trace: Trace,
+    /// Contents of host files exec'd so far.
+    pub images: std::collections::HashMap<PathBuf, std::sync::Arc<[u8]>>,
     /// Unimplemented calls seen: raw number → (known name, count).
     pub unimplemented: BTreeMap<u64, (Option<Sys>, u64)>,
 }
@@ -297,16 +299,26 @@ pub fn find_program(vfs: &Vfs, cwd: &str, program: &str, env: &[String]) -> Opti
     None
 }
 
-/// Read the whole content of a regular file of the guest file system.
-pub fn read_guest_file(vfs: &Vfs, path: &str) -> Result<(String, Vec<u8>), String> {
+/// Read the whole content of a regular file of the guest file system. Files of the host
+/// root are read once per run and shared (programs are exec'd over and over).
+pub fn read_guest_file(
+    vfs: &Vfs,
+    cache: &mut std::collections::HashMap<PathBuf, std::sync::Arc<[u8]>>,
+    path: &str,
+) -> Result<(String, std::sync::Arc<[u8]>), String> {
     let r = vfs
         .resolve(path, true)
         .map_err(|e| errno_text(e.0).to_string())?;
     match &r.node {
-        vfs::Node::HostFile(hp) => std::fs::read(hp)
-            .map(|b| (r.path.clone(), b))
-            .map_err(|e| e.to_string()),
-        vfs::Node::MemFile(f) => Ok((r.path.clone(), f.borrow().clone())),
+        vfs::Node::HostFile(hp) => {
+            if let Some(b) = cache.get(hp) {
+                return Ok((r.path.clone(), b.clone()));
+            }
+            let b: std::sync::Arc<[u8]> = std::fs::read(hp).map_err(|e| e.to_string())?.into();
+            cache.insert(hp.clone(), b.clone());
+            Ok((r.path.clone(), b))
+        }
+        vfs::Node::MemFile(f) => Ok((r.path.clone(), f.borrow().as_slice().into())),
         vfs::Node::HostDir(_) | vfs::Node::MemDir => Err("Is a directory".into()),
         _ => Err("Permission denied".into()),
     }
@@ -344,6 +356,7 @@ impl Machine {
             rng: Rng::new(config.seed),
             console,
             trace,
+            images: Default::default(),
             unimplemented: BTreeMap::new(),
         };
         let prog_err = |reason: String| MachineError::Program {
@@ -352,7 +365,7 @@ impl Machine {
         };
         let path = find_program(&k.vfs, &config.cwd, &config.program, &config.env)
             .ok_or_else(|| prog_err("not found in the guest root".into()))?;
-        let (exe, image) = read_guest_file(&k.vfs, &path).map_err(prog_err)?;
+        let (exe, image) = read_guest_file(&k.vfs, &mut k.images, &path).map_err(prog_err)?;
         let elf = loader::parse(&image)?;
         let mut cpu = Cpu::new(elf.arch)?;
         let mut vm = AddressSpace::default();
@@ -364,7 +377,6 @@ impl Machine {
             .next()
             .unwrap_or(&config.program)
             .to_string();
-        let image: std::sync::Arc<[u8]> = image.into();
         let start = loader::load(
             &mut cpu,
             &mut vm,

@@ -9,6 +9,8 @@ pub const PAGE_SIZE: u64 = 4096;
 /// below 2^47 and lets it grow to RLIMIT_STACK (8 MiB by default); we map it whole.
 pub const STACK_TOP: u64 = 0x7fff_ffff_f000;
 pub const STACK_SIZE: u64 = 8 << 20;
+/// The part of the stack mapped at exec; the rest is mapped as the stack grows into it.
+pub const STACK_INITIAL: u64 = 128 << 10;
 
 /// Where anonymous and file mmaps are placed when the guest gives no address: top-down
 /// from just below the stack's 8 MiB reservation plus a gap, as Linux's legacy-free layout.
@@ -19,6 +21,9 @@ pub const MMAP_BOTTOM: u64 = 0x1000_0000;
 /// Load base for static-PIE (ET_DYN) programs: Linux's ELF_ET_DYN_BASE on x86_64
 /// (2/3 of TASK_SIZE, page aligned).
 pub const PIE_BASE: u64 = 0x5555_5555_4000;
+
+/// Translated-code buffer per engine (unicorn's UC_CTL_TCG_BUFFER_SIZE).
+pub const TCG_BUFFER_BYTES: u32 = 32 << 20;
 
 /// Scheduler quantum, in translated blocks of guest work.
 pub const QUANTUM_BLOCKS: u64 = 200_000;

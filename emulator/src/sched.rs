@@ -319,6 +319,7 @@ impl Machine {
         p.state = PState::Running;
         self.last_run = Some(p.pid);
         let (exit, blocks) = p.cpu.run(self.quantum);
+        p.vm.sync_stack(p.cpu.stack_bounds().0);
         p.blocks += blocks;
         self.k.clock.ns += blocks * param::NS_PER_BLOCK;
         p.state = PState::Ready;

@@ -255,7 +255,9 @@ impl AddressSpace {
         const CHUNK: u64 = 64 * 1024;
         let mut buf = vec![0u8; CHUNK as usize];
         for s in self.segs.values() {
-            to.map(s.start, s.end - s.start, s.prot)?;
+            // Map writable while copying: unicorn's host writes into a read-only region
+            // flip its protection (and rebuild the memory map) on every call.
+            to.map(s.start, s.end - s.start, s.prot | 2)?;
             let mut a = s.start;
             while a < s.end {
                 let n = CHUNK.min(s.end - a) as usize;
@@ -267,8 +269,24 @@ impl AddressSpace {
                 }
                 a += n as u64;
             }
+            if s.prot & 2 == 0 {
+                to.protect(s.start, s.end - s.start, s.prot)?;
+            }
         }
         Ok(())
+    }
+
+    /// Follow the engine's stack growth: the Stack segment starts at `lo`.
+    pub fn sync_stack(&mut self, lo: u64) {
+        let Some((&k, _)) = self.segs.iter().find(|(_, s)| s.kind == SegKind::Stack) else {
+            return;
+        };
+        if lo < k {
+            if let Some(mut s) = self.segs.remove(&k) {
+                s.start = lo;
+                self.segs.insert(lo, s);
+            }
+        }
     }
 
     /// Segments in Plan 9 slot order: Stack first, then Text, Data, Bss, then the rest by

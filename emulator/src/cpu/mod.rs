@@ -47,6 +47,10 @@ pub struct HookState {
     pub stop: Option<Stop>,
     /// The last invalid memory access (kind, address).
     pub fault: Option<(MemType, u64)>,
+    /// The stack's mapped bottom and the lowest address it may grow down to: an access in
+    /// between maps more stack, as a Linux stack VMA grows on a fault.
+    pub stack_lo: u64,
+    pub stack_min: u64,
 }
 
 pub type Engine = Unicorn<'static, HookState>;
@@ -93,6 +97,23 @@ pub(crate) fn mem_invalid_hook(
 ) -> bool {
     uc.get_data_mut().fault = Some((ty, addr));
     false
+}
+
+/// Limit the engine's translated-code buffer (unicorn reserves 1 GiB of address space per
+/// engine otherwise, which a machine of a thousand processes cannot afford). Must run before
+/// the engine's first map or hook (DESIGN.md).
+pub(crate) fn set_tcg_buffer(uc: &mut Engine) -> Result<(), CpuError> {
+    use unicorn_engine::unicorn_const::ControlType;
+    let ctl = ControlType(ControlType::TCG_BUFFER_SIZE.0 | ControlType::IO_WRITE.0);
+    // SAFETY: the handle is a live engine owned by `uc`; UC_CTL_TCG_BUFFER_SIZE takes one
+    // uint32_t argument (unicorn uc.c uc_ctl).
+    let r = unsafe {
+        unicorn_engine::unicorn_const::uc_ctl(uc.get_handle(), ctl, crate::param::TCG_BUFFER_BYTES)
+    };
+    match r {
+        uc_error::OK => Ok(()),
+        e => Err(CpuError::Unicorn(e)),
+    }
 }
 
 pub fn arch_name(arch: Arch) -> &'static str {
@@ -268,6 +289,18 @@ impl Cpu {
 
     pub fn write_u32(&mut self, addr: u64, v: u32) -> SysResult<()> {
         self.write(addr, &v.to_le_bytes())
+    }
+
+    /// Set the stack's mapped bottom and growth limit.
+    pub fn set_stack_bounds(&mut self, lo: u64, min: u64) {
+        let d = self.uc.get_data_mut();
+        d.stack_lo = lo;
+        d.stack_min = min;
+    }
+
+    pub fn stack_bounds(&self) -> (u64, u64) {
+        let d = self.uc.get_data();
+        (d.stack_lo, d.stack_min)
     }
 
     /// The FP/SSE state image (Plan 9 FPsave layout for the arch).

@@ -10,6 +10,7 @@ use unicorn_engine::{RegisterX86, Unicorn, X86Insn};
 
 pub fn new_engine() -> Result<Engine, CpuError> {
     let mut uc = Unicorn::new_with_data(UcArch::X86, Mode::MODE_64, HookState::default())?;
+    super::set_tcg_buffer(&mut uc)?;
     uc.add_block_hook(1, 0, block_hook)?;
     uc.add_insn_sys_hook(X86Insn::SYSCALL, 1, 0, |uc: &mut Unicorn<'_, HookState>| {
         uc.get_data_mut().stop = Some(Stop::Syscall);

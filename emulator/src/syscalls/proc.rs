@@ -387,6 +387,8 @@ impl Machine {
             return err(Errno::ENOMEM);
         }
         cpu.copy_regs_from(&parent.cpu);
+        let (lo, min) = parent.cpu.stack_bounds();
+        cpu.set_stack_bounds(lo, min);
         cpu.set_syscall_ret(0);
         if stack != 0 {
             cpu.set_sp(stack);
@@ -487,7 +489,7 @@ impl Machine {
         let _ = dirfd;
         let mut target = crate::vfs::absolute(&p.cwd, &path);
         // Follow `#!` interpreters (binfmt_script), at most a few levels.
-        let mut image = Vec::new();
+        let mut image: std::sync::Arc<[u8]> = std::sync::Arc::from(Vec::new());
         let mut canon = String::new();
         for depth in 0..5 {
             let r = match self.k.vfs.resolve(&target, true) {
@@ -501,10 +503,11 @@ impl Machine {
                 crate::vfs::Node::Dev(_) => return err(Errno::EACCES),
                 _ => {}
             }
-            let (c, bytes) = match crate::machine::read_guest_file(&self.k.vfs, &target) {
-                Ok(x) => x,
-                Err(_) => return err(Errno::EACCES),
-            };
+            let (c, bytes) =
+                match crate::machine::read_guest_file(&self.k.vfs, &mut self.k.images, &target) {
+                    Ok(x) => x,
+                    Err(_) => return err(Errno::EACCES),
+                };
             if bytes.starts_with(b"#!") && depth < 4 {
                 let line = bytes[2..].split(|&b| b == b'\n').next().unwrap_or(&[]);
                 let line = String::from_utf8_lossy(line);
@@ -564,7 +567,7 @@ impl Machine {
         p.name = path.rsplit('/').next().unwrap_or(&path).to_string();
         p.args = args;
         p.exe = canon;
-        p.image = image.into();
+        p.image = image;
         p.fds.close_on_exec();
         for a in p.sigactions.iter_mut() {
             if a.handler != 1 {
