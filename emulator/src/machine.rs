@@ -50,6 +50,9 @@ pub struct Config {
     pub quantum: u64,
     /// The machine's owner as /proc names it ("eve"): owner of every process's files.
     pub eve: String,
+    /// Perturb the schedule (which runnable process runs next, quantum jitter) with this
+    /// seed; None is plain round robin.
+    pub sched_seed: Option<u64>,
 }
 
 impl Config {
@@ -64,6 +67,7 @@ impl Config {
             trace: None,
             quantum: param::QUANTUM_BLOCKS,
             eve: host_user(),
+            sched_seed: None,
         }
     }
 }
@@ -273,6 +277,8 @@ pub struct Machine {
     pub warned_threads: bool,
     /// The round-robin cursor of the scheduler.
     pub cursor: usize,
+    /// The schedule perturbation generator (`--sched-seed`).
+    pub sched_rng: Option<Rng>,
 }
 
 /// Look `program` up the way a shell would: a name with a slash is a path (relative to
@@ -336,9 +342,24 @@ pub fn errno_text(e: i32) -> &'static str {
     }
 }
 
+/// Host settings that make many engines cheap, applied once per host process: no
+/// transparent huge pages, because unicorn advises them for every engine's guest RAM and
+/// code buffer and the kernel then zeroes 2 MiB for each first touch — most of the cost, and
+/// most of the memory, of a short-lived emulated process.
+fn tune_host() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) only sets a flag of this process.
+        unsafe {
+            libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+        }
+    });
+}
+
 impl Machine {
     /// Build a machine whose first process runs `config.program`.
     pub fn new(config: &Config, console: ConsoleIo) -> Result<Machine, MachineError> {
+        tune_host();
         if !config.root.is_dir() {
             return Err(MachineError::Root(config.root.clone()));
         }
@@ -441,6 +462,7 @@ impl Machine {
             next_pipe: 1,
             warned_threads: false,
             cursor: 0,
+            sched_rng: config.sched_seed.map(Rng::new),
         })
     }
 
@@ -459,5 +481,11 @@ impl Machine {
         self.procs
             .iter()
             .find(|p| p.pid == pid && !matches!(p.state, PState::Zombie(_)))
+    }
+}
+
+impl Machine {
+    pub fn index_of(&self, pid: Pid) -> Option<usize> {
+        self.procs.iter().position(|p| p.pid == pid)
     }
 }

@@ -107,11 +107,31 @@ impl Machine {
     /// The next runnable process after the cursor, round robin.
     fn pick(&mut self) -> Option<usize> {
         let n = self.procs.len();
-        let i = (0..n)
-            .map(|d| (self.cursor + d) % n)
-            .find(|&i| matches!(self.procs[i].state, PState::Ready | PState::Running))?;
+        let runnable = |i: &usize| matches!(self.procs[*i].state, PState::Ready | PState::Running);
+        let i = match &mut self.sched_rng {
+            // Chaos scheduling: any runnable process, chosen by the seeded generator.
+            Some(rng) => {
+                let ready: Vec<usize> = (0..n).filter(runnable).collect();
+                if ready.is_empty() {
+                    return None;
+                }
+                ready[(rng.next_u64() % ready.len() as u64) as usize]
+            }
+            None => (0..n).map(|d| (self.cursor + d) % n).find(runnable)?,
+        };
         self.cursor = i + 1;
         Some(i)
+    }
+
+    /// This step's quantum: fixed, or jittered between 1/8 and all of it under chaos.
+    fn quantum_now(&mut self) -> u64 {
+        match &mut self.sched_rng {
+            Some(rng) => {
+                (self.quantum / 8).max(1)
+                    + rng.next_u64() % (self.quantum - self.quantum / 8).max(1)
+            }
+            None => self.quantum,
+        }
     }
 
     /// The earliest virtual-time deadline anyone sleeps until.
@@ -254,8 +274,14 @@ impl Machine {
                 p.pid.0, p.name
             );
         }
-        for i in 0..self.procs.len() {
-            if !self.procs[i].state.is_zombie() {
+        let live: Vec<Pid> = self
+            .procs
+            .iter()
+            .filter(|p| !p.state.is_zombie())
+            .map(|p| p.pid)
+            .collect();
+        for pid in live {
+            if let Some(i) = self.index_of(pid) {
                 self.kill(i, ExitStatus::Signal(9));
             }
         }
@@ -315,10 +341,11 @@ impl Machine {
         if !self.deliver_signals(i) {
             return;
         }
+        let quantum = self.quantum_now();
         let p = &mut self.procs[i];
         p.state = PState::Running;
         self.last_run = Some(p.pid);
-        let (exit, blocks) = p.cpu.run(self.quantum);
+        let (exit, blocks) = p.cpu.run(quantum);
         p.vm.sync_stack(p.cpu.stack_bounds().0);
         p.blocks += blocks;
         self.k.clock.ns += blocks * param::NS_PER_BLOCK;
@@ -473,8 +500,14 @@ impl Machine {
         }
         // When init ends, the machine ends: like a container, everything else is killed.
         if pid == init {
-            for j in 0..self.procs.len() {
-                if !self.procs[j].state.is_zombie() {
+            let live: Vec<Pid> = self
+                .procs
+                .iter()
+                .filter(|p| !p.state.is_zombie())
+                .map(|p| p.pid)
+                .collect();
+            for pid in live {
+                if let Some(j) = self.index_of(pid) {
                     self.exit(j, ExitStatus::Signal(9));
                 }
             }

@@ -3,6 +3,7 @@
 
 mod bench;
 mod demo;
+mod explore;
 
 use clap::{Parser, Subcommand};
 use glass_emulator::{Config, ConsoleIo, Machine};
@@ -30,6 +31,11 @@ enum Cmd {
     Run(RunArgs),
     /// Run a short demonstration workload from the default root and print its digest.
     Demo(DemoArgs),
+    /// Run a program under many schedule seeds and report which ones change its output.
+    ///
+    /// Each seed gives one deterministic interleaving (see `run --sched-seed`); a seed whose
+    /// output differs from the first one's is a race found, and replays with that seed.
+    Explore(explore::ExploreArgs),
     /// Benchmark emulation speed against qemu-user and native runs (medians and ratios).
     Bench(bench::BenchArgs),
 }
@@ -58,7 +64,7 @@ struct DemoArgs {
 }
 
 #[derive(clap::Args, Clone)]
-struct MachineArgs {
+pub struct MachineArgs {
     /// Host directory exposed read-only as the guest's `/` (writes go to memory).
     /// Default: $GLASS_ROOT, else the root the setup script builds (build/root).
     #[arg(long, value_name = "DIR")]
@@ -76,6 +82,10 @@ struct MachineArgs {
     /// environment (PATH=/bin:/usr/bin HOME=/ TERM=dumb) once given.
     #[arg(long = "env", value_name = "NAME=VALUE")]
     env: Vec<String>,
+    /// Perturb the schedule with this seed (chaos scheduling): which runnable process runs
+    /// next and how long its quantum is are drawn from it. Same seed, same interleaving.
+    #[arg(long, value_name = "N")]
+    sched_seed: Option<u64>,
     /// Scheduler quantum, in blocks of guest work.
     #[arg(long, default_value_t = glass_emulator::param::QUANTUM_BLOCKS, value_name = "BLOCKS")]
     quantum: u64,
@@ -93,7 +103,7 @@ pub fn default_root() -> PathBuf {
 }
 
 impl MachineArgs {
-    fn config(&self, command: &[String]) -> Result<Config, String> {
+    pub fn config(&self, command: &[String]) -> Result<Config, String> {
         let root = self.root.clone().unwrap_or_else(default_root);
         if !root.is_dir() {
             return Err(format!(
@@ -107,6 +117,7 @@ impl MachineArgs {
         c.seed = self.seed;
         c.trace = self.trace.clone();
         c.quantum = self.quantum;
+        c.sched_seed = self.sched_seed;
         if !self.env.is_empty() {
             c.env = self.env.clone();
         }
@@ -142,5 +153,6 @@ fn main() -> ExitCode {
         Cmd::Run(a) => run(a),
         Cmd::Demo(a) => demo::demo(&a.machine),
         Cmd::Bench(a) => bench::bench(&a),
+        Cmd::Explore(a) => explore::explore(&a),
     }
 }
