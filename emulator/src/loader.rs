@@ -202,6 +202,7 @@ pub fn load(
     envp: &[String],
     execfn: &str,
     random: &[u8; 16],
+    keep: &[(u64, u64)],
 ) -> Result<Start, LoadError> {
     let min_vaddr = elf
         .loads
@@ -225,6 +226,16 @@ pub fn load(
         let start = page_down(l.vaddr + bias);
         let end = page_up(l.vaddr + bias + l.memsz);
         let from = start.max(mapped_end);
+        // Text already in a reused engine, byte for byte: keep it (and its translations).
+        if l.prot & 2 == 0 && from == start && keep.contains(&(start, end)) {
+            if (l.offset..l.offset + l.filesz).contains(&elf.phoff) {
+                phdr_addr = l.vaddr + bias + (elf.phoff - l.offset);
+            }
+            vm.add(start, end, l.prot | 1, SegKind::Text);
+            bss_top = bss_top.max(end);
+            mapped_end = mapped_end.max(end);
+            continue;
+        }
         if from < end {
             // Writable while loading (see AddressSpace::copy_into); protected below.
             cpu.map(from, end - from, l.prot | 3)
@@ -269,7 +280,7 @@ pub fn load(
     }
     // Now give every loaded page its own rights.
     for seg in vm.segs().cloned().collect::<Vec<_>>() {
-        if seg.prot & 2 == 0 {
+        if seg.prot & 2 == 0 && !keep.contains(&(seg.start, seg.end)) {
             cpu.protect(seg.start, seg.end - seg.start, seg.prot)
                 .map_err(|_| map_err("protecting PT_LOAD", seg.start))?;
         }

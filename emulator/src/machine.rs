@@ -279,7 +279,20 @@ pub struct Machine {
     pub cursor: usize,
     /// The schedule perturbation generator (`--sched-seed`).
     pub sched_rng: Option<Rng>,
+    /// Engines of ended processes, kept with their program's text and its translations so
+    /// the next fork or exec of the same program starts warm.
+    pub pool: Vec<Pooled>,
 }
+
+/// An engine waiting for reuse.
+pub struct Pooled {
+    pub image: std::sync::Arc<[u8]>,
+    pub text: Vec<(u64, u64)>,
+    pub cpu: Cpu,
+}
+
+/// Engines kept for reuse at most.
+const POOL_MAX: usize = 8;
 
 /// Look `program` up the way a shell would: a name with a slash is a path (relative to
 /// `cwd`); otherwise each PATH directory is tried in order.
@@ -407,6 +420,7 @@ impl Machine {
             &config.env,
             &exe,
             &random,
+            &[],
         )?;
         cpu.set_pc(start.entry);
         cpu.set_sp(start.sp);
@@ -463,6 +477,7 @@ impl Machine {
             warned_threads: false,
             cursor: 0,
             sched_rng: config.sched_seed.map(Rng::new),
+            pool: Vec::new(),
         })
     }
 
@@ -487,5 +502,33 @@ impl Machine {
 impl Machine {
     pub fn index_of(&self, pid: Pid) -> Option<usize> {
         self.procs.iter().position(|p| p.pid == pid)
+    }
+
+    /// Keep the engine of a process that has ended (or exec'd another program).
+    pub fn retire(&mut self, cpu: Cpu, image: std::sync::Arc<[u8]>, text: Vec<(u64, u64)>) {
+        if cpu.text_pristine && !text.is_empty() {
+            if self.pool.len() >= POOL_MAX {
+                self.pool.remove(0);
+            }
+            self.pool.push(Pooled { image, text, cpu });
+        }
+    }
+
+    /// An engine that already holds `image`'s text (at `text`, if given), stripped of
+    /// everything else; with the text ranges it kept.
+    pub fn take_engine(
+        &mut self,
+        image: &std::sync::Arc<[u8]>,
+        arch: Arch,
+        text: Option<&[(u64, u64)]>,
+    ) -> Option<(Cpu, Vec<(u64, u64)>)> {
+        let i = self.pool.iter().rposition(|e| {
+            std::sync::Arc::ptr_eq(&e.image, image)
+                && e.cpu.arch == arch
+                && text.is_none_or(|t| t == e.text)
+        })?;
+        let mut e = self.pool.remove(i);
+        e.cpu.strip_to(&e.text).ok()?;
+        Some((e.cpu, e.text))
     }
 }

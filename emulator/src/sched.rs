@@ -516,6 +516,15 @@ impl Machine {
 
     /// A guest fault nobody handles: the process dies of `sig`.
     fn die(&mut self, i: usize, sig: i32, what: &str) {
+        // A handler the guest installed for this signal runs (it is a synchronous signal: a
+        // blocked one is not held back, as Linux force_sig does).
+        let p = &mut self.procs[i];
+        let handler = p.sigactions[sig as usize].handler;
+        if handler > 1 && p.sig_pending & crate::signal::bit(sig) == 0 {
+            p.sigmask &= !crate::signal::bit(sig);
+            self.post_signal(i, sig);
+            return;
+        }
         let p = &self.procs[i];
         let _ = writeln!(
             self.k.console.stderr,

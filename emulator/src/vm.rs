@@ -204,6 +204,9 @@ impl AddressSpace {
             return Err(Errno::ENOMEM);
         }
         for piece in self.carve(a, a + len) {
+            if piece.kind == SegKind::Text && prot & 2 != 0 {
+                cpu.text_pristine = false;
+            }
             cpu.protect(piece.start, piece.end - piece.start, prot)?;
             self.add(piece.start, piece.end, prot, piece.kind);
         }
@@ -251,10 +254,15 @@ impl AddressSpace {
 
     /// Map every segment into `to` and copy the pages that are not all zero (fork). Pages
     /// never touched stay unbacked in the child, as in the parent.
-    pub fn copy_into(&self, from: &Cpu, to: &mut Cpu) -> SysResult<()> {
+    /// Segments in `keep` are already present in `to` (a reused engine) and are skipped.
+    pub fn copy_into(&self, from: &Cpu, to: &mut Cpu, keep: &[(u64, u64)]) -> SysResult<()> {
         const CHUNK: u64 = 64 * 1024;
         let mut buf = vec![0u8; CHUNK as usize];
-        for s in self.segs.values() {
+        for s in self
+            .segs
+            .values()
+            .filter(|s| !keep.contains(&(s.start, s.end)))
+        {
             // Map writable while copying: unicorn's host writes into a read-only region
             // flip its protection (and rebuild the memory map) on every call.
             to.map(s.start, s.end - s.start, s.prot | 2)?;
@@ -287,6 +295,15 @@ impl AddressSpace {
                 self.segs.insert(lo, s);
             }
         }
+    }
+
+    /// The program's text ranges (what a reused engine may keep).
+    pub fn text_ranges(&self) -> Vec<(u64, u64)> {
+        self.segs
+            .values()
+            .filter(|s| s.kind == SegKind::Text && s.prot & 2 == 0)
+            .map(|s| (s.start, s.end))
+            .collect()
     }
 
     /// Segments in Plan 9 slot order: Stack first, then Text, Data, Bss, then the rest by

@@ -74,6 +74,10 @@ pub enum RunExit {
 pub struct Cpu {
     pub arch: Arch,
     pub uc: Engine,
+    /// No byte of the program's text was written since it was loaded (from /proc, or after
+    /// an mprotect that made it writable): its translations can serve another process
+    /// running the same image.
+    pub text_pristine: bool,
 }
 
 /// Counts blocks and asks for a stop when the quantum is used up. The block where we stop is
@@ -131,7 +135,11 @@ impl Cpu {
             Arch::Aarch64 => return Err(CpuError::Unsupported("aarch64")),
             Arch::Riscv64 => return Err(CpuError::Unsupported("riscv64")),
         };
-        Ok(Cpu { arch, uc })
+        Ok(Cpu {
+            arch,
+            uc,
+            text_pristine: true,
+        })
     }
 
     /// Run guest code from the current pc until a syscall, a trap, a fault, or `budget`
@@ -289,6 +297,31 @@ impl Cpu {
 
     pub fn write_u32(&mut self, addr: u64, v: u32) -> SysResult<()> {
         self.write(addr, &v.to_le_bytes())
+    }
+
+    /// Unmap everything but the ranges in `keep` (sorted, non-overlapping), and reset the
+    /// registers, so the engine can start another process and keep the translations of the
+    /// kept code.
+    pub fn strip_to(&mut self, keep: &[(u64, u64)]) -> Result<(), CpuError> {
+        let regions = self.uc.mem_regions()?;
+        for r in regions {
+            let (b, e) = (r.begin, r.end + 1);
+            let mut cur = b;
+            for &(kb, ke) in keep.iter().filter(|(kb, ke)| *ke > b && *kb < e) {
+                if kb > cur {
+                    self.uc.mem_unmap(cur, kb - cur)?;
+                }
+                cur = cur.max(ke);
+            }
+            if cur < e {
+                self.uc.mem_unmap(cur, e - cur)?;
+            }
+        }
+        if self.arch == Arch::X86_64 {
+            x86_64::reset_regs(&mut self.uc);
+        }
+        *self.uc.get_data_mut() = HookState::default();
+        Ok(())
     }
 
     /// Set the stack's mapped bottom and growth limit.

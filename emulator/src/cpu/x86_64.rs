@@ -311,6 +311,22 @@ pub fn fp_restore(uc: &mut Engine, b: &[u8]) {
     }
 }
 
+/// The register state of a fresh engine: all zero, flags 0x2, default x87 and SSE control.
+pub fn reset_regs(uc: &mut Engine) {
+    for reg in SIGCONTEXT_REGS
+        .iter()
+        .chain([RegisterX86::FS_BASE, RegisterX86::GS_BASE].iter())
+    {
+        let _ = uc.reg_write(*reg, 0);
+    }
+    let _ = uc.reg_write(RegisterX86::EFLAGS, 0x2);
+    let mut fp = vec![0u8; 832];
+    fp[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
+    fp[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());
+    fp_restore(uc, &fp);
+    let _ = uc.reg_write(RegisterX86::FPTAG, 0xffff);
+}
+
 /// Copy the whole user register state (fork): general registers, flags, TLS, FP/SSE.
 pub fn copy_regs(from: &Engine, to: &mut Engine) {
     for reg in SIGCONTEXT_REGS

@@ -379,11 +379,25 @@ impl Machine {
             return err(Errno::EINVAL);
         }
         let parent = &self.procs[i];
-        let mut cpu = match crate::cpu::Cpu::new(parent.cpu.arch) {
-            Ok(c) => c,
-            Err(_) => return err(Errno::ENOMEM),
+        let (image, arch, text) = (
+            parent.image.clone(),
+            parent.cpu.arch,
+            parent.vm.text_ranges(),
+        );
+        let reuse = if parent.cpu.text_pristine {
+            self.take_engine(&image, arch, Some(&text))
+        } else {
+            None
         };
-        if parent.vm.copy_into(&parent.cpu, &mut cpu).is_err() {
+        let (mut cpu, kept) = match reuse {
+            Some(x) => x,
+            None => match crate::cpu::Cpu::new(arch) {
+                Ok(c) => (c, Vec::new()),
+                Err(_) => return err(Errno::ENOMEM),
+            },
+        };
+        let parent = &self.procs[i];
+        if parent.vm.copy_into(&parent.cpu, &mut cpu, &kept).is_err() {
             return err(Errno::ENOMEM);
         }
         cpu.copy_regs_from(&parent.cpu);
@@ -543,27 +557,61 @@ impl Machine {
                 return err(Errno::ENOEXEC);
             }
         };
-        let mut cpu = match crate::cpu::Cpu::new(elf.arch) {
-            Ok(c) => c,
-            Err(e) => {
-                let _ = writeln!(self.k.console.stderr, "glass: exec {target}: {e}");
-                return err(Errno::ENOEXEC);
+        // An engine that already holds this program's text: the caller's own when it execs
+        // the program it runs, else one from the pool, else a new one.
+        let (old_image, old_text) = (self.procs[i].image.clone(), self.procs[i].vm.text_ranges());
+        let same = std::sync::Arc::ptr_eq(&old_image, &image)
+            && self.procs[i].cpu.arch == elf.arch
+            && self.procs[i].cpu.text_pristine;
+        let fresh = if same {
+            None
+        } else {
+            match self.take_engine(&image, elf.arch, None) {
+                Some(x) => Some(x),
+                None => match crate::cpu::Cpu::new(elf.arch) {
+                    Ok(c) => Some((c, Vec::new())),
+                    Err(e) => {
+                        let _ = writeln!(self.k.console.stderr, "glass: exec {target}: {e}");
+                        return err(Errno::ENOEXEC);
+                    }
+                },
             }
         };
         let mut vm = crate::vm::AddressSpace::default();
         let mut random = [0u8; 16];
         self.k.rng.fill(&mut random);
-        let start = match crate::loader::load(
-            &mut cpu, &mut vm, &elf, &image, &args, &env, &canon, &random,
-        ) {
-            Ok(s) => s,
-            Err(_) => return err(Errno::ENOEXEC),
-        };
-        cpu.set_pc(start.entry);
-        cpu.set_sp(start.sp);
+        match fresh {
+            None => {
+                // Same program: strip the caller's engine in place (past the point of no
+                // return, as Linux's exec is once the old image is being torn down).
+                let p = &mut self.procs[i];
+                if p.cpu.strip_to(&old_text).is_err() {
+                    return err(Errno::ENOMEM);
+                }
+                let start = match crate::loader::load(
+                    &mut p.cpu, &mut vm, &elf, &image, &args, &env, &canon, &random, &old_text,
+                ) {
+                    Ok(s) => s,
+                    Err(_) => return err(Errno::ENOEXEC),
+                };
+                p.cpu.set_pc(start.entry);
+                p.cpu.set_sp(start.sp);
+            }
+            Some((mut cpu, keep)) => {
+                let start = match crate::loader::load(
+                    &mut cpu, &mut vm, &elf, &image, &args, &env, &canon, &random, &keep,
+                ) {
+                    Ok(s) => s,
+                    Err(_) => return err(Errno::ENOEXEC),
+                };
+                cpu.set_pc(start.entry);
+                cpu.set_sp(start.sp);
+                let old_cpu = std::mem::replace(&mut self.procs[i].cpu, cpu);
+                self.retire(old_cpu, old_image, old_text);
+            }
+        }
+        self.procs[i].vm = vm;
         let p = &mut self.procs[i];
-        p.cpu = cpu;
-        p.vm = vm;
         p.name = path.rsplit('/').next().unwrap_or(&path).to_string();
         p.args = args;
         p.exe = canon;
@@ -705,7 +753,9 @@ impl Machine {
 
     /// Remove a zombie from the process table.
     pub fn reap(&mut self, ci: usize) {
-        self.procs.remove(ci);
+        let p = self.procs.remove(ci);
+        let text = p.vm.text_ranges();
+        self.retire(p.cpu, p.image, text);
         if self.cursor > ci {
             self.cursor -= 1;
         }
