@@ -230,7 +230,7 @@ impl Machine {
                             pid,
                             name,
                             nr,
-                            args: &args,
+                            args: &args[..sys.argc()],
                             ret: v as i64,
                         });
                     }
@@ -410,6 +410,7 @@ impl Machine {
             None => Outcome::NoSys,
         };
         let name = sys.map(|s| s.name()).unwrap_or("unknown");
+        let argc = sys.map_or(6, |s| s.argc());
         let ret: i64 = match out {
             Outcome::Ret(v) => {
                 self.procs[i].cpu.set_syscall_ret(v);
@@ -444,7 +445,7 @@ impl Machine {
                     pid,
                     name,
                     nr,
-                    args: &args,
+                    args: &args[..argc],
                     ret: 0,
                 });
                 self.exit(i, ExitStatus::Code(code));
@@ -458,7 +459,7 @@ impl Machine {
                 pid,
                 name,
                 nr,
-                args: &args,
+                args: &args[..argc],
                 ret,
             });
         }

@@ -18,7 +18,8 @@ pub struct Event<'a> {
     pub pid: u32,
     pub name: &'a str,
     pub nr: u64,
-    pub args: &'a [u64; 6],
+    /// The arguments the call takes (all six for an unknown call).
+    pub args: &'a [u64],
     pub ret: i64,
 }
 
@@ -42,12 +43,15 @@ impl Trace {
     pub fn syscall(&mut self, e: &Event) {
         use std::fmt::Write as _;
         self.line.clear();
-        let a = e.args;
-        let _ = writeln!(
+        let _ = write!(
             self.line,
-            "{{\"t\":{},\"pid\":{},\"sys\":\"{}\",\"nr\":{},\"args\":[{},{},{},{},{},{}],\"ret\":{}}}",
-            e.ns, e.pid, e.name, e.nr, a[0], a[1], a[2], a[3], a[4], a[5], e.ret
+            "{{\"t\":{},\"pid\":{},\"sys\":\"{}\",\"nr\":{},\"args\":[",
+            e.ns, e.pid, e.name, e.nr
         );
+        for (k, a) in e.args.iter().enumerate() {
+            let _ = write!(self.line, "{}{a}", if k == 0 { "" } else { "," });
+        }
+        let _ = writeln!(self.line, "],\"ret\":{}}}", e.ret);
         self.hash.update(b"S");
         self.hash.update(self.line.as_bytes());
         if let Some(f) = &mut self.file {

@@ -11,7 +11,7 @@ use crate::errno::Errno;
 use crate::machine::{Kernel, Process};
 
 macro_rules! syscalls {
-    ($($v:ident => $n:literal,)*) => {
+    ($($v:ident => $n:literal $argc:literal,)*) => {
         /// Every system call the kernel knows by name (whether or not it implements it).
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub enum Sys { $($v,)* }
@@ -20,47 +20,51 @@ macro_rules! syscalls {
             pub fn name(self) -> &'static str {
                 match self { $(Sys::$v => $n,)* }
             }
+            /// How many arguments the call takes (the trace records only those).
+            pub fn argc(self) -> usize {
+                match self { $(Sys::$v => $argc,)* }
+            }
         }
     };
 }
 
 syscalls! {
-    Read => "read", Write => "write", Open => "open", Close => "close", Stat => "stat",
-    Fstat => "fstat", Lstat => "lstat", Poll => "poll", Lseek => "lseek", Mmap => "mmap",
-    Mprotect => "mprotect", Munmap => "munmap", Brk => "brk", RtSigaction => "rt_sigaction",
-    RtSigprocmask => "rt_sigprocmask", RtSigreturn => "rt_sigreturn", Ioctl => "ioctl",
-    Pread64 => "pread64", Pwrite64 => "pwrite64", Readv => "readv", Writev => "writev",
-    Access => "access", Pipe => "pipe", Select => "select", SchedYield => "sched_yield",
-    Mremap => "mremap", Msync => "msync", Mincore => "mincore", Madvise => "madvise",
-    Dup => "dup", Dup2 => "dup2", Pause => "pause", Nanosleep => "nanosleep", Alarm => "alarm",
-    Setitimer => "setitimer", Getpid => "getpid", Socket => "socket", Clone => "clone",
-    Fork => "fork", Vfork => "vfork", Execve => "execve", Exit => "exit", Wait4 => "wait4",
-    Kill => "kill", Uname => "uname", Fcntl => "fcntl", Flock => "flock", Fsync => "fsync",
-    Fdatasync => "fdatasync", Truncate => "truncate", Ftruncate => "ftruncate",
-    Getdents => "getdents", Getcwd => "getcwd", Chdir => "chdir", Fchdir => "fchdir",
-    Rename => "rename", Mkdir => "mkdir", Rmdir => "rmdir", Creat => "creat", Link => "link",
-    Unlink => "unlink", Symlink => "symlink", Readlink => "readlink", Chmod => "chmod",
-    Fchmod => "fchmod", Chown => "chown", Fchown => "fchown", Lchown => "lchown",
-    Umask => "umask", Gettimeofday => "gettimeofday", Getrlimit => "getrlimit",
-    Getrusage => "getrusage", Sysinfo => "sysinfo", Times => "times", Getuid => "getuid",
-    Getgid => "getgid", Setuid => "setuid", Setgid => "setgid", Geteuid => "geteuid",
-    Getegid => "getegid", Setpgid => "setpgid", Getppid => "getppid", Getpgrp => "getpgrp",
-    Setsid => "setsid", Getgroups => "getgroups", Getpgid => "getpgid", Getsid => "getsid",
-    Sigaltstack => "sigaltstack", Statfs => "statfs", Fstatfs => "fstatfs", Prctl => "prctl",
-    ArchPrctl => "arch_prctl", Setrlimit => "setrlimit", Gettid => "gettid", Tkill => "tkill",
-    Time => "time", Futex => "futex", SchedGetaffinity => "sched_getaffinity",
-    Getdents64 => "getdents64", SetTidAddress => "set_tid_address",
-    ClockGettime => "clock_gettime", ClockGetres => "clock_getres",
-    ClockNanosleep => "clock_nanosleep", ExitGroup => "exit_group", Tgkill => "tgkill",
-    Waitid => "waitid", Openat => "openat", Mkdirat => "mkdirat", Newfstatat => "newfstatat",
-    Unlinkat => "unlinkat", Renameat => "renameat", Linkat => "linkat",
-    Symlinkat => "symlinkat", Readlinkat => "readlinkat", Fchmodat => "fchmodat",
-    Faccessat => "faccessat", Pselect6 => "pselect6", Ppoll => "ppoll",
-    SetRobustList => "set_robust_list", Utimensat => "utimensat", Dup3 => "dup3",
-    Pipe2 => "pipe2", Prlimit64 => "prlimit64", Renameat2 => "renameat2",
-    Getrandom => "getrandom", Execveat => "execveat", Statx => "statx", Rseq => "rseq",
-    Clone3 => "clone3", Faccessat2 => "faccessat2", RtSigsuspend => "rt_sigsuspend",
-    Getitimer => "getitimer", Sendfile => "sendfile",
+    Read => "read" 3, Write => "write" 3, Open => "open" 3, Close => "close" 1, Stat => "stat" 2,
+    Fstat => "fstat" 2, Lstat => "lstat" 2, Poll => "poll" 3, Lseek => "lseek" 3, Mmap => "mmap" 6,
+    Mprotect => "mprotect" 3, Munmap => "munmap" 2, Brk => "brk" 1, RtSigaction => "rt_sigaction" 4,
+    RtSigprocmask => "rt_sigprocmask" 4, RtSigreturn => "rt_sigreturn" 0, Ioctl => "ioctl" 3,
+    Pread64 => "pread64" 4, Pwrite64 => "pwrite64" 4, Readv => "readv" 3, Writev => "writev" 3,
+    Access => "access" 2, Pipe => "pipe" 1, Select => "select" 5, SchedYield => "sched_yield" 0,
+    Mremap => "mremap" 5, Msync => "msync" 3, Mincore => "mincore" 3, Madvise => "madvise" 3,
+    Dup => "dup" 1, Dup2 => "dup2" 2, Pause => "pause" 0, Nanosleep => "nanosleep" 2, Alarm => "alarm" 1,
+    Setitimer => "setitimer" 3, Getpid => "getpid" 0, Socket => "socket" 3, Clone => "clone" 5,
+    Fork => "fork" 0, Vfork => "vfork" 0, Execve => "execve" 3, Exit => "exit" 1, Wait4 => "wait4" 4,
+    Kill => "kill" 2, Uname => "uname" 1, Fcntl => "fcntl" 3, Flock => "flock" 2, Fsync => "fsync" 1,
+    Fdatasync => "fdatasync" 1, Truncate => "truncate" 2, Ftruncate => "ftruncate" 2,
+    Getdents => "getdents" 3, Getcwd => "getcwd" 2, Chdir => "chdir" 1, Fchdir => "fchdir" 1,
+    Rename => "rename" 2, Mkdir => "mkdir" 2, Rmdir => "rmdir" 1, Creat => "creat" 2, Link => "link" 2,
+    Unlink => "unlink" 1, Symlink => "symlink" 2, Readlink => "readlink" 3, Chmod => "chmod" 2,
+    Fchmod => "fchmod" 2, Chown => "chown" 3, Fchown => "fchown" 3, Lchown => "lchown" 3,
+    Umask => "umask" 1, Gettimeofday => "gettimeofday" 2, Getrlimit => "getrlimit" 2,
+    Getrusage => "getrusage" 2, Sysinfo => "sysinfo" 1, Times => "times" 1, Getuid => "getuid" 0,
+    Getgid => "getgid" 0, Setuid => "setuid" 1, Setgid => "setgid" 1, Geteuid => "geteuid" 0,
+    Getegid => "getegid" 0, Setpgid => "setpgid" 2, Getppid => "getppid" 0, Getpgrp => "getpgrp" 0,
+    Setsid => "setsid" 0, Getgroups => "getgroups" 2, Getpgid => "getpgid" 1, Getsid => "getsid" 1,
+    Sigaltstack => "sigaltstack" 2, Statfs => "statfs" 2, Fstatfs => "fstatfs" 2, Prctl => "prctl" 5,
+    ArchPrctl => "arch_prctl" 2, Setrlimit => "setrlimit" 2, Gettid => "gettid" 0, Tkill => "tkill" 2,
+    Time => "time" 1, Futex => "futex" 6, SchedGetaffinity => "sched_getaffinity" 3,
+    Getdents64 => "getdents64" 3, SetTidAddress => "set_tid_address" 1,
+    ClockGettime => "clock_gettime" 2, ClockGetres => "clock_getres" 2,
+    ClockNanosleep => "clock_nanosleep" 4, ExitGroup => "exit_group" 1, Tgkill => "tgkill" 3,
+    Waitid => "waitid" 5, Openat => "openat" 4, Mkdirat => "mkdirat" 3, Newfstatat => "newfstatat" 4,
+    Unlinkat => "unlinkat" 3, Renameat => "renameat" 4, Linkat => "linkat" 5,
+    Symlinkat => "symlinkat" 3, Readlinkat => "readlinkat" 4, Fchmodat => "fchmodat" 3,
+    Faccessat => "faccessat" 3, Pselect6 => "pselect6" 6, Ppoll => "ppoll" 5,
+    SetRobustList => "set_robust_list" 2, Utimensat => "utimensat" 4, Dup3 => "dup3" 3,
+    Pipe2 => "pipe2" 2, Prlimit64 => "prlimit64" 4, Renameat2 => "renameat2" 5,
+    Getrandom => "getrandom" 3, Execveat => "execveat" 5, Statx => "statx" 5, Rseq => "rseq" 4,
+    Clone3 => "clone3" 2, Faccessat2 => "faccessat2" 4, RtSigsuspend => "rt_sigsuspend" 2,
+    Getitimer => "getitimer" 2, Sendfile => "sendfile" 4,
 }
 
 /// What a system call did, beyond its result value.
