@@ -288,6 +288,20 @@ pub fn load(
     vm.init_brk(bss_top.max(data_end));
 
     // The stack.
+    if let Some(code) = Cpu::sigtramp(elf.arch) {
+        let a = param::SIGTRAMP_ADDR;
+        if keep.contains(&(a, a + PAGE_SIZE)) {
+            vm.add(a, a + PAGE_SIZE, 5, SegKind::Text);
+        } else {
+            cpu.map(a, PAGE_SIZE, 3)
+                .map_err(|_| map_err("sigreturn page", a))?;
+            cpu.write(a, code)
+                .map_err(|_| map_err("sigreturn page", a))?;
+            cpu.protect(a, PAGE_SIZE, 5)
+                .map_err(|_| map_err("sigreturn page", a))?;
+            vm.add(a, a + PAGE_SIZE, 5, SegKind::Text);
+        }
+    }
     // The stack: a first piece is mapped; the rest grows on demand down to STACK_SIZE.
     let stack_base = param::STACK_TOP - param::STACK_INITIAL;
     cpu.map(stack_base, param::STACK_INITIAL, 3)

@@ -12,6 +12,10 @@ pub const STACK_SIZE: u64 = 8 << 20;
 /// The part of the stack mapped at exec; the rest is mapped as the stack grows into it.
 pub const STACK_INITIAL: u64 = 128 << 10;
 
+/// The page holding the sigreturn trampoline of arches whose signal frames return through
+/// one (aarch64 and riscv64 Linux use the vDSO's; glass maps this page instead).
+pub const SIGTRAMP_ADDR: u64 = STACK_TOP - STACK_SIZE - 2 * PAGE_SIZE;
+
 /// Where anonymous and file mmaps are placed when the guest gives no address: top-down
 /// from just below the stack's 8 MiB reservation plus a gap, as Linux's legacy-free layout.
 pub const MMAP_TOP: u64 = STACK_TOP - STACK_SIZE - (128 << 20);

@@ -24,6 +24,7 @@ const SIG_DFL: u64 = 0;
 const SIG_IGN: u64 = 1;
 pub const SA_RESTART: u64 = 0x1000_0000;
 const SA_NODEFER: u64 = 0x4000_0000;
+const SA_RESTORER: u64 = 0x0400_0000;
 const SA_RESETHAND: u64 = 0x8000_0000;
 
 pub fn bit(sig: i32) -> u64 {
@@ -177,9 +178,15 @@ impl Machine {
             info[0..4].copy_from_slice(&sig.to_le_bytes());
             // si_code SI_USER (0); si_pid/si_uid stay 0 (the kernel, or a process as root).
             p.fp_stack.push(p.cpu.fp_save());
+            // Without SA_RESTORER the handler returns through the machine's trampoline page.
+            let restorer = if act.flags & SA_RESTORER != 0 {
+                act.restorer
+            } else {
+                crate::param::SIGTRAMP_ADDR
+            };
             if !p
                 .cpu
-                .enter_handler(sig, act.handler, act.restorer, old_mask, &info)
+                .enter_handler(sig, act.handler, restorer, old_mask, &info)
             {
                 self.kill(i, ExitStatus::Signal(11));
                 return false;

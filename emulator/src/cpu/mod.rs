@@ -4,6 +4,7 @@
 //! (`proc_model::machine::Arch`), never a `cfg`.
 
 pub mod aarch64;
+pub mod generic;
 pub mod riscv64;
 pub mod x86_64;
 
@@ -26,6 +27,17 @@ impl From<uc_error> for CpuError {
     fn from(e: uc_error) -> Self {
         CpuError::Unicorn(e)
     }
+}
+
+/// Call the same-named function of the arch's backend.
+macro_rules! arch_call {
+    ($arch:expr, $f:ident($($a:expr),*)) => {
+        match $arch {
+            Arch::X86_64 => x86_64::$f($($a),*),
+            Arch::Aarch64 => aarch64::$f($($a),*),
+            Arch::Riscv64 => riscv64::$f($($a),*),
+        }
+    };
 }
 
 /// Why a run of guest code stopped, as recorded by the hooks.
@@ -132,8 +144,8 @@ impl Cpu {
     pub fn new(arch: Arch) -> Result<Cpu, CpuError> {
         let uc = match arch {
             Arch::X86_64 => x86_64::new_engine()?,
-            Arch::Aarch64 => return Err(CpuError::Unsupported("aarch64")),
-            Arch::Riscv64 => return Err(CpuError::Unsupported("riscv64")),
+            Arch::Aarch64 => aarch64::new_engine()?,
+            Arch::Riscv64 => riscv64::new_engine()?,
         };
         Ok(Cpu {
             arch,
@@ -175,57 +187,37 @@ impl Cpu {
     }
 
     pub fn pc(&self) -> u64 {
-        match self.arch {
-            Arch::X86_64 => x86_64::pc(&self.uc),
-            _ => 0,
-        }
+        arch_call!(self.arch, pc(&self.uc))
     }
 
     pub fn set_pc(&mut self, v: u64) {
-        if self.arch == Arch::X86_64 {
-            x86_64::set_pc(&mut self.uc, v)
-        }
+        arch_call!(self.arch, set_pc(&mut self.uc, v))
     }
 
     pub fn sp(&self) -> u64 {
-        match self.arch {
-            Arch::X86_64 => x86_64::sp(&self.uc),
-            _ => 0,
-        }
+        arch_call!(self.arch, sp(&self.uc))
     }
 
     pub fn set_sp(&mut self, v: u64) {
-        if self.arch == Arch::X86_64 {
-            x86_64::set_sp(&mut self.uc, v)
-        }
+        arch_call!(self.arch, set_sp(&mut self.uc, v))
     }
 
     pub fn set_tls(&mut self, v: u64) {
-        if self.arch == Arch::X86_64 {
-            x86_64::set_tls(&mut self.uc, v)
-        }
+        arch_call!(self.arch, set_tls(&mut self.uc, v))
     }
 
     /// The raw syscall number and its six arguments.
     pub fn syscall_args(&self) -> (u64, [u64; 6]) {
-        match self.arch {
-            Arch::X86_64 => x86_64::syscall_args(&self.uc),
-            _ => (u64::MAX, [0; 6]),
-        }
+        arch_call!(self.arch, syscall_args(&self.uc))
     }
 
     pub fn set_syscall_ret(&mut self, v: u64) {
-        if self.arch == Arch::X86_64 {
-            x86_64::set_syscall_ret(&mut self.uc, v)
-        }
+        arch_call!(self.arch, set_syscall_ret(&mut self.uc, v))
     }
 
     /// Map a raw syscall number of this arch to the kernel's arch-neutral call.
     pub fn sys(&self, nr: u64) -> Option<Sys> {
-        match self.arch {
-            Arch::X86_64 => x86_64::sys(nr),
-            _ => None,
-        }
+        arch_call!(self.arch, sys(nr))
     }
 
     pub fn map(&mut self, addr: u64, size: u64, prot: u32) -> SysResult<()> {
@@ -317,9 +309,7 @@ impl Cpu {
                 self.uc.mem_unmap(cur, e - cur)?;
             }
         }
-        if self.arch == Arch::X86_64 {
-            x86_64::reset_regs(&mut self.uc);
-        }
+        arch_call!(self.arch, reset_regs(&mut self.uc));
         *self.uc.get_data_mut() = HookState::default();
         Ok(())
     }
@@ -336,25 +326,18 @@ impl Cpu {
         (d.stack_lo, d.stack_min)
     }
 
-    /// The FP/SSE state image (Plan 9 FPsave layout for the arch).
+    /// The FP state image (Plan 9 FPsave layout for the arch).
     pub fn fp_save(&self) -> Vec<u8> {
-        match self.arch {
-            Arch::X86_64 => x86_64::fp_save(&self.uc),
-            _ => Vec::new(),
-        }
+        arch_call!(self.arch, fp_save(&self.uc))
     }
 
     pub fn fp_restore(&mut self, image: &[u8]) {
-        if self.arch == Arch::X86_64 {
-            x86_64::fp_restore(&mut self.uc, image)
-        }
+        arch_call!(self.arch, fp_restore(&mut self.uc, image))
     }
 
-    /// Copy all user registers from `other` (fork).
+    /// Copy all user registers from `other` (fork; same arch).
     pub fn copy_regs_from(&mut self, other: &Cpu) {
-        if self.arch == Arch::X86_64 {
-            x86_64::copy_regs(&other.uc, &mut self.uc)
-        }
+        arch_call!(self.arch, copy_regs(&other.uc, &mut self.uc))
     }
 
     /// Enter a signal handler with a frame on the user stack.
@@ -366,29 +349,32 @@ impl Cpu {
         old_mask: u64,
         info: &[u8; 128],
     ) -> bool {
-        match self.arch {
-            Arch::X86_64 => {
-                x86_64::enter_handler(&mut self.uc, sig, handler, restorer, old_mask, info)
-            }
-            _ => false,
-        }
+        arch_call!(
+            self.arch,
+            enter_handler(&mut self.uc, sig, handler, restorer, old_mask, info)
+        )
     }
 
     /// Return from a signal handler; the saved mask.
     pub fn sigreturn(&mut self) -> Option<u64> {
-        match self.arch {
-            Arch::X86_64 => x86_64::sigreturn(&mut self.uc),
-            _ => None,
-        }
+        arch_call!(self.arch, sigreturn(&mut self.uc))
     }
 
     /// Make the system call just made run again when the process resumes (SA_RESTART).
     pub fn restart_syscall(&mut self, nr: u64) {
-        if self.arch == Arch::X86_64 {
-            let pc = self.pc();
-            // `syscall` is 2 bytes (0f 05); rax gets the number back.
-            let _ = self.uc.reg_write(unicorn_engine::RegisterX86::RAX, nr);
-            self.set_pc(pc - 2);
+        match self.arch {
+            Arch::X86_64 => x86_64::restart_syscall(&mut self.uc, nr),
+            Arch::Aarch64 => aarch64::restart_syscall(&mut self.uc),
+            Arch::Riscv64 => riscv64::restart_syscall(&mut self.uc),
+        }
+    }
+
+    /// The code of this arch's sigreturn trampoline, if its signal frames need one.
+    pub fn sigtramp(arch: Arch) -> Option<&'static [u8]> {
+        match arch {
+            Arch::X86_64 => None,
+            Arch::Aarch64 => Some(&aarch64::SIGTRAMP),
+            Arch::Riscv64 => Some(&riscv64::SIGTRAMP),
         }
     }
 

@@ -209,6 +209,13 @@ pub fn sys(nr: u64) -> Option<Sys> {
     })
 }
 
+/// Make the interrupted call run again: back over the 2-byte `syscall`, number back in rax.
+pub fn restart_syscall(uc: &mut Engine, nr: u64) {
+    let p = pc(uc);
+    let _ = uc.reg_write(RegisterX86::RAX, nr);
+    set_pc(uc, p - 2);
+}
+
 /// General registers in the order of the x86_64 `struct sigcontext` (arch/x86/include/uapi/
 /// asm/sigcontext.h): r8..r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags.
 const SIGCONTEXT_REGS: [RegisterX86; 18] = [

@@ -123,12 +123,17 @@ pub fn rt_sigaction(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<
     if sig == 0 || sig > 64 || a[3] != 8 {
         return Err(Errno::EINVAL);
     }
+    // riscv has no sa_restorer field (asm-generic without SA_RESTORER): {handler, flags, mask};
+    // x86_64 and arm64: {handler, flags, restorer, mask}.
+    let with_restorer = p.cpu.arch != Arch::Riscv64;
     if a[2] != 0 {
         let o = p.sigactions[sig];
-        let mut b = Vec::with_capacity(32);
-        for v in [o.handler, o.flags, o.restorer, o.mask] {
-            b.extend_from_slice(&v.to_le_bytes());
-        }
+        let fields: &[u64] = if with_restorer {
+            &[o.handler, o.flags, o.restorer, o.mask]
+        } else {
+            &[o.handler, o.flags, o.mask]
+        };
+        let b: Vec<u8> = fields.iter().flat_map(|v| v.to_le_bytes()).collect();
         p.cpu.write(a[2], &b)?;
     }
     if a[1] != 0 {
@@ -137,13 +142,22 @@ pub fn rt_sigaction(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<
         if sig == SIGKILL || sig == SIGSTOP {
             return Err(Errno::EINVAL);
         }
-        let b = p.cpu.read(a[1], 32)?;
+        let b = p.cpu.read(a[1], if with_restorer { 32 } else { 24 })?;
         let w = |i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
-        p.sigactions[sig] = SigAction {
-            handler: w(0),
-            flags: w(1),
-            restorer: w(2),
-            mask: w(3),
+        p.sigactions[sig] = if with_restorer {
+            SigAction {
+                handler: w(0),
+                flags: w(1),
+                restorer: w(2),
+                mask: w(3),
+            }
+        } else {
+            SigAction {
+                handler: w(0),
+                flags: w(1),
+                restorer: 0,
+                mask: w(2),
+            }
         };
     }
     Ok(0)
@@ -282,8 +296,12 @@ impl Machine {
         Some(match sys {
             Fork => self.fork(i, u64::from(SIGCHLD as u32), 0, [0; 3]),
             Vfork => self.fork(i, CLONE_VM | CLONE_VFORK | SIGCHLD as u64, 0, [0; 3]),
-            // x86_64 clone(flags, stack, parent_tid, child_tid, tls).
-            Clone => self.fork(i, a[0], a[1], [a[2], a[3], a[4]]),
+            // x86_64 clone(flags, stack, parent_tid, child_tid, tls); asm-generic puts tls
+            // before child_tid.
+            Clone => match self.procs[i].cpu.arch {
+                crate::cpu::Arch::X86_64 => self.fork(i, a[0], a[1], [a[2], a[3], a[4]]),
+                _ => self.fork(i, a[0], a[1], [a[2], a[4], a[3]]),
+            },
             // glibc falls back to clone when clone3 is missing.
             Clone3 => err(Errno::ENOSYS),
             Execve => self.execve(i, crate::syscalls::file::AT_FDCWD as u64, a[0], a[1], a[2]),
