@@ -115,7 +115,7 @@ fn info(m: &Machine, p: &Process) -> ProcInfo {
         procmode: p.p9.procmode,
         private: p.p9.private,
         has_regs: true,
-        has_fpregs: p.cpu.arch == Arch::X86_64,
+        has_fpregs: true,
     }
 }
 
@@ -187,101 +187,133 @@ fn set_amd64_regs(p: &mut Process, regs: Regs) -> Result<(), ProcError> {
     Ok(())
 }
 
-/// amd64 FPsave (832 bytes): the FXSAVE area, then the XSAVE header and upper YMM halves,
-/// which stay zero (the emulated CPU has no AVX).
-const AMD64_FPSAVE: usize = 832;
-
-fn amd64_fpregs(p: &Process) -> FpImage {
+fn arm64_regs(p: &Process) -> Regs {
+    use unicorn_engine::RegisterARM64 as A;
     let uc = &p.cpu.uc;
-    let r = |reg: R| uc.reg_read(reg).unwrap_or(0);
-    let mut b = vec![0u8; AMD64_FPSAVE];
-    b[0..2].copy_from_slice(&(r(R::FPCW) as u16).to_le_bytes());
-    b[2..4].copy_from_slice(&(r(R::FPSW) as u16).to_le_bytes());
-    // FXSAVE keeps the abridged tag: one bit per register, set when it is not empty (tag 3).
-    let tag = r(R::FPTAG);
-    let abridged = (0..8)
-        .filter(|i| (tag >> (2 * i)) & 3 != 3)
-        .fold(0u8, |a, i| a | (1 << i));
-    b[4] = abridged;
-    b[24..28].copy_from_slice(&(r(R::MXCSR) as u32).to_le_bytes());
-    b[28..32].copy_from_slice(&0xffffu32.to_le_bytes());
-    let sts = [
-        R::ST0,
-        R::ST1,
-        R::ST2,
-        R::ST3,
-        R::ST4,
-        R::ST5,
-        R::ST6,
-        R::ST7,
-    ];
-    for (i, reg) in sts.iter().enumerate() {
-        if let Ok(v) = uc.reg_read_long(*reg) {
-            let n = v.len().min(10);
-            b[32 + 16 * i..32 + 16 * i + n].copy_from_slice(&v[..n]);
-        }
+    let mut x = [0u64; 31];
+    for (i, v) in x.iter_mut().enumerate() {
+        *v = crate::cpu::aarch64::x(uc, i);
     }
-    let xmms = [
-        R::XMM0,
-        R::XMM1,
-        R::XMM2,
-        R::XMM3,
-        R::XMM4,
-        R::XMM5,
-        R::XMM6,
-        R::XMM7,
-        R::XMM8,
-        R::XMM9,
-        R::XMM10,
-        R::XMM11,
-        R::XMM12,
-        R::XMM13,
-        R::XMM14,
-        R::XMM15,
-    ];
-    for (i, reg) in xmms.iter().enumerate() {
-        if let Ok(v) = uc.reg_read_long(*reg) {
-            let n = v.len().min(16);
-            b[160 + 16 * i..160 + 16 * i + n].copy_from_slice(&v[..n]);
-        }
+    Regs::Arm64 {
+        x,
+        sp: uc.reg_read(A::SP).unwrap_or(0),
+        pc: uc.reg_read(A::PC).unwrap_or(0),
+        psr: uc.reg_read(A::NZCV).unwrap_or(0),
+        trap_type: p.last_trap,
     }
-    b
 }
 
-fn set_amd64_fpregs(p: &mut Process, b: &[u8]) -> Result<(), ProcError> {
-    if b.len() < 416 {
-        return Err(ProcError::BadArg);
+fn riscv64_regs(p: &Process) -> Regs {
+    let uc = &p.cpu.uc;
+    let mut x = [0u64; 32];
+    for (i, v) in x.iter_mut().enumerate() {
+        *v = crate::cpu::riscv64::x(uc, i);
     }
-    let uc = &mut p.cpu.uc;
-    let u16at = |o: usize| u64::from(u16::from_le_bytes([b[o], b[o + 1]]));
-    let _ = uc.reg_write(R::FPCW, u16at(0));
-    let _ = uc.reg_write(R::FPSW, u16at(2));
-    let _ = uc.reg_write(
-        R::MXCSR,
-        u64::from(u32::from_le_bytes([b[24], b[25], b[26], b[27]])),
-    );
-    let xmms = [
-        R::XMM0,
-        R::XMM1,
-        R::XMM2,
-        R::XMM3,
-        R::XMM4,
-        R::XMM5,
-        R::XMM6,
-        R::XMM7,
-        R::XMM8,
-        R::XMM9,
-        R::XMM10,
-        R::XMM11,
-        R::XMM12,
-        R::XMM13,
-        R::XMM14,
-        R::XMM15,
-    ];
-    for (i, reg) in xmms.iter().enumerate() {
-        let _ = uc.reg_write_long(*reg, &b[160 + 16 * i..176 + 16 * i]);
+    Regs::Riscv64 {
+        pc: p.cpu.pc(),
+        x,
+        status: 0,
+        ie: 0,
+        cause: p.last_trap,
+        tval: 0,
+        curmode: 0,
     }
-    Ok(())
+}
+
+fn set_regs(p: &mut Process, regs: Regs) -> Result<(), ProcError> {
+    match (p.cpu.arch, regs) {
+        (Arch::X86_64, r @ Regs::Amd64 { .. }) => set_amd64_regs(p, r),
+        (Arch::Aarch64, Regs::Arm64 { x, sp, pc, psr, .. }) => {
+            use unicorn_engine::RegisterARM64 as A;
+            let uc = &mut p.cpu.uc;
+            for (i, v) in x.iter().enumerate() {
+                let reg = [
+                    A::X0,
+                    A::X1,
+                    A::X2,
+                    A::X3,
+                    A::X4,
+                    A::X5,
+                    A::X6,
+                    A::X7,
+                    A::X8,
+                    A::X9,
+                    A::X10,
+                    A::X11,
+                    A::X12,
+                    A::X13,
+                    A::X14,
+                    A::X15,
+                    A::X16,
+                    A::X17,
+                    A::X18,
+                    A::X19,
+                    A::X20,
+                    A::X21,
+                    A::X22,
+                    A::X23,
+                    A::X24,
+                    A::X25,
+                    A::X26,
+                    A::X27,
+                    A::X28,
+                    A::X29,
+                    A::X30,
+                ][i];
+                uc.reg_write(reg, *v).map_err(|_| ProcError::BadArg)?;
+            }
+            uc.reg_write(A::SP, sp).map_err(|_| ProcError::BadArg)?;
+            uc.reg_write(A::PC, pc).map_err(|_| ProcError::BadArg)?;
+            // Only the user-modifiable flags (NZCV) change, as 9front's arm64 setregisters.
+            uc.reg_write(A::NZCV, psr & 0xf000_0000)
+                .map_err(|_| ProcError::BadArg)?;
+            Ok(())
+        }
+        (Arch::Riscv64, Regs::Riscv64 { pc, x, .. }) => {
+            use unicorn_engine::RegisterRISCV as V;
+            p.cpu.set_pc(pc);
+            let uc = &mut p.cpu.uc;
+            let regs = [
+                V::X0,
+                V::X1,
+                V::X2,
+                V::X3,
+                V::X4,
+                V::X5,
+                V::X6,
+                V::X7,
+                V::X8,
+                V::X9,
+                V::X10,
+                V::X11,
+                V::X12,
+                V::X13,
+                V::X14,
+                V::X15,
+                V::X16,
+                V::X17,
+                V::X18,
+                V::X19,
+                V::X20,
+                V::X21,
+                V::X22,
+                V::X23,
+                V::X24,
+                V::X25,
+                V::X26,
+                V::X27,
+                V::X28,
+                V::X29,
+                V::X30,
+                V::X31,
+            ];
+            for (reg, v) in regs.iter().zip(x.iter()).skip(1) {
+                uc.reg_write(*reg, *v).map_err(|_| ProcError::BadArg)?;
+            }
+            Ok(())
+        }
+        _ => Err(ProcError::BadArg),
+    }
 }
 
 fn fd_table(p: &Process) -> FdTable {
@@ -477,25 +509,28 @@ impl proc_model::machine::Machine for ProcHandle {
     }
 
     fn regs(&self, pid: Pid) -> Result<Regs, ProcError> {
-        self.with(pid, |p| match p.cpu.arch {
-            Arch::X86_64 => Ok(amd64_regs(p)),
-            _ => Err(ProcError::NoRegs),
+        self.with(pid, |p| {
+            Ok(match p.cpu.arch {
+                Arch::X86_64 => amd64_regs(p),
+                Arch::Aarch64 => arm64_regs(p),
+                Arch::Riscv64 => riscv64_regs(p),
+            })
         })
     }
 
     fn set_regs(&self, pid: Pid, regs: Regs) -> Result<(), ProcError> {
-        self.with(pid, move |p| set_amd64_regs(p, regs))
+        self.with(pid, move |p| set_regs(p, regs))
     }
 
     fn fpregs(&self, pid: Pid) -> Result<FpImage, ProcError> {
-        self.with(pid, |p| match p.cpu.arch {
-            Arch::X86_64 => Ok(amd64_fpregs(p)),
-            _ => Err(ProcError::NoRegs),
-        })
+        self.with(pid, |p| Ok(p.cpu.fp_save()))
     }
 
     fn set_fpregs(&self, pid: Pid, image: FpImage) -> Result<(), ProcError> {
-        self.with(pid, move |p| set_amd64_fpregs(p, &image))
+        self.with(pid, move |p| {
+            p.cpu.fp_restore(&image);
+            Ok(())
+        })
     }
 
     fn fds(&self, pid: Pid) -> Result<FdTable, ProcError> {
