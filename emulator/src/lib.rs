@@ -3,6 +3,7 @@
 //! root, `Machine::run` runs it to the end and returns the exit status and the run digest.
 
 pub mod cpu;
+pub mod debug;
 pub mod errno;
 pub mod fdtable;
 pub mod loader;

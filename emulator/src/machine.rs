@@ -50,6 +50,8 @@ pub struct Config {
     pub quantum: u64,
     /// The machine's owner as /proc names it ("eve"): owner of every process's files.
     pub eve: String,
+    /// Start the first process stopped, before its first instruction (`--hang`).
+    pub hang: bool,
     /// Perturb the schedule (which runnable process runs next, quantum jitter) with this
     /// seed; None is plain round robin.
     pub sched_seed: Option<u64>,
@@ -67,6 +69,7 @@ impl Config {
             trace: None,
             quantum: param::QUANTUM_BLOCKS,
             eve: host_user(),
+            hang: false,
             sched_seed: None,
         }
     }
@@ -193,6 +196,18 @@ pub struct Plan9State {
     pub noteid: u32,
     pub args_text: Option<String>,
     pub notes: std::collections::VecDeque<String>,
+    /// ctl `hang`: stop right after a successful exec (inherited across fork and exec).
+    pub hang: bool,
+    /// How the debugger resumed the process.
+    pub trace: crate::debug::Trace,
+    /// The exit string of a process that died of an unhandled trap (it stays Broken).
+    pub broken: Option<String>,
+    /// Wait records of ended children, for /proc/N/wait.
+    pub waitq: std::collections::VecDeque<proc_model::machine::WaitRecord>,
+    /// The `syscall` file: the last traced system call.
+    pub syscall_text: String,
+    /// A debugger is waiting in ctl for this process (only one may).
+    pub waiter: bool,
 }
 
 /// A recorded signal disposition (delivery comes with the multi-process kernel).
@@ -248,6 +263,8 @@ pub struct Process {
     pub in_vfork: bool,
     /// ITIMER_REAL / alarm deadline in virtual ns.
     pub alarm_ns: Option<u64>,
+    /// A system call stopped at its entry by startsyscall, to run when resumed.
+    pub sys_entry: Option<(Option<Sys>, u64, [u64; 6])>,
 }
 
 /// A request from a 9P connection thread, run on the machine thread between quanta.
@@ -282,6 +299,8 @@ pub struct Machine {
     /// Engines of ended processes, kept with their program's text and its translations so
     /// the next fork or exec of the same program starts warm.
     pub pool: Vec<Pooled>,
+    /// Processes that died of a trap, reaped by their parent but kept for /proc.
+    pub broken: Vec<Process>,
 }
 
 /// An engine waiting for reuse.
@@ -438,7 +457,11 @@ impl Machine {
             fds: FdTable::with_console(),
             cwd: config.cwd.clone(),
             umask: 0o022,
-            state: PState::Ready,
+            state: if config.hang {
+                PState::Stopped
+            } else {
+                PState::Ready
+            },
             sigactions: vec![SigAction::default(); 65],
             sigmask: 0,
             blocks: 0,
@@ -454,6 +477,7 @@ impl Machine {
             stop_unreported: None,
             in_vfork: false,
             alarm_ns: None,
+            sys_entry: None,
             p9: Plan9State {
                 user: config.eve.clone(),
                 procmode: 0o640,
@@ -461,6 +485,12 @@ impl Machine {
                 noteid: pid.0,
                 args_text: None,
                 notes: Default::default(),
+                hang: config.hang,
+                trace: Default::default(),
+                broken: None,
+                waitq: Default::default(),
+                syscall_text: String::new(),
+                waiter: false,
             },
         };
         Ok(Machine {
@@ -478,6 +508,7 @@ impl Machine {
             cursor: 0,
             sched_rng: config.sched_seed.map(Rng::new),
             pool: Vec::new(),
+            broken: Vec::new(),
         })
     }
 

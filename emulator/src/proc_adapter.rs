@@ -75,7 +75,7 @@ impl ProcHandle {
         pid: Pid,
         f: impl FnOnce(&mut Process) -> Result<T, ProcError> + Send + 'static,
     ) -> Result<T, ProcError> {
-        self.call(move |m| m.proc_mut(pid).ok_or(ProcError::Exited).and_then(f))
+        self.call(move |m| m.p9_proc_mut(pid).ok_or(ProcError::Exited).and_then(f))
     }
 }
 
@@ -84,9 +84,12 @@ fn ms(ns: u64) -> u64 {
 }
 
 fn info(m: &Machine, p: &Process) -> ProcInfo {
-    let state = match p.state {
+    let state = match &p.state {
+        _ if p.p9.broken.is_some() => ProcState::Broken,
         PState::Stopped => ProcState::Stopped,
         PState::Zombie(_) => ProcState::Moribund,
+        PState::Blocked(w) => ProcState::Blocked(w.plan9_name().to_string()),
+        PState::JobStopped(_) => ProcState::Blocked("Stopped".to_string()),
         _ if m.last_run == Some(p.pid) => ProcState::Running,
         _ => ProcState::Ready,
     };
@@ -360,64 +363,101 @@ fn fd_table(p: &Process) -> FdTable {
     }
 }
 
-/// Park `reply` until process `pid` is Stopped (Ok) or gone (Exited).
+/// Park `reply` until process `pid` is Stopped or Broken (Ok) or gone (Exited). Only one
+/// debugger may wait on a process at a time.
 fn park_until_stopped(m: &mut Machine, pid: Pid, reply: Reply<()>, cancel: Cancel) {
-    let mut done = false;
-    let mut check = move |m: &mut Machine| -> bool {
-        if done || cancel.is_cancelled() {
-            return true;
-        }
-        let r = match m.proc_ref(pid).map(|p| p.state.clone()) {
-            None => Some(Err(ProcError::Exited)),
-            Some(PState::Stopped) => Some(Ok(())),
-            Some(_) => None,
-        };
-        if let Some(r) = r {
-            let _ = reply.send(r);
-            done = true;
-        }
-        done
+    let stopped = move |m: &Machine| match m.p9_proc(pid) {
+        None => Some(Err(ProcError::Exited)),
+        Some(p) if p.p9.broken.is_some() || matches!(p.state, PState::Stopped) => Some(Ok(())),
+        Some(p) if p.state.is_zombie() => Some(Err(ProcError::Exited)),
+        Some(_) => None,
     };
-    if !check(m) {
-        m.parked.push(Box::new(check));
+    if let Some(r) = stopped(m) {
+        let _ = reply.send(r);
+        return;
     }
+    match m.p9_proc_mut(pid) {
+        Some(p) if p.p9.waiter => {
+            let _ = reply.send(Err(ProcError::InUse));
+            return;
+        }
+        Some(p) => p.p9.waiter = true,
+        None => {
+            let _ = reply.send(Err(ProcError::Exited));
+            return;
+        }
+    }
+    m.parked.push(Box::new(move |m: &mut Machine| {
+        let r = if cancel.is_cancelled() {
+            Some(Err(ProcError::Other("interrupted".into())))
+        } else {
+            stopped(m)
+        };
+        match r {
+            Some(r) => {
+                if let Some(p) = m.p9_proc_mut(pid) {
+                    p.p9.waiter = false;
+                }
+                let _ = reply.send(r);
+                true
+            }
+            None => false,
+        }
+    }));
 }
 
 fn ctl(m: &mut Machine, pid: Pid, msg: CtlMsg, reply: Reply<()>, cancel: Cancel) {
-    let Some(p) = m.proc_mut(pid) else {
+    use crate::debug::Trace;
+    let Some(p) = m.p9_proc_mut(pid) else {
         let _ = reply.send(Err(ProcError::Exited));
         return;
     };
     let now = |r: Result<(), ProcError>| {
         let _ = reply.send(r);
     };
+    let broken = p.p9.broken.is_some();
+    let stopped = matches!(p.state, PState::Stopped);
     match msg {
         CtlMsg::Stop => {
-            // Requests run between quanta, so every process is at a safe point: stop now.
-            if !matches!(p.state, PState::Stopped) {
-                p.state = PState::Stopped;
+            if broken || stopped {
+                return now(Ok(()));
             }
-            now(Ok(()))
+            // Requests run between quanta, so a runnable process is at a safe point and stops
+            // now; one inside a system call stops when the call completes (as on Plan 9).
+            match p.state {
+                PState::Ready | PState::Running => p.state = PState::Stopped,
+                _ => p.stop_req = true,
+            }
+            park_until_stopped(m, pid, reply, cancel)
         }
-        CtlMsg::Start => {
-            if matches!(p.state, PState::Stopped) {
-                p.state = PState::Ready;
+        CtlMsg::Start | CtlMsg::StartStop | CtlMsg::StartSyscall => {
+            if !stopped || broken {
+                return now(Err(ProcError::BadCtl));
+            }
+            p.p9.trace = match msg {
+                CtlMsg::StartStop => Trace::StartStop,
+                CtlMsg::StartSyscall => Trace::StartSyscall,
+                _ => Trace::None,
+            };
+            p.state = PState::Ready;
+            if msg == CtlMsg::Start {
                 now(Ok(()))
             } else {
-                now(Err(ProcError::BadCtl))
+                park_until_stopped(m, pid, reply, cancel)
             }
         }
         CtlMsg::WaitStop => park_until_stopped(m, pid, reply, cancel),
-        CtlMsg::StartStop => {
-            if !matches!(p.state, PState::Stopped) {
-                return now(Err(ProcError::BadCtl));
-            }
-            p.state = PState::Ready;
-            park_until_stopped(m, pid, reply, cancel)
-        }
         CtlMsg::Kill => {
-            let i = m.procs.iter().position(|q| q.pid == pid);
-            if let Some(i) = i {
+            if broken {
+                // Release a Broken process.
+                m.broken.retain(|q| q.pid != pid);
+                if let Some(q) = m.procs.iter_mut().find(|q| q.pid == pid) {
+                    q.p9.broken = None;
+                }
+                return now(Ok(()));
+            }
+            if let Some(i) = m.index_of(pid) {
+                m.procs[i].p9.trace = Trace::None;
                 m.kill(i, ExitStatus::Signal(9));
             }
             now(Ok(()))
@@ -437,10 +477,16 @@ fn ctl(m: &mut Machine, pid: Pid, msg: CtlMsg, reply: Reply<()>, cancel: Cancel)
             p.p9.private = true;
             now(Ok(()))
         }
-        // Accepted; they have no meaning yet in a one-CPU machine without swap.
-        CtlMsg::Hang
-        | CtlMsg::NoHang
-        | CtlMsg::NoSwap
+        CtlMsg::Hang => {
+            p.p9.hang = true;
+            now(Ok(()))
+        }
+        CtlMsg::NoHang => {
+            p.p9.hang = false;
+            now(Ok(()))
+        }
+        // Accepted; they have no meaning in a one-CPU machine without swap or priorities.
+        CtlMsg::NoSwap
         | CtlMsg::Pri(_)
         | CtlMsg::FixedPri(_)
         | CtlMsg::Wired(_)
@@ -448,9 +494,9 @@ fn ctl(m: &mut Machine, pid: Pid, msg: CtlMsg, reply: Reply<()>, cancel: Cancel)
         | CtlMsg::Event
         | CtlMsg::Interrupt
         | CtlMsg::NoInterrupt => now(Ok(())),
-        CtlMsg::Profile | CtlMsg::StartSyscall => {
-            now(Err(ProcError::Other("not yet implemented in glass".into())))
-        }
+        CtlMsg::Profile => now(Err(ProcError::Other(
+            "profiling is not implemented in glass".into(),
+        ))),
     }
 }
 
@@ -463,7 +509,8 @@ impl proc_model::machine::Machine for ProcHandle {
         self.call(|m| {
             Ok(m.procs
                 .iter()
-                .filter(|p| !matches!(p.state, PState::Zombie(_)))
+                .filter(|p| !p.state.is_zombie() || p.p9.broken.is_some())
+                .chain(m.broken.iter())
                 .map(|p| info(m, p))
                 .collect())
         })
@@ -471,7 +518,7 @@ impl proc_model::machine::Machine for ProcHandle {
     }
 
     fn info(&self, pid: Pid) -> Result<ProcInfo, ProcError> {
-        self.call(move |m| m.proc_ref(pid).map(|p| info(m, p)).ok_or(ProcError::Exited))
+        self.call(move |m| m.p9_proc(pid).map(|p| info(m, p)).ok_or(ProcError::Exited))
     }
 
     fn segments(&self, pid: Pid) -> Result<Vec<Segment>, ProcError> {
@@ -564,12 +611,29 @@ impl proc_model::machine::Machine for ProcHandle {
 
     fn post_note(&self, pid: Pid, note: &str) -> Result<(), ProcError> {
         let note = note.to_string();
-        self.with(pid, move |p| {
-            // NNOTE = 5 (9front port/portdat.h).
-            if p.p9.notes.len() >= 5 {
+        self.call(move |m| {
+            let i = m
+                .index_of(pid)
+                .filter(|&i| !m.procs[i].state.is_zombie())
+                .ok_or(ProcError::Exited)?;
+            let p = &mut m.procs[i];
+            if p.p9.broken.is_some() || p.p9.notes.len() >= crate::debug::NNOTE {
                 return Err(ProcError::NoteNotPosted);
             }
             p.p9.notes.push_back(note);
+            // Posting interrupts a blocked system call, as a signal does.
+            if matches!(p.state, PState::Blocked(_)) {
+                let sig =
+                    crate::debug::note_signal(p.p9.notes.back().map(String::as_str).unwrap_or(""));
+                if p.p9.trace != crate::debug::Trace::StartStop {
+                    p.p9.notes.pop_back();
+                    m.post_signal(i, sig);
+                } else {
+                    m.procs[i].sig_pending |= crate::signal::bit(sig);
+                    m.interrupt_blocked(i);
+                    m.procs[i].sig_pending &= !crate::signal::bit(sig);
+                }
+            }
             Ok(())
         })
     }
@@ -602,19 +666,28 @@ impl proc_model::machine::Machine for ProcHandle {
     }
 
     fn wait_record(&self, pid: Pid, cancel: &Cancel) -> Result<WaitRecord, ProcError> {
-        // The single-process kernel has no children yet: a wait read blocks until the
-        // process exits (`process exited`) or the read is flushed.
+        // Blocks until a child of `pid` ends (its record is queued), or `pid` itself ends.
         let c = cancel.clone();
         self.call_parked(cancel, move |m, reply: Reply<WaitRecord>| {
             let check = move |m: &mut Machine| -> bool {
                 if c.is_cancelled() {
                     return true;
                 }
-                if m.proc_ref(pid).is_none() {
-                    let _ = reply.send(Err(ProcError::Exited));
-                    return true;
+                let r = match m.p9_proc_mut(pid) {
+                    None => Some(Err(ProcError::Exited)),
+                    Some(p) => match p.p9.waitq.pop_front() {
+                        Some(rec) => Some(Ok(rec)),
+                        None if p.state.is_zombie() => Some(Err(ProcError::Exited)),
+                        None => None,
+                    },
+                };
+                match r {
+                    Some(r) => {
+                        let _ = reply.send(r);
+                        true
+                    }
+                    None => false,
                 }
-                false
             };
             if !check(m) {
                 m.parked.push(Box::new(check));
@@ -623,7 +696,7 @@ impl proc_model::machine::Machine for ProcHandle {
     }
 
     fn wait_count(&self, pid: Pid) -> Result<u64, ProcError> {
-        self.with(pid, |_| Ok(0))
+        self.with(pid, |p| Ok(p.p9.waitq.len() as u64))
     }
 
     fn ctl(&self, pid: Pid, msg: &CtlMsg, cancel: &Cancel) -> Result<(), ProcError> {
@@ -648,6 +721,6 @@ impl proc_model::machine::Machine for ProcHandle {
     }
 
     fn syscall_text(&self, pid: Pid) -> Result<String, ProcError> {
-        self.with(pid, |_| Ok(String::new()))
+        self.with(pid, |p| Ok(p.p9.syscall_text.clone()))
     }
 }

@@ -17,6 +17,78 @@ pub const SIGTRAP: i32 = 5;
 pub const SIGFPE: i32 = 8;
 pub const SIGSEGV: i32 = 11;
 
+/// The note, signal, stop pc and Plan 9 Ureg type of a CPU exception (x86 vectors per 9front
+/// pc64/trap.c; arm64 EXCP_BKPT 7 / EXCP_UDEF 1; riscv causes 3 breakpoint, 2 illegal).
+fn trap_note(
+    arch: crate::cpu::Arch,
+    n: u32,
+    pc: u64,
+    cpu: &crate::cpu::Cpu,
+) -> (String, i32, u64, u64) {
+    use crate::cpu::Arch;
+    match (arch, n) {
+        // int3 leaves pc after the 1-byte instruction; the debugger wants its address.
+        (Arch::X86_64, 3) => ("sys: breakpoint".into(), SIGTRAP, pc.wrapping_sub(1), 3),
+        (Arch::X86_64, 0) => ("sys: trap: divide error".into(), SIGFPE, pc, 0),
+        (Arch::X86_64, 1) => ("sys: trap: debug exception".into(), SIGTRAP, pc, 1),
+        (Arch::X86_64, 6) => ("sys: trap: invalid opcode".into(), SIGILL, pc, 6),
+        (Arch::X86_64, 13) => (
+            "sys: trap: general protection violation".into(),
+            SIGSEGV,
+            pc,
+            13,
+        ),
+        (Arch::X86_64, n) => (
+            format!("sys: trap: exception {n}"),
+            SIGSEGV,
+            pc,
+            u64::from(n),
+        ),
+        (Arch::Aarch64, 7) => {
+            // BRK: pc may point at the instruction or past it.
+            let at = match cpu.read(pc, 4) {
+                Ok(b)
+                    if u32::from_le_bytes([b[0], b[1], b[2], b[3]]) & 0xffe0_001f
+                        == 0xd420_0000 =>
+                {
+                    pc
+                }
+                _ => pc.wrapping_sub(4),
+            };
+            ("sys: breakpoint".into(), SIGTRAP, at, 0x3c)
+        }
+        (Arch::Aarch64, 1) => ("sys: trap: illegal instruction".into(), SIGILL, pc, 0),
+        (Arch::Aarch64, n) => (
+            format!("sys: trap: exception {n}"),
+            SIGSEGV,
+            pc,
+            u64::from(n),
+        ),
+        (Arch::Riscv64, 3) => {
+            // unicorn has added 4; c.ebreak is 2 bytes.
+            let at = match cpu.read(pc.wrapping_sub(4), 4) {
+                Ok(b) if u32::from_le_bytes([b[0], b[1], b[2], b[3]]) == 0x0010_0073 => {
+                    pc.wrapping_sub(4)
+                }
+                _ => pc.wrapping_sub(2),
+            };
+            ("sys: breakpoint".into(), SIGTRAP, at, 3)
+        }
+        (Arch::Riscv64, 2) => (
+            "sys: trap: illegal instruction".into(),
+            SIGILL,
+            pc.wrapping_sub(4),
+            2,
+        ),
+        (Arch::Riscv64, n) => (
+            format!("sys: trap: exception {n}"),
+            SIGSEGV,
+            pc.wrapping_sub(4),
+            u64::from(n),
+        ),
+    }
+}
+
 /// The result of a whole run.
 #[derive(Debug, Clone)]
 pub struct RunReport {
@@ -326,17 +398,31 @@ impl Machine {
         self.parked = parked;
     }
 
-    /// Run process `i`: finish a system call it was blocked in, or deliver its signals and
-    /// run its CPU for one quantum or until it traps.
+    /// Run process `i`: finish a system call it was blocked in (or stopped at by
+    /// startsyscall), stop it for its debugger, deliver its notes and signals, and run its
+    /// CPU for one quantum or until it traps.
     fn step(&mut self, i: usize) {
         if let Some((sys, nr, args)) = self.procs[i].retry.take() {
             self.syscall_with(i, Some(sys), nr, args);
+            return;
+        }
+        if let Some((sys, nr, args)) = self.procs[i].sys_entry.take() {
+            self.syscall_with(i, sys, nr, args);
             return;
         }
         if self.procs[i].stop_req {
             self.procs[i].stop_req = false;
             self.procs[i].state = PState::Stopped;
             return;
+        }
+        // A pending note: its debugger gets the process before delivery (startstop),
+        // otherwise it becomes the Linux signal the guest expects.
+        if !self.procs[i].p9.notes.is_empty() {
+            if self.procs[i].p9.trace == crate::debug::Trace::StartStop {
+                self.procs[i].state = PState::Stopped;
+                return;
+            }
+            self.notes_to_signals(i);
         }
         if !self.deliver_signals(i) {
             return;
@@ -350,46 +436,51 @@ impl Machine {
         p.blocks += blocks;
         self.k.clock.ns += blocks * param::NS_PER_BLOCK;
         p.state = PState::Ready;
-        p.last_trap = match exit {
-            RunExit::Syscall => 64,
-            RunExit::Quantum => 32,
-            RunExit::Interrupt(n) => u64::from(n),
-            RunExit::Fault { .. } => 14,
-            RunExit::InvalidInsn => 6,
-            RunExit::Error(_) => 13,
-        };
+        let arch = p.cpu.arch;
+        let pc = p.cpu.pc();
         match exit {
             RunExit::Syscall => {
+                p.last_trap = 64;
                 let (nr, args) = p.cpu.syscall_args();
                 let sys = p.cpu.sys(nr);
+                if p.p9.trace == crate::debug::Trace::StartSyscall {
+                    // Stop at the entry; the call runs when the debugger resumes it.
+                    let argc = sys.map_or(6, |s| s.argc());
+                    p.p9.syscall_text = Self::syscall_entry_text(p, sys, &args[..argc]);
+                    p.sys_entry = Some((sys, nr, args));
+                    p.state = PState::Stopped;
+                    return;
+                }
                 self.syscall_with(i, sys, nr, args);
             }
-            RunExit::Quantum => {}
+            RunExit::Quantum => p.last_trap = 32,
             RunExit::Interrupt(n) => {
-                // x86 vectors: 0 divide error, 1/3 debug/breakpoint, 6 invalid opcode.
-                let (sig, what) = match n {
-                    0 => (SIGFPE, "divide error".to_string()),
-                    1 | 3 => (SIGTRAP, "breakpoint".to_string()),
-                    6 => (SIGILL, "invalid opcode".to_string()),
-                    n => (SIGSEGV, format!("trap {n}")),
-                };
-                self.die(i, sig, &what);
+                let (note, sig, at, ty) = trap_note(arch, n, pc, &p.cpu);
+                p.last_trap = ty;
+                self.trap(i, note, sig, at);
             }
             RunExit::Fault { write, addr, exec } => {
-                let what = format!(
-                    "fault {} addr={addr:#x}",
-                    if exec {
-                        "exec"
-                    } else if write {
-                        "write"
-                    } else {
-                        "read"
-                    }
+                // 9front: "sys: trap: fault read|write addr=0x…"; an instruction fetch is a read.
+                p.last_trap = 14;
+                let note = format!(
+                    "sys: trap: fault {} addr={addr:#x}",
+                    if write && !exec { "write" } else { "read" }
                 );
-                self.die(i, SIGSEGV, &what);
+                self.trap(i, note, SIGSEGV, pc);
             }
-            RunExit::InvalidInsn => self.die(i, SIGILL, "invalid instruction"),
-            RunExit::Error(e) => self.die(i, SIGSEGV, &format!("unicorn error {e:?}")),
+            RunExit::InvalidInsn => {
+                p.last_trap = 6;
+                let note = if arch == crate::cpu::Arch::X86_64 {
+                    "sys: trap: invalid opcode"
+                } else {
+                    "sys: trap: illegal instruction"
+                };
+                self.trap(i, note.to_string(), SIGILL, pc);
+            }
+            RunExit::Error(e) => {
+                p.last_trap = 13;
+                self.trap(i, format!("sys: trap: unicorn error {e:?}"), SIGSEGV, pc);
+            }
         }
     }
 
@@ -452,6 +543,20 @@ impl Machine {
                 return;
             }
         };
+        if i < self.procs.len() && self.procs[i].p9.trace == crate::debug::Trace::StartSyscall {
+            // Stop again at the call's exit, with the result in the `syscall` file.
+            let p = &mut self.procs[i];
+            let err = if (-4095..0).contains(&ret) {
+                format!("errno {}", -ret)
+            } else {
+                String::new()
+            };
+            let now = self.k.clock.ns;
+            p.p9.syscall_text = format!("{} = {ret} {err} {now} {now}\n", p.p9.syscall_text);
+            if !p.state.is_zombie() {
+                p.state = PState::Stopped;
+            }
+        }
         if i < self.procs.len() {
             let pid = self.procs[i].pid.0;
             self.k.trace.syscall(&Event {
@@ -481,6 +586,7 @@ impl Machine {
         p.fds = Default::default();
         let pid = p.pid;
         self.k.trace.exit(pid.0, status.shell_code());
+        self.queue_wait_record(i, status);
         // Orphans go to init.
         let init = Pid(param::INIT_PID);
         let init_alive = self.proc_ref(init).is_some() && pid != init;
@@ -513,28 +619,5 @@ impl Machine {
                 }
             }
         }
-    }
-
-    /// A guest fault nobody handles: the process dies of `sig`.
-    fn die(&mut self, i: usize, sig: i32, what: &str) {
-        // A handler the guest installed for this signal runs (it is a synchronous signal: a
-        // blocked one is not held back, as Linux force_sig does).
-        let p = &mut self.procs[i];
-        let handler = p.sigactions[sig as usize].handler;
-        if handler > 1 && p.sig_pending & crate::signal::bit(sig) == 0 {
-            p.sigmask &= !crate::signal::bit(sig);
-            self.post_signal(i, sig);
-            return;
-        }
-        let p = &self.procs[i];
-        let _ = writeln!(
-            self.k.console.stderr,
-            "glass: pid {} ({}) killed by {}: {what} pc={:#x}",
-            p.pid.0,
-            p.name,
-            signal_name(sig),
-            p.cpu.pc()
-        );
-        self.exit(i, ExitStatus::Signal(sig));
     }
 }

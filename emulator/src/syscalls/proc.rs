@@ -434,6 +434,10 @@ impl Machine {
         let mut p9 = parent.p9.clone();
         p9.notes.clear();
         p9.args_text = None;
+        p9.waitq.clear();
+        p9.syscall_text.clear();
+        p9.waiter = false;
+        p9.trace = crate::debug::Trace::None;
         let child = Process {
             pid,
             ppid: parent.pid,
@@ -464,6 +468,7 @@ impl Machine {
             stop_unreported: None,
             in_vfork: flags & CLONE_VFORK != 0,
             alarm_ns: None,
+            sys_entry: None,
         };
         let mut child = child;
         if flags & CLONE_CHILD_SETTID != 0 {
@@ -645,6 +650,10 @@ impl Machine {
         p.p9.args_text = None;
         p.p9.private = false;
         p.in_vfork = false;
+        if p.p9.hang {
+            // ctl hang: stop before the new program's first instruction.
+            p.state = PState::Stopped;
+        }
         Outcome::NoReturn
     }
 
@@ -772,8 +781,10 @@ impl Machine {
     /// Remove a zombie from the process table.
     pub fn reap(&mut self, ci: usize) {
         let p = self.procs.remove(ci);
-        let text = p.vm.text_ranges();
-        self.retire(p.cpu, p.image, text);
+        if let Some(p) = self.keep_broken(p) {
+            let text = p.vm.text_ranges();
+            self.retire(p.cpu, p.image, text);
+        }
         if self.cursor > ci {
             self.cursor -= 1;
         }
