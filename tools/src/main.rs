@@ -82,6 +82,10 @@ pub struct MachineArgs {
     /// environment (PATH=/bin:/usr/bin HOME=/ TERM=dumb) once given.
     #[arg(long = "env", value_name = "NAME=VALUE")]
     env: Vec<String>,
+    /// Start the first process stopped, before its first instruction (Plan 9 ctl `hang`), so
+    /// a /proc client can set breakpoints before anything runs.
+    #[arg(long)]
+    hang: bool,
     /// Perturb the schedule with this seed (chaos scheduling): which runnable process runs
     /// next and how long its quantum is are drawn from it. Same seed, same interleaving.
     #[arg(long, value_name = "N")]
@@ -118,6 +122,7 @@ impl MachineArgs {
         c.trace = self.trace.clone();
         c.quantum = self.quantum;
         c.sched_seed = self.sched_seed;
+        c.hang = self.hang;
         if !self.env.is_empty() {
             c.env = self.env.clone();
         }
