@@ -168,10 +168,24 @@ pub enum Regs {
         ss: u64,
     },
     /// x0..x30, sp, pc, pstate, exception-class type.
-    Arm64 { x: [u64; 31], sp: u64, pc: u64, psr: u64, trap_type: u64 },
+    Arm64 {
+        x: [u64; 31],
+        sp: u64,
+        pc: u64,
+        psr: u64,
+        trap_type: u64,
+    },
     /// pc, then x1..x31 (x[0] is the pc slot in Plan 9's layout, so `x[0]` here is unused
     /// and `x[i]` is register xi); status, ie, cause, tval, curmode.
-    Riscv64 { pc: u64, x: [u64; 32], status: u64, ie: u64, cause: u64, tval: u64, curmode: u64 },
+    Riscv64 {
+        pc: u64,
+        x: [u64; 32],
+        status: u64,
+        ie: u64,
+        cause: u64,
+        tval: u64,
+        curmode: u64,
+    },
 }
 
 /// amd64 general registers in Plan 9 Ureg order.

@@ -107,7 +107,11 @@ impl Cancel {
     }
 
     pub fn is_cancelled(&self) -> bool {
-        self.inner.state.lock().unwrap_or_else(|e| e.into_inner()).cancelled
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .cancelled
     }
 
     /// Run `f` when this request is cancelled (at once if it already is).
@@ -148,10 +152,22 @@ pub trait FileTree: Send + Sync + 'static {
     /// entries into Rread and enforces the directory offset rule.
     fn readdir(&self, node: &Self::Node) -> NineResult<Vec<Stat>>;
     /// Tread of an open non-directory. May block (e.g. `wait`); must honour `cancel`.
-    fn read(&self, open: &mut Self::Open, offset: u64, count: u32, cancel: &Cancel) -> NineResult<Vec<u8>>;
+    fn read(
+        &self,
+        open: &mut Self::Open,
+        offset: u64,
+        count: u32,
+        cancel: &Cancel,
+    ) -> NineResult<Vec<u8>>;
     /// Twrite of an open non-directory. May block (e.g. ctl `stop`); must honour `cancel`.
     /// Returns the count written.
-    fn write(&self, open: &mut Self::Open, offset: u64, data: &[u8], cancel: &Cancel) -> NineResult<u32>;
+    fn write(
+        &self,
+        open: &mut Self::Open,
+        offset: u64,
+        data: &[u8],
+        cancel: &Cancel,
+    ) -> NineResult<u32>;
     /// Tclunk of an open fid (always succeeds from the client's view).
     fn clunk(&self, open: Self::Open);
     /// Tremove. The server clunks the fid whatever this returns.
