@@ -57,6 +57,8 @@ fn time(cmd: &mut Command) -> Option<(f64, Vec<u8>)> {
 
 pub fn bench(args: &BenchArgs) -> std::process::ExitCode {
     let root = args.root.clone().unwrap_or_else(crate::default_root);
+    // Programs run with the root as their cwd: the root must be absolute.
+    let root = std::fs::canonicalize(&root).unwrap_or(root);
     let glass = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("glass"));
     let workloads = [
         Workload {
@@ -66,6 +68,18 @@ pub fn bench(args: &BenchArgs) -> std::process::ExitCode {
         Workload {
             name: "store loop 4 MiB",
             argv: vec!["/bin/bench_store".into(), "50".into()],
+        },
+        Workload {
+            name: "fork+exec+wait x200",
+            argv: [
+                "/bin/busybox",
+                "sh",
+                "-c",
+                "i=0; while [ $i -lt 200 ]; do /bin/true; i=$((i+1)); done; echo $i",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
         },
         Workload {
             name: "busybox sh loop",
@@ -165,5 +179,57 @@ pub fn bench(args: &BenchArgs) -> std::process::ExitCode {
         "worst glass/qemu ratio {worst:.2}x: {verdict} the goal of {:.1}x (aim 2x)",
         args.goal
     );
+    match idle_memory(&glass, &root, 200) {
+        Some((base, full)) => {
+            let per = (full.saturating_sub(base)) as f64 / 200.0 / 1024.0;
+            let verdict = if per <= 8.0 { "meets" } else { "misses" };
+            println!(
+                "host memory: {:.1} MiB with 1 process, {:.1} MiB with 201 idle ones: {per:.2} MiB per idle process ({verdict} the goal of 8 MiB)",
+                base as f64 / 1024.0,
+                full as f64 / 1024.0
+            );
+        }
+        None => println!("host memory: could not be measured (no /proc/PID/status?)"),
+    }
     std::process::ExitCode::SUCCESS
+}
+
+/// Resident memory (KiB) of glass running a shell that starts `n` sleeping children and then
+/// waits on stdin, measured once with none and once with `n`: the medians of three reads.
+fn idle_memory(glass: &std::path::Path, root: &std::path::Path, n: usize) -> Option<(u64, u64)> {
+    use std::io::{Read, Write};
+    let measure = |count: usize| -> Option<u64> {
+        let script = format!(
+            "i=0; while [ $i -lt {count} ]; do sleep 1000 & i=$((i+1)); done; echo ready; read x; kill $(jobs -p) 2>/dev/null; true"
+        );
+        let mut child = Command::new(glass)
+            .arg("run")
+            .arg("--root")
+            .arg(root)
+            .args(["--", "/bin/busybox", "sh", "-c", &script])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let mut out = child.stdout.take()?;
+        let mut buf = [0u8; 6];
+        out.read_exact(&mut buf).ok()?;
+        let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).ok();
+        if let Some(mut s) = child.stdin.take() {
+            let _ = s.write_all(b"\n");
+        }
+        let _ = child.wait();
+        status?.lines().find_map(|l| {
+            l.strip_prefix("VmRSS:")
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+    };
+    let mut base = Vec::new();
+    let mut full = Vec::new();
+    for _ in 0..3 {
+        base.push(measure(0)? as f64);
+        full.push(measure(n)? as f64);
+    }
+    Some((median(base) as u64, median(full) as u64))
 }

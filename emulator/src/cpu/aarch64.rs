@@ -240,8 +240,8 @@ pub fn sigreturn(uc: &mut Engine) -> Option<u64> {
         .ok()?;
     let w = |o: usize| -> Option<u64> { Some(u64::from_le_bytes(b[o..o + 8].try_into().ok()?)) };
     let sc = (UC + UC_MCONTEXT) as usize;
-    for i in 0..31 {
-        let _ = uc.reg_write(X[i], w(sc + 8 + 8 * i)?);
+    for (i, r) in X.iter().enumerate() {
+        let _ = uc.reg_write(*r, w(sc + 8 + 8 * i)?);
     }
     set_sp(uc, w(sc + 256)?);
     set_pc(uc, w(sc + 264)?);

@@ -248,8 +248,8 @@ pub fn sigreturn(uc: &mut Engine) -> Option<u64> {
     let w = |o: usize| -> Option<u64> { Some(u64::from_le_bytes(b[o..o + 8].try_into().ok()?)) };
     let sc = (UC + UC_MCONTEXT) as usize;
     set_pc(uc, w(sc)?);
-    for i in 1..32 {
-        let _ = uc.reg_write(XR[i], w(sc + 8 * i)?);
+    for (i, r) in XR.iter().enumerate().skip(1) {
+        let _ = uc.reg_write(*r, w(sc + 8 * i)?);
     }
     w((UC + UC_SIGMASK) as usize)
 }

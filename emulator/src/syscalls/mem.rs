@@ -88,7 +88,7 @@ pub fn mmap(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
 }
 
 pub fn munmap(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    if a[0] % PAGE_SIZE != 0 || a[1] == 0 {
+    if !a[0].is_multiple_of(PAGE_SIZE) || a[1] == 0 {
         return Err(Errno::EINVAL);
     }
     p.vm.unmap(&mut p.cpu, a[0], page_up(a[1]))?;
@@ -96,7 +96,7 @@ pub fn munmap(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
 }
 
 pub fn mprotect(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    if a[0] % PAGE_SIZE != 0 {
+    if !a[0].is_multiple_of(PAGE_SIZE) {
         return Err(Errno::EINVAL);
     }
     if a[1] == 0 {

@@ -759,7 +759,7 @@ impl Machine {
                 };
                 let mut info = [0u8; 128];
                 info[0..4].copy_from_slice(&SIGCHLD.to_le_bytes());
-                info[8..12].copy_from_slice(&(code as i32).to_le_bytes());
+                info[8..12].copy_from_slice(&i32::to_le_bytes(code));
                 info[16..20].copy_from_slice(&c.pid.0.to_le_bytes());
                 info[24..28].copy_from_slice(&st.to_le_bytes());
                 if a[2] != 0 && self.procs[i].cpu.write(a[2], &info).is_err() {
