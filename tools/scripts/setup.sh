@@ -48,6 +48,9 @@ bash guest-images/build.sh
 say "default guest root (build/root)"
 bash guest-images/populate-root.sh build/root
 
+say "other arches in the root (build/root/aarch64, build/root/riscv64)"
+bash tools/scripts/arch-roots.sh
+
 if [ -f tests/interop/setup-venvs.sh ]; then
     say "9P interop clients (Python venvs)"
     bash tests/interop/setup-venvs.sh
