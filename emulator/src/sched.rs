@@ -226,10 +226,6 @@ impl Machine {
             let PState::Blocked(w) = &self.procs[i].state else {
                 continue;
             };
-            if self.signal_deliverable(i) {
-                self.interrupt_blocked(i);
-                continue;
-            }
             enum Wake {
                 No,
                 Retry,
@@ -289,6 +285,12 @@ impl Machine {
                 }
                 Wait::Signal => Wake::No,
             };
+            // A call whose condition holds completes; only one that would go on waiting is
+            // interrupted by a deliverable signal (Linux checks the condition first).
+            if matches!(wake, Wake::No) && self.signal_deliverable(i) {
+                self.interrupt_blocked(i);
+                continue;
+            }
             let p = &mut self.procs[i];
             match wake {
                 Wake::No => {}

@@ -133,13 +133,23 @@ impl Machine {
         let deliverable = p.sig_pending & (!p.sigmask | UNBLOCKABLE);
         let sig = deliverable.trailing_zeros() as i32 + 1;
         let restart = restartable && p.sigactions[sig as usize].flags & SA_RESTART != 0;
-        if let Some((_, nr, _)) = p.retry.take() {
+        if let Some((sys, nr, args)) = p.retry.take() {
             if restart {
                 p.cpu.restart_syscall(nr);
             } else {
                 p.cpu.set_syscall_ret((-4i64) as u64); // EINTR
+                let (pid, now) = (p.pid.0, self.k.clock.ns);
+                self.k.trace.syscall(&crate::trace::Event {
+                    ns: now,
+                    pid,
+                    name: sys.name(),
+                    nr,
+                    args: &args[..sys.argc()],
+                    ret: -4,
+                });
             }
         }
+        let p = &mut self.procs[i];
         p.state = PState::Ready;
     }
 

@@ -67,6 +67,7 @@ pub fn sys(nr: u64) -> Option<Sys> {
         131 => Tgkill,
         132 => Sigaltstack,
         133 => RtSigsuspend,
+        136 => RtSigpending,
         134 => RtSigaction,
         135 => RtSigprocmask,
         139 => RtSigreturn,

@@ -163,6 +163,7 @@ pub fn sys(nr: u64) -> Option<Sys> {
         131 => Sigaltstack,
         137 => Statfs,
         138 => Fstatfs,
+        127 => RtSigpending,
         130 => RtSigsuspend,
         36 => Getitimer,
         157 => Prctl,

@@ -64,7 +64,7 @@ syscalls! {
     Pipe2 => "pipe2" 2, Prlimit64 => "prlimit64" 4, Renameat2 => "renameat2" 5,
     Getrandom => "getrandom" 3, Execveat => "execveat" 5, Statx => "statx" 5, Rseq => "rseq" 4,
     Clone3 => "clone3" 2, Faccessat2 => "faccessat2" 4, RtSigsuspend => "rt_sigsuspend" 2,
-    Getitimer => "getitimer" 2, Sendfile => "sendfile" 4,
+    Getitimer => "getitimer" 2, Sendfile => "sendfile" 4, RtSigpending => "rt_sigpending" 2,
 }
 
 /// What a system call did, beyond its result value.
@@ -201,6 +201,13 @@ pub fn dispatch(k: &mut Kernel, p: &mut Process, sys: Sys, a: [u64; 6]) -> Outco
         RtSigaction => proc::rt_sigaction(k, p, a),
         RtSigprocmask => proc::rt_sigprocmask(k, p, a),
         Sigaltstack => Ok(0),
+        RtSigpending => {
+            if a[1] != 8 {
+                Err(Errno::EINVAL)
+            } else {
+                p.cpu.write_u64(a[0], p.sig_pending & p.sigmask).map(|_| 0)
+            }
+        }
         Prctl => Err(Errno::EINVAL),
         SchedYield => Ok(0),
         SchedGetaffinity => proc::sched_getaffinity(k, p, a),
