@@ -208,6 +208,8 @@ pub struct Plan9State {
     pub syscall_text: String,
     /// A debugger is waiting in ctl for this process (only one may).
     pub waiter: bool,
+    /// ctl `step` (a Glass extension): run one instruction, then stop.
+    pub step: bool,
 }
 
 /// A recorded signal disposition (delivery comes with the multi-process kernel).
@@ -491,6 +493,7 @@ impl Machine {
                 waitq: Default::default(),
                 syscall_text: String::new(),
                 waiter: false,
+                step: false,
             },
         };
         Ok(Machine {

@@ -433,7 +433,12 @@ impl Machine {
         let p = &mut self.procs[i];
         p.state = PState::Running;
         self.last_run = Some(p.pid);
-        let (exit, blocks) = p.cpu.run(quantum);
+        let stepping = std::mem::take(&mut p.p9.step);
+        let (exit, blocks) = if stepping {
+            p.cpu.run_one()
+        } else {
+            p.cpu.run(quantum)
+        };
         p.vm.sync_stack(p.cpu.stack_bounds().0);
         p.blocks += blocks;
         self.k.clock.ns += blocks * param::NS_PER_BLOCK;
@@ -483,6 +488,9 @@ impl Machine {
                 p.last_trap = 13;
                 self.trap(i, format!("sys: trap: unicorn error {e:?}"), SIGSEGV, pc);
             }
+        }
+        if stepping && i < self.procs.len() && matches!(self.procs[i].state, PState::Ready) {
+            self.procs[i].state = PState::Stopped;
         }
     }
 

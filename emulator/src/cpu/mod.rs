@@ -186,6 +186,34 @@ impl Cpu {
         (exit, blocks)
     }
 
+    /// Run exactly one instruction (a debugger's single step). unicorn counts instructions
+    /// with a per-instruction hook while a count is set; that costs nothing at other times.
+    pub fn run_one(&mut self) -> (RunExit, u64) {
+        {
+            let d = self.uc.get_data_mut();
+            d.blocks = 0;
+            d.budget = u64::MAX;
+            d.stop = None;
+            d.fault = None;
+        }
+        let pc = self.pc();
+        let r = self.uc.emu_start(pc, 0, 0, 1);
+        let d = self.uc.get_data();
+        let exit = match (r, d.stop, d.fault) {
+            (_, Some(Stop::Syscall), _) => RunExit::Syscall,
+            (_, Some(Stop::Interrupt(n)), _) => RunExit::Interrupt(n),
+            (Err(_), _, Some((ty, addr))) => RunExit::Fault {
+                write: matches!(ty, MemType::WRITE_UNMAPPED | MemType::WRITE_PROT),
+                addr,
+                exec: matches!(ty, MemType::FETCH_UNMAPPED | MemType::FETCH_PROT),
+            },
+            (Err(uc_error::INSN_INVALID), _, _) => RunExit::InvalidInsn,
+            (Err(e), _, _) => RunExit::Error(e),
+            (Ok(()), _, _) => RunExit::Quantum,
+        };
+        (exit, d.blocks.max(1))
+    }
+
     pub fn pc(&self) -> u64 {
         arch_call!(self.arch, pc(&self.uc))
     }
