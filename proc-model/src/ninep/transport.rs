@@ -1,0 +1,586 @@
+//! 9P2000 transports: TCP and Unix-socket listeners serving a [`FileTree`], one reader
+//! thread per connection plus a per-connection worker pool for Tread/Twrite (which may
+//! block), and the `host:port` / `unix:PATH` address syntax. Framing follows intro(5):
+//! `size[4]` counts the whole message; a size below 7 or above the negotiated msize closes
+//! that one connection and nothing else.
+
+use super::fs::FileTree;
+use super::msg::Rmsg;
+use super::server::{Config, Outbox, Received, Session};
+use super::wire::{Tag, HEADER_LEN};
+use std::collections::HashMap;
+use std::fmt;
+use std::io::{self, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+
+/// A suggested default listen address: loopback only. 9P's registered port is 564, which
+/// needs privileges; 5640 does not. Serving beyond loopback is the caller's explicit choice.
+pub const DEFAULT_TCP_ADDR: &str = "127.0.0.1:5640";
+
+/// Read buffer per connection.
+const READ_BUFFER: usize = 64 * 1024;
+
+/// Host-side transport errors (never sent to a client).
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error("bad 9P address {addr:?}: {why}")]
+    BadAddr { addr: String, why: String },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: io::Error },
+    #[error("cannot inspect listener: {0}")]
+    Listener(io::Error),
+}
+
+/// Where a 9P server listens: `host:port` (TCP) or `unix:PATH` (Unix socket). Plan 9 dial
+/// strings `tcp!host!port` and `unix!PATH` are accepted too.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ListenAddr {
+    Tcp(SocketAddr),
+    Unix(PathBuf),
+}
+
+impl fmt::Display for ListenAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ListenAddr::Tcp(a) => write!(f, "{a}"),
+            ListenAddr::Unix(p) => write!(f, "unix:{}", p.display()),
+        }
+    }
+}
+
+impl FromStr for ListenAddr {
+    type Err = TransportError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = |why: &str| TransportError::BadAddr {
+            addr: s.to_string(),
+            why: why.to_string(),
+        };
+        if let Some(path) = s.strip_prefix("unix:").or_else(|| s.strip_prefix("unix!")) {
+            if path.is_empty() {
+                return Err(bad("empty socket path"));
+            }
+            return Ok(ListenAddr::Unix(PathBuf::from(path)));
+        }
+        let hostport = match s.strip_prefix("tcp!") {
+            Some(rest) => match rest.rsplit_once('!') {
+                Some((host, port)) => format!("{host}:{port}"),
+                None => return Err(bad("expected tcp!host!port")),
+            },
+            None => s.to_string(),
+        };
+        if let Ok(a) = hostport.parse::<SocketAddr>() {
+            return Ok(ListenAddr::Tcp(a));
+        }
+        if !hostport.contains(':') {
+            return Err(bad("expected host:port or unix:PATH"));
+        }
+        match hostport.to_socket_addrs() {
+            Ok(mut addrs) => addrs
+                .next()
+                .map(ListenAddr::Tcp)
+                .ok_or_else(|| bad("host has no address")),
+            Err(e) => Err(bad(&e.to_string())),
+        }
+    }
+}
+
+impl ListenAddr {
+    /// Bind a listener at this address and serve `tree` on it.
+    pub fn serve<T: FileTree>(
+        &self,
+        tree: Arc<T>,
+        config: Config,
+    ) -> Result<ServerHandle, TransportError> {
+        let bind_err = |source| TransportError::Bind {
+            addr: self.to_string(),
+            source,
+        };
+        match self {
+            ListenAddr::Tcp(a) => Ok(serve_tcp_with(
+                tree,
+                TcpListener::bind(a).map_err(bind_err)?,
+                config,
+            )?),
+            ListenAddr::Unix(p) => {
+                remove_stale_socket(p);
+                Ok(serve_unix_with(
+                    tree,
+                    UnixListener::bind(p).map_err(bind_err)?,
+                    config,
+                )?)
+            }
+        }
+    }
+}
+
+/// A socket file nobody listens on (left by a server that died) would make bind fail.
+fn remove_stale_socket(p: &std::path::Path) {
+    use std::os::unix::fs::FileTypeExt;
+    if let Ok(md) = std::fs::symlink_metadata(p) {
+        if md.file_type().is_socket() && UnixStream::connect(p).is_err() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// Bind `addr` and serve `tree` with the default configuration.
+pub fn serve<T: FileTree>(tree: Arc<T>, addr: &ListenAddr) -> Result<ServerHandle, TransportError> {
+    addr.serve(tree, Config::default())
+}
+
+/// Serve `tree` on an already bound TCP listener (bind 127.0.0.1 unless you mean otherwise).
+pub fn serve_tcp<T: FileTree>(
+    tree: Arc<T>,
+    listener: TcpListener,
+) -> Result<ServerHandle, TransportError> {
+    serve_tcp_with(tree, listener, Config::default())
+}
+
+pub fn serve_tcp_with<T: FileTree>(
+    tree: Arc<T>,
+    listener: TcpListener,
+    config: Config,
+) -> Result<ServerHandle, TransportError> {
+    let local = listener.local_addr().map_err(TransportError::Listener)?;
+    Ok(start(
+        tree,
+        config,
+        ListenAddr::Tcp(local),
+        Box::new(listener),
+    ))
+}
+
+/// Serve `tree` on an already bound Unix-socket listener.
+pub fn serve_unix<T: FileTree>(
+    tree: Arc<T>,
+    listener: UnixListener,
+) -> Result<ServerHandle, TransportError> {
+    serve_unix_with(tree, listener, Config::default())
+}
+
+pub fn serve_unix_with<T: FileTree>(
+    tree: Arc<T>,
+    listener: UnixListener,
+    config: Config,
+) -> Result<ServerHandle, TransportError> {
+    let local = listener.local_addr().map_err(TransportError::Listener)?;
+    let path = local.as_pathname().map(PathBuf::from).unwrap_or_default();
+    Ok(start(
+        tree,
+        config,
+        ListenAddr::Unix(path),
+        Box::new(listener),
+    ))
+}
+
+/// Serve one already connected stream on the calling thread until it closes (for stdio-like
+/// pipes, socketpairs and tests). `S` must be cloneable into a reader and a writer.
+pub fn serve_connection<T: FileTree, S: Stream>(tree: Arc<T>, config: Config, stream: S) {
+    run_connection(tree, config, stream)
+}
+
+/// A byte stream a connection runs on.
+pub trait Stream: Read + Write + Send + Sized + 'static {
+    fn try_clone_stream(&self) -> io::Result<Self>;
+    fn shutdown_stream(&self);
+}
+
+impl Stream for TcpStream {
+    fn try_clone_stream(&self) -> io::Result<Self> {
+        self.try_clone()
+    }
+    fn shutdown_stream(&self) {
+        let _ = self.shutdown(Shutdown::Both);
+    }
+}
+
+impl Stream for UnixStream {
+    fn try_clone_stream(&self) -> io::Result<Self> {
+        self.try_clone()
+    }
+    fn shutdown_stream(&self) {
+        let _ = self.shutdown(Shutdown::Both);
+    }
+}
+
+/// A listener of either kind, boxed so the accept loop is written once.
+trait Listener: Send + Sync + 'static {
+    fn accept_conn(&self) -> io::Result<Conn>;
+    /// Make a blocked `accept` return (by connecting to ourselves).
+    fn wake(&self, local: &ListenAddr);
+}
+
+enum Conn {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Listener for TcpListener {
+    fn accept_conn(&self) -> io::Result<Conn> {
+        let (s, _) = self.accept()?;
+        let _ = s.set_nodelay(true);
+        Ok(Conn::Tcp(s))
+    }
+    fn wake(&self, local: &ListenAddr) {
+        if let ListenAddr::Tcp(mut a) = local.clone() {
+            if a.ip().is_unspecified() {
+                a.set_ip(match a {
+                    SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                    SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+                });
+            }
+            let _ = TcpStream::connect_timeout(&a, std::time::Duration::from_secs(1));
+        }
+    }
+}
+
+impl Listener for UnixListener {
+    fn accept_conn(&self) -> io::Result<Conn> {
+        Ok(Conn::Unix(self.accept()?.0))
+    }
+    fn wake(&self, local: &ListenAddr) {
+        if let ListenAddr::Unix(p) = local {
+            let _ = UnixStream::connect(p);
+        }
+    }
+}
+
+struct Registry {
+    next: AtomicU64,
+    /// Live connections: a way to shut each down, and its reader thread.
+    conns: Mutex<HashMap<u64, ConnEntry>>,
+}
+
+struct ConnEntry {
+    close: Box<dyn Fn() + Send>,
+    reader: JoinHandle<()>,
+}
+
+fn lock<S>(m: &Mutex<S>) -> MutexGuard<'_, S> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A running server. Dropping it shuts it down.
+pub struct ServerHandle {
+    local: ListenAddr,
+    stop: Arc<AtomicBool>,
+    registry: Arc<Registry>,
+    accept: Option<JoinHandle<()>>,
+    waker: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerHandle")
+            .field("local", &self.local)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerHandle {
+    /// Where the server listens (with the real port when bound to port 0).
+    pub fn local_addr(&self) -> &ListenAddr {
+        &self.local
+    }
+
+    /// Number of connections being served now.
+    pub fn connections(&self) -> usize {
+        lock(&self.registry.conns).len()
+    }
+
+    /// Stop accepting, close every connection (cancelling their requests) and wait for the
+    /// accept and connection threads to end.
+    pub fn shutdown(mut self) {
+        self.stop_all();
+    }
+
+    fn stop_all(&mut self) {
+        let Some(accept) = self.accept.take() else {
+            return;
+        };
+        self.stop.store(true, Ordering::SeqCst);
+        (self.waker)();
+        let _ = accept.join();
+        let conns: Vec<_> = lock(&self.registry.conns).drain().collect();
+        let mut readers = Vec::new();
+        for (_, conn) in conns {
+            (conn.close)();
+            readers.push(conn.reader);
+        }
+        for r in readers {
+            let _ = r.join();
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.stop_all();
+    }
+}
+
+fn start<T: FileTree>(
+    tree: Arc<T>,
+    config: Config,
+    local: ListenAddr,
+    listener: Box<dyn Listener>,
+) -> ServerHandle {
+    let stop = Arc::new(AtomicBool::new(false));
+    let registry = Arc::new(Registry {
+        next: AtomicU64::new(0),
+        conns: Mutex::new(HashMap::new()),
+    });
+    let listener: Arc<dyn Listener> = Arc::from(listener);
+    let waker = {
+        let (l, local) = (listener.clone(), local.clone());
+        Arc::new(move || l.wake(&local)) as Arc<dyn Fn() + Send + Sync>
+    };
+    let accept = {
+        let (stop, registry) = (stop.clone(), registry.clone());
+        std::thread::Builder::new()
+            .name("9p-accept".into())
+            .spawn(move || accept_loop(tree, config, &*listener, &stop, &registry))
+            .ok()
+    };
+    ServerHandle {
+        local,
+        stop,
+        registry,
+        accept,
+        waker,
+    }
+}
+
+fn accept_loop<T: FileTree>(
+    tree: Arc<T>,
+    config: Config,
+    listener: &dyn Listener,
+    stop: &AtomicBool,
+    registry: &Arc<Registry>,
+) {
+    loop {
+        let conn = listener.accept_conn();
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let conn = match conn {
+            Ok(c) => c,
+            Err(e)
+                if e.kind() == io::ErrorKind::Interrupted
+                    || e.kind() == io::ErrorKind::ConnectionAborted =>
+            {
+                continue
+            }
+            Err(_) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                continue;
+            }
+        };
+        match conn {
+            Conn::Tcp(s) => spawn_connection(tree.clone(), config.clone(), s, registry),
+            Conn::Unix(s) => spawn_connection(tree.clone(), config.clone(), s, registry),
+        }
+    }
+}
+
+fn spawn_connection<T: FileTree, S: Stream>(
+    tree: Arc<T>,
+    config: Config,
+    stream: S,
+    registry: &Arc<Registry>,
+) {
+    let Ok(closer) = stream.try_clone_stream() else {
+        return;
+    };
+    let id = registry.next.fetch_add(1, Ordering::Relaxed);
+    // Register before the thread can finish, so its own removal always finds the entry.
+    let mut conns = lock(&registry.conns);
+    let reg = registry.clone();
+    let spawned = std::thread::Builder::new()
+        .name(format!("9p-conn-{id}"))
+        .spawn(move || {
+            run_connection(tree, config, stream);
+            lock(&reg.conns).remove(&id);
+        });
+    if let Ok(handle) = spawned {
+        let close = Box::new(move || closer.shutdown_stream());
+        conns.insert(
+            id,
+            ConnEntry {
+                close,
+                reader: handle,
+            },
+        );
+    }
+}
+
+/// The writing half of a connection. Replies arrive with the session locked, in order.
+struct Writer<S: Stream> {
+    stream: Mutex<S>,
+    buf: Mutex<Vec<u8>>,
+    dead: AtomicBool,
+}
+
+impl<S: Stream> Outbox for &Writer<S> {
+    fn reply(&mut self, tag: Tag, msg: Rmsg) {
+        if self.dead.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut buf = lock(&self.buf);
+        buf.clear();
+        msg.encode_frame_into(tag, &mut buf);
+        let mut stream = lock(&self.stream);
+        if stream
+            .write_all(&buf)
+            .and_then(|()| stream.flush())
+            .is_err()
+        {
+            self.dead.store(true, Ordering::Relaxed);
+            stream.shutdown_stream(); // wakes the reader, which tears the connection down
+        }
+        if buf.capacity() > READ_BUFFER {
+            *buf = Vec::new(); // do not keep a 1 MiB buffer per idle connection
+        }
+    }
+}
+
+/// Read one frame: `Ok(None)` at a clean end of stream; `Err` for a garbage size, a frame
+/// over `max`, or a stream that ends mid-frame.
+fn read_frame(r: &mut impl Read, max: u32) -> io::Result<Option<Vec<u8>>> {
+    let mut size = [0u8; 4];
+    let mut got = 0;
+    while got < 4 {
+        match r.read(&mut size[got..]) {
+            Ok(0) if got == 0 => return Ok(None),
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let n = u32::from_le_bytes(size);
+    if (n as usize) < HEADER_LEN || n > max {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("9P frame size {n} outside 7..={max}"),
+        ));
+    }
+    let mut frame = vec![0u8; n as usize];
+    frame[..4].copy_from_slice(&size);
+    r.read_exact(&mut frame[4..])?;
+    Ok(Some(frame))
+}
+
+type Task = Box<dyn FnOnce() + Send>;
+
+/// Worker threads for one connection's jobs. A job that blocks holds its worker; a new
+/// worker is started whenever no idle one is free, so a blocked `wait` read never delays
+/// another request. Idle workers stay until the connection closes.
+struct Pool {
+    tx: Option<mpsc::Sender<Task>>,
+    rx: Arc<Mutex<mpsc::Receiver<Task>>>,
+    idle: Arc<AtomicUsize>,
+    name: String,
+}
+
+impl Pool {
+    fn new(name: String) -> Self {
+        let (tx, rx) = mpsc::channel();
+        Pool {
+            tx: Some(tx),
+            rx: Arc::new(Mutex::new(rx)),
+            idle: Arc::new(AtomicUsize::new(0)),
+            name,
+        }
+    }
+
+    fn submit(&self, task: Task) {
+        // Reserve an idle worker, or start one: either way some worker is free for the task.
+        let reserved = self
+            .idle
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if !reserved {
+            let (rx, idle) = (self.rx.clone(), self.idle.clone());
+            let spawned = std::thread::Builder::new()
+                .name(self.name.clone())
+                .spawn(move || loop {
+                    let task = lock(&rx).recv();
+                    match task {
+                        Ok(task) => {
+                            task();
+                            idle.fetch_add(1, Ordering::SeqCst);
+                        }
+                        Err(_) => return,
+                    }
+                });
+            if spawned.is_err() {
+                // No thread to be had: run it here rather than lose the reply.
+                task();
+                return;
+            }
+        }
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(task);
+        }
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.tx = None; // workers exit once the queue is drained
+    }
+}
+
+fn run_connection<T: FileTree, S: Stream>(tree: Arc<T>, config: Config, stream: S) {
+    let Ok(write_half) = stream.try_clone_stream() else {
+        return;
+    };
+    let session = Arc::new(Session::new(tree, config));
+    let writer = Arc::new(Writer {
+        stream: Mutex::new(write_half),
+        buf: Mutex::new(Vec::new()),
+        dead: AtomicBool::new(false),
+    });
+    let pool = Pool::new(format!(
+        "{}-worker",
+        std::thread::current().name().unwrap_or("9p-conn")
+    ));
+    let mut reader = BufReader::with_capacity(READ_BUFFER, stream);
+    // On any exit (even a panic in the tree on this thread) cancel jobs and clunk fids.
+    struct Teardown<T: FileTree, S: Stream>(Arc<Session<T>>, Arc<Writer<S>>);
+    impl<T: FileTree, S: Stream> Drop for Teardown<T, S> {
+        fn drop(&mut self) {
+            self.1.dead.store(true, Ordering::Relaxed);
+            lock(&self.1.stream).shutdown_stream();
+            self.0.close();
+        }
+    }
+    let _teardown = Teardown(session.clone(), writer.clone());
+    while !writer.dead.load(Ordering::Relaxed) {
+        let frame = match read_frame(&mut reader, session.msize()) {
+            Ok(Some(f)) => f,
+            Ok(None) | Err(_) => break,
+        };
+        match session.receive_frame(&frame, &mut &*writer) {
+            Received::Done => {}
+            Received::Close => break,
+            Received::Job(job) => {
+                let (session, writer) = (session.clone(), writer.clone());
+                pool.submit(Box::new(move || {
+                    let done = job.run();
+                    session.complete(done, &mut &*writer);
+                }));
+            }
+        }
+    }
+}
