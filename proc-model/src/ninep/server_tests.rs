@@ -559,6 +559,17 @@ fn write_data_beyond_iounit_clipped() {
     assert_eq!(r, Rmsg::Write(Rwrite { count: 8168 }));
 }
 
+#[test]
+fn read_tree_panic_the_front_fell_off() {
+    let mut h = Harness::connected();
+    h.walk_ok(0, 1, &["panic"]);
+    h.open_ok(1, OREAD);
+    assert_eq!(ename(&h.read(1, 0, 10)), EINTERNAL);
+    assert_eq!(EINTERNAL, "the front fell off");
+    // The session goes on.
+    assert!(matches!(h.one(3, Tstat { fid: Fid(1) }), Rmsg::Stat(_)));
+}
+
 // ---- directory reads ----
 
 fn open_root(h: &mut Harness) {
@@ -676,6 +687,15 @@ fn stat_returns_tree_stat() {
         ),
         r => panic!("{r:?}"),
     }
+}
+
+#[test]
+fn stat_larger_than_msize_reply_too_large() {
+    let mut h = Harness::new();
+    version(&mut h, 256, "9P2000");
+    h.send(0, attach(0, NOFID));
+    h.walk_ok(0, 1, &["longstat"]);
+    assert_eq!(h.error(1, Tstat { fid: Fid(1) }), EREPLY_TOO_BIG);
 }
 
 #[test]

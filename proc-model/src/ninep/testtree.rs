@@ -22,6 +22,10 @@ pub const FILE_BLOCK: u64 = 4; // /block, reads block until cancelled
 pub const FILE_RO: u64 = 5; // /ro, read-only
 pub const FILE_BIG: u64 = 6; // /big, 10000 bytes
 pub const DIR_E: u64 = 7; // /e, empty directory
+/// Hidden from directory listings: reads panic.
+pub const FILE_PANIC: u64 = 8;
+/// Hidden from directory listings: its stat is too large for a 256-byte msize.
+pub const FILE_LONGSTAT: u64 = 9;
 
 struct Entry {
     path: u64,
@@ -78,6 +82,18 @@ const ENTRIES: &[Entry] = &[
         parent: ROOT,
         name: "e",
         mode: DMDIR | 0o555,
+    },
+    Entry {
+        path: FILE_PANIC,
+        parent: ROOT,
+        name: "panic",
+        mode: 0o444,
+    },
+    Entry {
+        path: FILE_LONGSTAT,
+        parent: ROOT,
+        name: "longstat",
+        mode: 0o444,
     },
 ];
 
@@ -171,6 +187,12 @@ impl FileTree for TestTree {
             muid: OWNER.into(),
             ..Stat::default()
         })
+        .map(|mut st| {
+            if e.path == FILE_LONGSTAT {
+                st.uid = "u".repeat(300);
+            }
+            st
+        })
     }
 
     fn wstat(&self, _uname: &str, node: &u64, stat: &Stat) -> NineResult<()> {
@@ -193,7 +215,7 @@ impl FileTree for TestTree {
     fn readdir(&self, node: &u64) -> NineResult<Vec<Stat>> {
         ENTRIES
             .iter()
-            .filter(|e| e.parent == *node && e.path != ROOT)
+            .filter(|e| e.parent == *node && e.path != ROOT && e.path < FILE_PANIC)
             .map(|e| self.stat(&e.path))
             .collect()
     }
@@ -205,6 +227,9 @@ impl FileTree for TestTree {
         count: u32,
         cancel: &Cancel,
     ) -> NineResult<Vec<u8>> {
+        if open.path == FILE_PANIC {
+            panic!("test tree panics on reading /panic");
+        }
         if open.path == FILE_BLOCK {
             let (tx, rx) = mpsc::channel();
             cancel.on_cancel(move || {
