@@ -2,8 +2,11 @@
 //! deterministic emulated machine, or show the demo workload.
 
 mod bench;
+mod debug;
 mod demo;
 mod explore;
+mod ninep_cmd;
+mod p9client;
 
 use clap::{Parser, Subcommand};
 use glass_emulator::{Config, ConsoleIo, Machine};
@@ -36,6 +39,11 @@ enum Cmd {
     /// Each seed gives one deterministic interleaving (see `run --sched-seed`); a seed whose
     /// output differs from the first one's is a race found, and replays with that seed.
     Explore(explore::ExploreArgs),
+    /// A small 9P client (plan9port's 9p): ls, read, write, stat files of a /proc server.
+    #[command(name = "9p")]
+    Ninep(ninep_cmd::NinepArgs),
+    /// Debug a process through /proc over 9P: breakpoints, stepping, backtraces, memory.
+    Debug(debug::DebugArgs),
     /// Benchmark emulation speed against qemu-user and native runs (medians and ratios).
     Bench(bench::BenchArgs),
 }
@@ -159,5 +167,7 @@ fn main() -> ExitCode {
         Cmd::Demo(a) => demo::demo(&a.machine),
         Cmd::Bench(a) => bench::bench(&a),
         Cmd::Explore(a) => explore::explore(&a),
+        Cmd::Ninep(a) => ninep_cmd::ninep(&a),
+        Cmd::Debug(a) => debug::debug(&a),
     }
 }

@@ -2,7 +2,10 @@
 //! DWARF line tables (address ↔ file:line, DWARF 5 §6.2) and call-frame information from
 //! `.eh_frame` for unwinding (DWARF 5 §6.4, read with `gimli`).
 
-use gimli::{BaseAddresses, CfaRule, EhFrame, EndianSlice, LittleEndian, RegisterRule, UnwindContext, UnwindSection};
+use gimli::{
+    BaseAddresses, CfaRule, EhFrame, EndianSlice, LittleEndian, RegisterRule, UnwindContext,
+    UnwindSection,
+};
 use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
 use std::borrow::Cow;
 
@@ -82,7 +85,11 @@ impl Symbols {
             if name.is_empty() || s.address() == 0 {
                 continue;
             }
-            let f = Func { name: name.to_string(), addr: s.address(), size: s.size() };
+            let f = Func {
+                name: name.to_string(),
+                addr: s.address(),
+                size: s.size(),
+            };
             match s.kind() {
                 SymbolKind::Text => funcs.push(f),
                 SymbolKind::Data | SymbolKind::Tls => objects.push(f),
@@ -95,13 +102,28 @@ impl Symbols {
             .section_by_name(".eh_frame")
             .and_then(|s| Some((s.uncompressed_data().ok()?.into_owned(), s.address())))
             .unwrap_or_default();
-        let text_addr = file.section_by_name(".text").map(|s| s.address()).unwrap_or(0);
-        Ok(Symbols { arch, funcs, objects, lines, eh_frame, eh_frame_addr, text_addr })
+        let text_addr = file
+            .section_by_name(".text")
+            .map(|s| s.address())
+            .unwrap_or(0);
+        Ok(Symbols {
+            arch,
+            funcs,
+            objects,
+            lines,
+            eh_frame,
+            eh_frame_addr,
+            text_addr,
+        })
     }
 
     /// Address of a function or data symbol by name.
     pub fn lookup(&self, name: &str) -> Option<u64> {
-        self.funcs.iter().chain(self.objects.iter()).find(|f| f.name == name).map(|f| f.addr)
+        self.funcs
+            .iter()
+            .chain(self.objects.iter())
+            .find(|f| f.name == name)
+            .map(|f| f.addr)
     }
 
     /// Size of a data symbol.
@@ -112,7 +134,10 @@ impl Symbols {
     /// The function containing `addr`, and the offset into it.
     pub fn func_at(&self, addr: u64) -> Option<(&str, u64)> {
         let i = self.funcs.partition_point(|f| f.addr <= addr);
-        let f = self.funcs[..i].iter().rev().find(|f| addr < f.addr + f.size.max(1))?;
+        let f = self.funcs[..i]
+            .iter()
+            .rev()
+            .find(|f| addr < f.addr + f.size.max(1))?;
         Some((&f.name, addr - f.addr))
     }
 
@@ -139,9 +164,16 @@ impl Symbols {
 
     /// Unwind from the innermost frame. `regs` holds DWARF-numbered registers (0..32), `mem`
     /// reads a u64 of guest memory. Stops at the first frame without CFI or a zero pc.
-    pub fn backtrace(&self, regs: &[u64; 33], mem: &mut dyn FnMut(u64) -> Option<u64>, max: usize) -> Vec<Frame> {
+    pub fn backtrace(
+        &self,
+        regs: &[u64; 33],
+        mem: &mut dyn FnMut(u64) -> Option<u64>,
+        max: usize,
+    ) -> Vec<Frame> {
         let eh = EhFrame::new(&self.eh_frame, LittleEndian);
-        let bases = BaseAddresses::default().set_eh_frame(self.eh_frame_addr).set_text(self.text_addr);
+        let bases = BaseAddresses::default()
+            .set_eh_frame(self.eh_frame_addr)
+            .set_text(self.text_addr);
         let mut ctx = UnwindContext::new();
         let mut regs = *regs;
         let ra = usize::from(self.arch.dwarf_ra());
@@ -154,14 +186,18 @@ impl Symbols {
             }
             // Past the innermost frame pc is a return address: look up the call itself.
             let lookup = if depth == 0 { pc } else { pc - 1 };
-            let Ok(row) = eh.unwind_info_for_address(&bases, &mut ctx, lookup, EhFrame::cie_from_offset) else {
+            let Ok(row) =
+                eh.unwind_info_for_address(&bases, &mut ctx, lookup, EhFrame::cie_from_offset)
+            else {
                 frames.push(Frame { pc, cfa: 0 });
                 break;
             };
             let cfa = match row.cfa() {
-                CfaRule::RegisterAndOffset { register, offset } => {
-                    regs.get(usize::from(register.0)).copied().unwrap_or(0).wrapping_add(*offset as u64)
-                }
+                CfaRule::RegisterAndOffset { register, offset } => regs
+                    .get(usize::from(register.0))
+                    .copied()
+                    .unwrap_or(0)
+                    .wrapping_add(*offset as u64),
                 CfaRule::Expression(_) => {
                     frames.push(Frame { pc, cfa: 0 });
                     break;
@@ -186,7 +222,9 @@ impl Symbols {
             }
             // On x86_64 the return address sits just below the CFA even without a rule.
             let new_pc = match row.register(gimli::Register(ra as u16)) {
-                RegisterRule::Offset(_) | RegisterRule::ValOffset(_) | RegisterRule::Register(_) => next[ra],
+                RegisterRule::Offset(_)
+                | RegisterRule::ValOffset(_)
+                | RegisterRule::Register(_) => next[ra],
                 RegisterRule::Undefined => 0,
                 _ if self.arch == DbgArch::X86_64 => mem(cfa.wrapping_sub(8)).unwrap_or(0),
                 _ => next[ra],
@@ -216,8 +254,13 @@ fn read_lines(file: &object::File) -> Result<Vec<Line>, gimli::Error> {
     let mut units = dwarf.units();
     while let Some(header) = units.next()? {
         let unit = dwarf.unit(header)?;
-        let Some(program) = unit.line_program.clone() else { continue };
-        let comp_dir = unit.comp_dir.map(|d| d.to_string_lossy().into_owned()).unwrap_or_default();
+        let Some(program) = unit.line_program.clone() else {
+            continue;
+        };
+        let comp_dir = unit
+            .comp_dir
+            .map(|d| d.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let mut rows = program.rows();
         while let Some((header, row)) = rows.next_row()? {
             if row.end_sequence() {
@@ -226,7 +269,10 @@ fn read_lines(file: &object::File) -> Result<Vec<Line>, gimli::Error> {
             let Some(line) = row.line() else { continue };
             let file = match row.file(header) {
                 Some(f) => {
-                    let name = dwarf.attr_string(&unit, f.path_name())?.to_string_lossy().into_owned();
+                    let name = dwarf
+                        .attr_string(&unit, f.path_name())?
+                        .to_string_lossy()
+                        .into_owned();
                     if name.starts_with('/') {
                         name
                     } else {
@@ -244,7 +290,12 @@ fn read_lines(file: &object::File) -> Result<Vec<Line>, gimli::Error> {
                 }
                 None => continue,
             };
-            out.push(Line { addr: row.address(), file, line: line.get() as u32, stmt: row.is_stmt() });
+            out.push(Line {
+                addr: row.address(),
+                file,
+                line: line.get() as u32,
+                stmt: row.is_stmt(),
+            });
         }
     }
     out.sort_by_key(|l| l.addr);
@@ -256,7 +307,8 @@ mod tests {
     use super::*;
 
     fn debugme() -> Option<Vec<u8>> {
-        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../build/guest/x86_64/debugme");
+        let p =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../build/guest/x86_64/debugme");
         std::fs::read(p).ok()
     }
 
@@ -273,10 +325,19 @@ mod tests {
         let (file, line) = s.line_at(compute).expect("line of compute");
         assert!(file.ends_with("debugme.c"), "{file}");
         // compute's body opens on the line after its name (see guest-images/src/debugme.c).
-        let src = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../guest-images/src/debugme.c"))
-            .expect("source");
-        let decl = src.lines().position(|l| l.contains("int compute(int x)")).expect("decl") as u32 + 1;
-        assert!(line == decl || line == decl + 2, "compute at line {line}, declared at {decl}");
+        let src = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../guest-images/src/debugme.c"),
+        )
+        .expect("source");
+        let decl = src
+            .lines()
+            .position(|l| l.contains("int compute(int x)"))
+            .expect("decl") as u32
+            + 1;
+        assert!(
+            line == decl || line == decl + 2,
+            "compute at line {line}, declared at {decl}"
+        );
         assert_eq!(s.addr_of_line("debugme.c", line), Some(compute));
     }
 }
