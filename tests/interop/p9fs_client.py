@@ -21,7 +21,8 @@ import sys
 import p9fs
 from py9p import py9p
 
-OWNER = "glenda"
+# The user to attach as: $NINEP_UNAME, else glenda (the owner of the example trees).
+OWNER = os.environ.get("NINEP_UNAME", "glenda")
 
 
 def connect(addr):

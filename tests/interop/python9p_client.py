@@ -4,7 +4,7 @@
 
 usage: python9p_client.py ADDR CMD [ARGS]
   ADDR  host:port or unix:PATH
-  CMD   ls PATH | read PATH [OFFSET COUNT] | write PATH DATA | stat PATH
+  CMD   ls PATH | read PATH [OFFSET COUNT] | write PATH DATA [OFFSET] | stat PATH
 
 Output (shared with p9fs_client.py so tests can compare the two):
   ls    one line per entry: NAME<TAB>d|f<TAB>LENGTH
@@ -14,12 +14,14 @@ Output (shared with p9fs_client.py so tests can compare the two):
   On an Rerror: `error: <the server's string>` on stdout, exit status 1.
 """
 
+import os
 import struct
 import sys
 
 import py9p
 
-OWNER = "glenda"
+# The user to attach as: $NINEP_UNAME, else glenda (the owner of the example trees).
+OWNER = os.environ.get("NINEP_UNAME", "glenda")
 ROOT, FID = 0, 1
 
 
@@ -94,7 +96,8 @@ def main(argv):
         elif cmd == "write":
             walk(client, args[0])
             client.open(FID, py9p.OWRITE)
-            n = client.write(FID, args[1].encode(), 0)
+            offset = int(args[2]) if len(args) > 2 else 0
+            n = client.write(FID, args[1].encode(), offset)
             print(f"wrote {n}")
         elif cmd == "stat":
             walk(client, args[0])
