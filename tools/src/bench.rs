@@ -22,6 +22,10 @@ pub struct BenchArgs {
     /// The goal, as a ratio to qemu-user, that the verdict line checks.
     #[arg(long, default_value_t = 3.0)]
     goal: f64,
+    /// Benchmark /proc over 9P instead: /proc/N/mem throughput against raw loopback TCP, and
+    /// the status round trip against a raw TCP ping-pong.
+    #[arg(long)]
+    proc: bool,
 }
 
 struct Workload {
@@ -59,6 +63,15 @@ pub fn bench(args: &BenchArgs) -> std::process::ExitCode {
     let root = args.root.clone().unwrap_or_else(crate::default_root);
     // Programs run with the root as their cwd: the root must be absolute.
     let root = std::fs::canonicalize(&root).unwrap_or(root);
+    if args.proc {
+        return match crate::bench9p::bench_proc(&root, args.runs.max(1)) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("glass bench --proc: {e}");
+                std::process::ExitCode::from(1)
+            }
+        };
+    }
     let glass = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("glass"));
     let workloads = [
         Workload {

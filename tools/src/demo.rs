@@ -1,16 +1,20 @@
-//! `glass demo`: the main job. Runs a short workload from the default root — busybox applets
-//! over the bundled data files and the guest test program — showing each command, its output
-//! and exit status, and ends with one digest over all runs (same on every host).
+//! `glass demo`: the main job. One deterministic machine runs a short workload from the
+//! default root — a busybox shell script of pipelines over the bundled data files, then the
+//! guest test programs, on x86_64 and on the other arches — while its /proc is served over
+//! 9P on a loopback port. The demo reads that /proc the way any 9P client would: a `ps`-like
+//! table from every process's `status`, and the `segment` and `fd` files of a pipeline stage.
+//! It ends with the workload's output and the run digest, the same on every host.
 
+use crate::p9client::Client;
 use crate::MachineArgs;
 use glass_emulator::{ConsoleIo, Machine};
-use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::io::Write;
 use std::process::ExitCode;
 use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
-/// A writer that appends to a shared buffer, so the demo can show a guest's output indented.
+/// A writer that appends to a shared buffer (the guest's console, shown at the end).
 #[derive(Clone, Default)]
 struct Capture(Rc<RefCell<Vec<u8>>>);
 
@@ -24,92 +28,146 @@ impl Write for Capture {
     }
 }
 
-const WORKLOAD: &[&[&str]] = &[
-    &["/bin/busybox", "echo", "hello from a deterministic machine"],
-    &["/bin/busybox", "uname", "-a"],
-    &["/bin/busybox", "ls", "-1", "/data"],
-    &["/bin/busybox", "wc", "-l", "/data/words.txt"],
-    &["/bin/busybox", "sort", "-r", "/data/words.txt"],
-    &["/bin/busybox", "sha256sum", "/data/words.txt"],
-    &["/bin/busybox", "date", "-u"],
-    &[
-        "/bin/busybox",
-        "od",
-        "-A",
-        "x",
-        "-t",
-        "x1z",
-        "-N",
-        "32",
-        "/dev/urandom",
-    ],
-    &["/bin/usertests"],
-];
+/// The workload: pipelines over the data files, a CPU-heavy pipeline (long enough for /proc
+/// to catch it in flight), then the test programs on three arches.
+const WORKLOAD: &str = r#"
+echo "== words, sorted, counted"
+sort /data/words.txt | uniq -c | sort -rn | head -5
+echo "== a heavier pipeline (watched through /proc)"
+seq 1 60000 | sed 's/$/ glass/' | sort -r | head -3
+echo "== sha256 of the data"
+sha256sum /data/words.txt
+echo "== the guest test programs"
+/bin/usertests | tail -1
+/bin/proctests | tail -1
+/aarch64/bin/proctests | tail -1
+/riscv64/bin/proctests | tail -1
+echo "== one machine, three arches"
+/aarch64/bin/busybox echo "from aarch64 busybox, upper-cased by a riscv64 program" | /riscv64/bin/upcase 2>/dev/null
+date -u
+"#;
+
+fn field(status: &str, i: usize) -> String {
+    status.split_whitespace().nth(i).unwrap_or("").to_string()
+}
+
+/// Read every process's status through 9P: a ps table. Returns it and the pids.
+fn ps(c: &mut Client) -> Option<(Vec<String>, Vec<String>)> {
+    let entries = c.ls("/").ok()?;
+    let mut lines = vec![format!("{:>5}  {:<10} {:<9} {:>8} {:>8}  {:>7}", "PID", "NAME", "STATE", "USER ms", "REAL ms", "MEM KiB")];
+    let mut pids = Vec::new();
+    for e in entries.iter().filter(|e| e.name != "trace") {
+        let Ok(st) = c.read_file(&format!("/{}/status", e.name)) else { continue };
+        let st = String::from_utf8_lossy(&st).into_owned();
+        lines.push(format!(
+            "{:>5}  {:<10} {:<9} {:>8} {:>8}  {:>7}",
+            e.name,
+            field(&st, 0),
+            field(&st, 2),
+            field(&st, 3),
+            field(&st, 5),
+            field(&st, 9)
+        ));
+        pids.push(e.name.clone());
+    }
+    Some((lines, pids))
+}
 
 pub fn demo(args: &MachineArgs) -> ExitCode {
-    let mut all = Sha256::new();
-    let mut failures = 0;
-    println!(
-        "Glass demo: each command runs in a fresh deterministic machine (seed {}).\n",
-        args.seed
-    );
-    for cmd in WORKLOAD {
-        let argv: Vec<String> = cmd.iter().map(|s| s.to_string()).collect();
-        println!("$ {}", argv.join(" "));
-        let config = match args.config(&argv) {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("glass: {e}");
-                return ExitCode::from(2);
-            }
-        };
-        let (out, err) = (Capture::default(), Capture::default());
-        let console = ConsoleIo {
-            stdin: Box::new(std::io::empty()),
-            stdout: Box::new(out.clone()),
-            stderr: Box::new(err.clone()),
-        };
+    let argv: Vec<String> = ["/bin/busybox", "sh", "-c", WORKLOAD].iter().map(|s| s.to_string()).collect();
+    let config = match args.config(&argv) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("glass: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    println!("Glass demo: one deterministic machine (seed {}), its /proc served over 9P.\n", config.seed);
+    // The machine runs on its own thread; this thread is a 9P client of its /proc.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let result = Arc::new(Mutex::new(None));
+    let res = result.clone();
+    let machine = std::thread::spawn(move || {
+        let out = Capture::default();
+        let console =
+            ConsoleIo { stdin: Box::new(std::io::empty()), stdout: Box::new(out.clone()), stderr: Box::new(out.clone()) };
         let mut m = match Machine::new(&config, console) {
             Ok(m) => m,
             Err(e) => {
-                println!("  glass: {e}\n");
-                failures += 1;
-                continue;
+                let _ = tx.send(Err(e.to_string()));
+                return;
             }
         };
-        let report = m.run();
-        let text = String::from_utf8_lossy(&out.0.borrow()).into_owned();
-        let lines: Vec<&str> = text.lines().collect();
-        // Long outputs are shown by their head and tail.
-        let show: Vec<String> = if lines.len() > 14 {
-            let mut v: Vec<String> = lines[..6].iter().map(|l| l.to_string()).collect();
-            v.push(format!("… {} more lines …", lines.len() - 12));
-            v.extend(lines[lines.len() - 6..].iter().map(|l| l.to_string()));
-            v
-        } else {
-            lines.iter().map(|l| l.to_string()).collect()
+        let server = match crate::serve::serve_machine(&mut m, "127.0.0.1:0") {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return;
+            }
         };
-        for l in show {
-            println!("  {l}");
+        let _ = tx.send(Ok(server.local_addr().to_string()));
+        let report = m.run();
+        server.shutdown();
+        let text = String::from_utf8_lossy(&out.0.borrow()).into_owned();
+        if let Ok(mut r) = res.lock() {
+            *r = Some((report, text));
         }
-        for l in String::from_utf8_lossy(&err.0.borrow()).lines() {
-            println!("  (stderr) {l}");
+    });
+    let addr = match rx.recv() {
+        Ok(Ok(a)) => a,
+        Ok(Err(e)) => {
+            eprintln!("glass: {e}");
+            let _ = machine.join();
+            return ExitCode::from(2);
         }
-        let code = report.status.shell_code();
-        if code != 0 {
-            failures += 1;
+        Err(_) => return ExitCode::from(2),
+    };
+    println!("$ glass 9p -a {addr} ls /   (while the workload runs)");
+    let user = glass_emulator::machine::host_user();
+    let mut shown = false;
+    if let Ok(mut c) = Client::connect(&addr, &user) {
+        // Watch until a pipeline of at least three stages is in flight.
+        for _ in 0..400 {
+            let Some((table, pids)) = ps(&mut c) else { break };
+            if pids.len() >= 4 {
+                for l in &table {
+                    println!("  {l}");
+                }
+                // A middle stage of the pipeline: its segments and its fds (pipe ends `|`).
+                if let Some(pid) = pids.get(2) {
+                    for file in ["segment", "fd"] {
+                        println!("\n$ glass 9p -a {addr} read /{pid}/{file}");
+                        if let Ok(b) = c.read_file(&format!("/{pid}/{file}")) {
+                            for l in String::from_utf8_lossy(&b).lines() {
+                                println!("  {l}");
+                            }
+                        }
+                    }
+                }
+                shown = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
         }
-        println!(
-            "  [exit {code}; {:.3} ms of virtual time; digest {}]\n",
-            report.vtime_ns as f64 / 1e6,
-            &report.digest[..16]
-        );
-        all.update(report.digest.as_bytes());
     }
-    let d: String = all.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    println!("{} commands, {failures} failed", WORKLOAD.len());
-    println!("run digest: {d}");
-    if failures == 0 {
+    if !shown {
+        println!("  (the workload finished before a pipeline could be watched)");
+    }
+    let _ = machine.join();
+    let Some((report, text)) = result.lock().ok().and_then(|mut r| r.take()) else {
+        return ExitCode::from(1);
+    };
+    println!("\n$ glass run -- /bin/busybox sh -c WORKLOAD   (the same run: its output)");
+    for l in text.lines() {
+        println!("  {l}");
+    }
+    let code = report.status.shell_code();
+    println!(
+        "\nexit {code}; {:.3} ms of virtual time; run digest {}",
+        report.vtime_ns as f64 / 1e6,
+        report.digest
+    );
+    if code == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

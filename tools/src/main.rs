@@ -2,11 +2,13 @@
 //! deterministic emulated machine, or show the demo workload.
 
 mod bench;
+mod bench9p;
 mod debug;
 mod demo;
 mod explore;
 mod ninep_cmd;
 mod p9client;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use glass_emulator::{Config, ConsoleIo, Machine};
@@ -55,6 +57,14 @@ struct RunArgs {
     /// Print the run digest as the last line on stderr.
     #[arg(long)]
     digest: bool,
+    /// Serve the machine's /proc over 9P2000 while it runs, at host:port (TCP) or unix:PATH;
+    /// without a value, 127.0.0.1:5640. Where to connect is printed on stderr.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = serve::DEFAULT_ADDR)]
+    serve: Option<String>,
+    /// With --serve: keep the machine and its /proc after the last process exits or breaks,
+    /// until interrupted, so a crash can be examined after the fact.
+    #[arg(long, requires = "serve")]
+    keep: bool,
     /// The program (a path inside the guest root) and its arguments.
     #[arg(
         required = true,
@@ -153,7 +163,24 @@ fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(126);
         }
     };
+    let server = match &args.serve {
+        Some(addr) => match serve::serve_machine(&mut m, addr) {
+            Ok(s) => {
+                eprintln!("glass: serving /proc on {} (9P2000)", s.local_addr());
+                Some(s)
+            }
+            Err(e) => {
+                eprintln!("glass: --serve {addr}: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
+    m.keep = args.keep;
     let report = m.run();
+    if let Some(s) = server {
+        s.shutdown();
+    }
     if args.digest {
         eprintln!("glass: digest {}", report.digest);
     }
