@@ -236,6 +236,8 @@ pub struct Process {
     pub fds: FdTable,
     pub cwd: String,
     pub umask: u32,
+    /// Resource limits (soft, hard) by RLIMIT_* number (getrlimit(2)); inherited by fork.
+    pub rlimits: [(u64, u64); param::RLIM_NLIMITS],
     pub state: PState,
     pub sigactions: Vec<SigAction>,
     pub sigmask: u64,
@@ -459,6 +461,7 @@ impl Machine {
             fds: FdTable::with_console(),
             cwd: config.cwd.clone(),
             umask: 0o022,
+            rlimits: param::default_rlimits(),
             state: if config.hang {
                 PState::Stopped
             } else {

@@ -59,6 +59,17 @@ pub const DEFAULT_ENV: &[&str] = &["PATH=/bin:/usr/bin", "HOME=/", "TERM=dumb"];
 /// Resource limits reported by getrlimit/prlimit64 (soft, hard).
 pub const RLIMIT_STACK: (u64, u64) = (STACK_SIZE, u64::MAX);
 pub const RLIMIT_NOFILE: (u64, u64) = (1024, 4096);
+/// Number of resource limits (Linux RLIM_NLIMITS, asm-generic/resource.h).
+pub const RLIM_NLIMITS: usize = 16;
+
+/// The limits a first process starts with: RLIMIT_STACK (3) and RLIMIT_NOFILE (7) as above,
+/// every other one unlimited.
+pub fn default_rlimits() -> [(u64, u64); RLIM_NLIMITS] {
+    let mut l = [(u64::MAX, u64::MAX); RLIM_NLIMITS];
+    l[3] = RLIMIT_STACK;
+    l[7] = RLIMIT_NOFILE;
+    l
+}
 
 /// Highest fd number a process may use (RLIMIT_NOFILE's soft limit).
 pub const MAX_FDS: i32 = 1024;

@@ -150,10 +150,12 @@ fn amd64_regs(p: &Process) -> Regs {
         trap_type: p.last_trap,
         error: 0,
         pc: r(R::RIP),
-        cs: r(R::CS),
+        // unicorn runs flat 64-bit code with null selectors; show Linux's user selectors
+        // (__USER_CS 0x33, __USER_DS 0x2b, arch/x86/include/asm/segment.h) as a real process has.
+        cs: 0x33,
         flags: r(R::EFLAGS),
         sp: r(R::RSP),
-        ss: r(R::SS),
+        ss: 0x2b,
     }
 }
 
@@ -330,10 +332,14 @@ fn fd_table(p: &Process) -> FdTable {
                 O_WRONLY => 1,
                 _ => 2,
             };
-            let (dev_char, ty) = match &f.kind {
-                FileKind::Console(_) | FileKind::Dev(_) => ('c', QTFILE),
-                FileKind::Dir(_) => ('M', QTDIR),
-                _ => ('M', QTFILE),
+            // Plan 9 device letters: `|` pipes (devpipe; both ends share one qid path, the
+            // pipe's number, so a reader sees who holds which end), `c` the console and
+            // /dev files (devcons), `M` files of the guest root (the mount driver).
+            let (dev_char, ty, qpath) = match &f.kind {
+                FileKind::Console(_) | FileKind::Dev(_) => ('c', QTFILE, vfs::path_ino(&f.path)),
+                FileKind::Dir(_) => ('M', QTDIR, vfs::path_ino(&f.path)),
+                FileKind::PipeRead(pp) | FileKind::PipeWrite(pp) => ('|', QTFILE, pp.borrow().id),
+                _ => ('M', QTFILE, vfs::path_ino(&f.path)),
             };
             let path = match &f.kind {
                 FileKind::Console(Console::Stdin | Console::Stdout | Console::Stderr) => {
@@ -349,7 +355,7 @@ fn fd_table(p: &Process) -> FdTable {
                 qid: Qid {
                     ty,
                     vers: 0,
-                    path: vfs::path_ino(&f.path),
+                    path: qpath,
                 },
                 iounit: 0,
                 offset: f.offset,
@@ -445,6 +451,14 @@ fn ctl(m: &mut Machine, pid: Pid, msg: CtlMsg, reply: Reply<()>, cancel: Cancel)
             } else {
                 park_until_stopped(m, pid, reply, cancel)
             }
+        }
+        CtlMsg::Step => {
+            if !stopped || broken {
+                return now(Err(ProcError::BadCtl));
+            }
+            p.p9.step = true;
+            p.state = PState::Ready;
+            park_until_stopped(m, pid, reply, cancel)
         }
         CtlMsg::WaitStop => park_until_stopped(m, pid, reply, cancel),
         CtlMsg::Kill => {

@@ -148,6 +148,10 @@ impl Machine {
                 break;
             }
         }
+        // The machine has ended: later /proc requests and parked waits answer `process
+        // exited` (their reply channels close) instead of waiting for a machine that is gone.
+        self.requests = None;
+        self.parked.clear();
         let status = self
             .procs
             .iter()

@@ -100,6 +100,9 @@ pub struct DirEntry {
 pub struct Vfs {
     host_root: PathBuf,
     overlay: BTreeMap<String, OvNode>,
+    /// Permission bits set by the guest (creation under its umask, chmod), by path; paths
+    /// not here show the defaults (0644 files, 0755 directories and executables).
+    modes: BTreeMap<String, u32>,
 }
 
 /// Split a guest path into its non-empty components.
@@ -156,6 +159,7 @@ impl Vfs {
         Vfs {
             host_root: host_root.to_path_buf(),
             overlay,
+            modes: BTreeMap::new(),
         }
     }
 
@@ -299,7 +303,22 @@ impl Vfs {
         Ok((parent.path, full))
     }
 
+    /// chmod(2) of a resolved file: its permission bits from now on.
+    pub fn chmod(&mut self, r: &Resolved, mode: u32) {
+        self.modes.insert(r.path.clone(), mode & 0o7777);
+    }
+
     pub fn stat(&self, r: &Resolved) -> SysResult<FileStat> {
+        let mut st = self.stat_default(r)?;
+        if let Some(m) = self.modes.get(&r.path) {
+            if st.mode & S_IFMT != S_IFLNK {
+                st.mode = (st.mode & S_IFMT) | m;
+            }
+        }
+        Ok(st)
+    }
+
+    fn stat_default(&self, r: &Resolved) -> SysResult<FileStat> {
         let ino = path_ino(&r.path);
         let st = match &r.node {
             Node::HostFile(hp) => {
@@ -421,7 +440,9 @@ impl Vfs {
     }
 
     /// Create (or truncate) a regular file in the overlay at canonical `full`.
-    pub fn create_file(&mut self, full: &str) -> MemFile {
+    /// A new empty overlay file with permission bits `mode` (already masked by the umask).
+    pub fn create_file(&mut self, full: &str, mode: u32) -> MemFile {
+        self.modes.insert(full.to_string(), mode & 0o7777);
         let f: MemFile = Rc::new(RefCell::new(Vec::new()));
         self.overlay
             .insert(full.to_string(), OvNode::File(f.clone()));
@@ -447,10 +468,11 @@ impl Vfs {
         self.lookup(full).is_some()
     }
 
-    pub fn mkdir(&mut self, full: &str) -> SysResult<()> {
+    pub fn mkdir(&mut self, full: &str, mode: u32) -> SysResult<()> {
         if self.exists(full) {
             return Err(Errno::EEXIST);
         }
+        self.modes.insert(full.to_string(), mode & 0o7777);
         self.overlay.insert(full.to_string(), OvNode::Dir);
         Ok(())
     }

@@ -254,6 +254,9 @@ pub enum CtlMsg {
     Event,
     Interrupt,
     NoInterrupt,
+    /// Glass extension: run one instruction, then Stopped (must be Stopped; blocks until it
+    /// is Stopped again or exits, as `startstop`).
+    Step,
 }
 
 /// The process table of a machine, as proc-model needs it. All methods may be called from

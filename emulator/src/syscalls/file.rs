@@ -256,7 +256,7 @@ pub fn openat(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
         Err(Errno::ENOENT) if flags & O_CREAT != 0 => {
             let (_, canon) = k.vfs.resolve_parent(&full)?;
             // A dangling symlink as the last component: create its target.
-            let f = k.vfs.create_file(&canon);
+            let f = k.vfs.create_file(&canon, (a[3] as u32) & !p.umask);
             Resolved {
                 path: canon,
                 node: Node::MemFile(f),
@@ -644,7 +644,25 @@ pub fn fchdir(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
 pub fn mkdirat(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
     let path = guest_path(p, a[1])?;
     let (_, full) = k.vfs.resolve_parent(&at_path(p, a[0], &path)?)?;
-    k.vfs.mkdir(&full)?;
+    k.vfs.mkdir(&full, (a[2] as u32) & !p.umask)?;
+    Ok(0)
+}
+
+/// fchmodat(dirfd, path, mode): the file's permission bits from now on.
+pub fn fchmodat(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+    let path = guest_path(p, a[1])?;
+    let r = k.vfs.resolve(&at_path(p, a[0], &path)?, true)?;
+    k.vfs.chmod(&r, a[2] as u32);
+    Ok(0)
+}
+
+/// fchmod(fd, mode).
+pub fn fchmod(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+    let f = p.fds.get(a[0] as i32)?;
+    let path = f.borrow().path.clone();
+    if let Ok(r) = k.vfs.resolve(&path, true) {
+        k.vfs.chmod(&r, a[1] as u32);
+    }
     Ok(0)
 }
 

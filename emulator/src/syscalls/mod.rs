@@ -166,9 +166,11 @@ pub fn dispatch(k: &mut Kernel, p: &mut Process, sys: Sys, a: [u64; 6]) -> Outco
             p.umask = (a[0] as u32) & 0o777;
             Ok(u64::from(old))
         }
-        // Permissions and ownership are not modelled (the guest is root on its own overlay).
-        Chmod | Fchmod | Fchmodat | Chown | Fchown | Lchown | Utimensat | Fsync | Fdatasync
-        | Flock | Msync => Ok(0),
+        Chmod => file::fchmodat(k, p, [file::AT_FDCWD as u64, a[0], a[1], 0, 0, 0]),
+        Fchmodat => file::fchmodat(k, p, a),
+        Fchmod => file::fchmod(k, p, a),
+        // Ownership is not modelled (the guest is root on its own overlay).
+        Chown | Fchown | Lchown | Utimensat | Fsync | Fdatasync | Flock | Msync => Ok(0),
         Statfs | Fstatfs => file::statfs(k, p, a),
         Poll | Ppoll => file::poll(k, p, a),
         Brk => mem::brk(k, p, a),
@@ -183,7 +185,7 @@ pub fn dispatch(k: &mut Kernel, p: &mut Process, sys: Sys, a: [u64; 6]) -> Outco
         Rseq => Err(Errno::ENOSYS),
         Prlimit64 => proc::prlimit64(k, p, a),
         Getrlimit => proc::prlimit64(k, p, [0, a[0], 0, a[1], 0, 0]),
-        Setrlimit => Ok(0),
+        Setrlimit => proc::prlimit64(k, p, [0, a[0], a[1], 0, 0, 0]),
         Uname => proc::uname(k, p, a),
         Getuid | Geteuid => Ok(u64::from(crate::param::GUEST_UID)),
         Getgid | Getegid => Ok(u64::from(crate::param::GUEST_GID)),

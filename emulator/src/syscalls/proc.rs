@@ -32,23 +32,38 @@ pub fn arch_prctl(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u6
     }
 }
 
-/// prlimit64(pid, resource, new, old).
+/// prlimit64(pid, resource, new, old): the old limits are written first, then the new ones
+/// take effect (a soft limit above the hard one is EINVAL). The guest is root, so it may
+/// raise its hard limits too.
 pub fn prlimit64(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    const RLIMIT_STACK: u64 = 3;
-    const RLIMIT_NOFILE: u64 = 7;
-    if a[1] > 15 {
+    let res = usize::try_from(a[1]).map_err(|_| Errno::EINVAL)?;
+    if res >= param::RLIM_NLIMITS {
         return Err(Errno::EINVAL);
     }
-    if a[3] != 0 {
-        let (cur, max) = match a[1] {
-            RLIMIT_STACK => param::RLIMIT_STACK,
-            RLIMIT_NOFILE => param::RLIMIT_NOFILE,
-            _ => (u64::MAX, u64::MAX),
+    let new = if a[2] != 0 {
+        let b = p.cpu.read(a[2], 16)?;
+        let word = |i: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&b[i * 8..i * 8 + 8]);
+            u64::from_le_bytes(w)
         };
+        let (cur, max) = (word(0), word(1));
+        if cur > max {
+            return Err(Errno::EINVAL);
+        }
+        Some((cur, max))
+    } else {
+        None
+    };
+    if a[3] != 0 {
+        let (cur, max) = p.rlimits[res];
         let mut b = [0u8; 16];
         b[..8].copy_from_slice(&cur.to_le_bytes());
         b[8..].copy_from_slice(&max.to_le_bytes());
         p.cpu.write(a[3], &b)?;
+    }
+    if let Some(l) = new {
+        p.rlimits[res] = l;
     }
     Ok(0)
 }
@@ -451,6 +466,7 @@ impl Machine {
             fds: parent.fds.clone(),
             cwd: parent.cwd.clone(),
             umask: parent.umask,
+            rlimits: parent.rlimits,
             state: PState::Ready,
             sigactions: parent.sigactions.clone(),
             sigmask: parent.sigmask,

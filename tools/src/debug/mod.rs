@@ -224,7 +224,14 @@ impl Debugger {
 
     /// "func+off (file:line)" for an address.
     fn describe(&self, pc: u64) -> String {
-        let f = self.syms.func_at(pc).map(|(n, o)| {
+        self.describe_at(pc, pc)
+    }
+
+    /// `pc` described by the function and line of `lookup` (a caller frame's pc is a return
+    /// address: its call instruction, and so its source line, is at pc-1, as gdb shows it).
+    fn describe_at(&self, pc: u64, lookup: u64) -> String {
+        let f = self.syms.func_at(lookup).map(|(n, o)| {
+            let o = o + (pc - lookup);
             if o == 0 {
                 n.to_string()
             } else {
@@ -233,7 +240,7 @@ impl Debugger {
         });
         let l = self
             .syms
-            .line_at(pc)
+            .line_at(lookup)
             .map(|(f, l)| format!(" {}:{l}", f.rsplit('/').next().unwrap_or(f)));
         format!(
             "{pc:#x} {}{}",
@@ -338,7 +345,10 @@ impl Debugger {
         Ok(frames
             .iter()
             .enumerate()
-            .map(|(i, f)| format!("#{i} {}", self.describe(f.pc)))
+            .map(|(i, f)| {
+                let lookup = if i == 0 { f.pc } else { f.pc.saturating_sub(1) };
+                format!("#{i} {}", self.describe_at(f.pc, lookup))
+            })
             .collect())
     }
 

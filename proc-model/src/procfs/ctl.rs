@@ -1,0 +1,205 @@
+//! Parsing of `ctl` writes (9front port/parse.c parsecmd/lookupcmd, devproc.c proccmd):
+//! one message per write, a trailing newline dropped, fields split with Plan 9 tokenize
+//! (single quotes group, `''` inside quotes is a quote), and the exact error strings.
+
+use super::format::quote;
+use crate::machine::CtlMsg;
+
+/// Plan 9 tokenize: fields separated by blanks (space, tab, newline, CR); a `'` starts or
+/// ends a quoted run, inside which `''` stands for one quote.
+pub fn tokenize(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_field = false;
+    let mut quoted = false;
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if quoted {
+            if c == '\'' {
+                if chars.peek() == Some(&'\'') {
+                    chars.next();
+                    cur.push('\'');
+                } else {
+                    quoted = false;
+                }
+            } else {
+                cur.push(c);
+            }
+            continue;
+        }
+        match c {
+            ' ' | '\t' | '\n' | '\r' => {
+                if in_field {
+                    out.push(std::mem::take(&mut cur));
+                    in_field = false;
+                }
+            }
+            '\'' => {
+                in_field = true;
+                quoted = true;
+            }
+            _ => {
+                in_field = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_field {
+        out.push(cur);
+    }
+    out
+}
+
+/// Plan 9 atoi (strtol base 10 after optional blanks and sign; junk stops the number).
+pub fn atoi(s: &str) -> i64 {
+    let s = s.trim_start();
+    let (neg, digits) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let mut n: i64 = 0;
+    for b in digits.bytes() {
+        if !b.is_ascii_digit() {
+            break;
+        }
+        n = n.saturating_mul(10).saturating_add(i64::from(b - b'0'));
+    }
+    if neg {
+        -n
+    } else {
+        n
+    }
+}
+
+/// The fields re-quoted and space-joined, as cmderror prints them.
+fn requote(fields: &[String]) -> String {
+    fields.iter().map(|f| quote(f)).collect::<Vec<_>>().join(" ")
+}
+
+/// Parse one ctl write. Errors are the Plan 9 strings: `empty control message`,
+/// `unknown control message "…"`, `wrong #args in control message "…"`.
+pub fn parse(data: &[u8]) -> Result<CtlMsg, String> {
+    let text = String::from_utf8_lossy(data);
+    let text = text.strip_suffix('\n').unwrap_or(&text);
+    let f = tokenize(text);
+    let Some(name) = f.first() else {
+        return Err("empty control message".to_string());
+    };
+    // (name, number of fields including the name; 0 = 1 or 2, as `trace`).
+    const TABLE: &[(&str, usize)] = &[
+        ("close", 2),
+        ("closefiles", 1),
+        ("fixedpri", 2),
+        ("hang", 1),
+        ("kill", 1),
+        ("noswap", 1),
+        ("pri", 2),
+        ("private", 1),
+        ("profile", 1),
+        ("start", 1),
+        ("startstop", 1),
+        ("startsyscall", 1),
+        ("stop", 1),
+        ("waitstop", 1),
+        ("wired", 2),
+        ("trace", 0),
+        ("interrupt", 1),
+        ("nointerrupt", 1),
+        ("event", 1),
+        ("nohang", 1),
+        // Glass: one instruction, then Stopped (the debugger's single step).
+        ("step", 1),
+    ];
+    let Some(&(_, want)) = TABLE.iter().find(|(n, _)| n == name) else {
+        return Err(format!("unknown control message \"{}\"", requote(&f)));
+    };
+    let arity_ok = if want == 0 {
+        f.len() == 1 || f.len() == 2
+    } else {
+        f.len() == want
+    };
+    if !arity_ok {
+        return Err(format!(
+            "wrong #args in control message \"{}\"",
+            requote(&f)
+        ));
+    }
+    let arg = || atoi(f.get(1).map(String::as_str).unwrap_or(""));
+    Ok(match name.as_str() {
+        "close" => CtlMsg::Close(arg()),
+        "closefiles" => CtlMsg::CloseFiles,
+        "fixedpri" => CtlMsg::FixedPri(arg()),
+        "hang" => CtlMsg::Hang,
+        "kill" => CtlMsg::Kill,
+        "noswap" => CtlMsg::NoSwap,
+        "pri" => CtlMsg::Pri(arg()),
+        "private" => CtlMsg::Private,
+        "profile" => CtlMsg::Profile,
+        "start" => CtlMsg::Start,
+        "startstop" => CtlMsg::StartStop,
+        "startsyscall" => CtlMsg::StartSyscall,
+        "stop" => CtlMsg::Stop,
+        "waitstop" => CtlMsg::WaitStop,
+        "wired" => CtlMsg::Wired(arg()),
+        "trace" => CtlMsg::Trace(f.get(1).map(|v| atoi(v) != 0)),
+        "interrupt" => CtlMsg::Interrupt,
+        "nointerrupt" => CtlMsg::NoInterrupt,
+        "event" => CtlMsg::Event,
+        "nohang" => CtlMsg::NoHang,
+        _ => CtlMsg::Step,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_empty_message_is_refused() {
+        assert_eq!(parse(b""), Err("empty control message".into()));
+        assert_eq!(parse(b"\n"), Err("empty control message".into()));
+        assert_eq!(parse(b"   "), Err("empty control message".into()));
+    }
+
+    #[test]
+    fn parse_unknown_message_requotes_fields() {
+        assert_eq!(
+            parse(b"frob 'a b'\n"),
+            Err("unknown control message \"frob 'a b'\"".into())
+        );
+    }
+
+    #[test]
+    fn parse_wrong_arity_names_message() {
+        assert_eq!(
+            parse(b"stop now"),
+            Err("wrong #args in control message \"stop now\"".into())
+        );
+        assert_eq!(
+            parse(b"close"),
+            Err("wrong #args in control message \"close\"".into())
+        );
+        assert_eq!(
+            parse(b"trace 1 2"),
+            Err("wrong #args in control message \"trace 1 2\"".into())
+        );
+    }
+
+    #[test]
+    fn parse_messages_with_numbers() {
+        assert_eq!(parse(b"close 3\n"), Ok(CtlMsg::Close(3)));
+        assert_eq!(parse(b"close -1"), Ok(CtlMsg::Close(-1)));
+        assert_eq!(parse(b"pri 12x"), Ok(CtlMsg::Pri(12)));
+        assert_eq!(parse(b"trace"), Ok(CtlMsg::Trace(None)));
+        assert_eq!(parse(b"trace 0"), Ok(CtlMsg::Trace(Some(false))));
+        assert_eq!(parse(b"stop\n"), Ok(CtlMsg::Stop));
+        assert_eq!(parse(b"step"), Ok(CtlMsg::Step));
+    }
+
+    #[test]
+    fn tokenize_quotes_like_plan9() {
+        assert_eq!(tokenize("a  'b c' 'it''s'"), ["a", "b c", "it's"]);
+        assert_eq!(tokenize("''"), [""]);
+    }
+}

@@ -1,0 +1,1 @@
+//! A small in-crate machine for the /proc tree tests (filled in below).

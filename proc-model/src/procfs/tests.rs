@@ -1,0 +1,1 @@
+//! Tests of the /proc tree over the fake machine.
