@@ -133,7 +133,16 @@ pub fn fd_line(e: &FdEntry) -> String {
     };
     format!(
         "{:>3} {} {} {:>4} ({:016x} {} {:02x}) {:>5} {:>8} {}\n",
-        e.fd, mode, e.dev_char, e.dev_no, e.qid.path, e.qid.vers, e.qid.ty, e.iounit, e.offset, e.path
+        e.fd,
+        mode,
+        e.dev_char,
+        e.dev_no,
+        e.qid.path,
+        e.qid.vers,
+        e.qid.ty,
+        e.iounit,
+        e.offset,
+        e.path
     )
 }
 
@@ -304,7 +313,14 @@ pub fn ureg(r: &Regs) -> Vec<u8> {
 pub fn ureg_decode(old: &Regs, b: &[u8]) -> Regs {
     match old {
         Regs::Amd64 {
-            cs, ss, flags, ds, es, fs, gs, ..
+            cs,
+            ss,
+            flags,
+            ds,
+            es,
+            fs,
+            gs,
+            ..
         } => {
             let g = |i: usize| get(b, 8 * i);
             Regs::Amd64 {
@@ -325,10 +341,26 @@ pub fn ureg_decode(old: &Regs, b: &[u8]) -> Regs {
                     r14: g(13),
                     r15: g(14),
                 },
-                ds: if get16(b, 120) == 0 { *ds } else { get16(b, 120) },
-                es: if get16(b, 122) == 0 { *es } else { get16(b, 122) },
-                fs: if get16(b, 124) == 0 { *fs } else { get16(b, 124) },
-                gs: if get16(b, 126) == 0 { *gs } else { get16(b, 126) },
+                ds: if get16(b, 120) == 0 {
+                    *ds
+                } else {
+                    get16(b, 120)
+                },
+                es: if get16(b, 122) == 0 {
+                    *es
+                } else {
+                    get16(b, 122)
+                },
+                fs: if get16(b, 124) == 0 {
+                    *fs
+                } else {
+                    get16(b, 124)
+                },
+                gs: if get16(b, 126) == 0 {
+                    *gs
+                } else {
+                    get16(b, 126)
+                },
                 trap_type: get(b, 128),
                 error: get(b, 136),
                 pc: get(b, 144) & 0x0000_7fff_ffff_ffff,
@@ -499,7 +531,10 @@ mod tests {
         else {
             panic!("arch changed")
         };
-        assert_eq!((cs, ss, flags, pc), (0x33, 0x2b, 0x201, 0x0000_0000_0040_1000));
+        assert_eq!(
+            (cs, ss, flags, pc),
+            (0x33, 0x2b, 0x201, 0x0000_0000_0040_1000)
+        );
     }
 
     #[test]

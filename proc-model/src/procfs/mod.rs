@@ -330,7 +330,9 @@ impl<M: Machine + ?Sized> ProcFs<M> {
                 format::readstr(offset, count, text.as_bytes())
             }
             Q::Ctl => format::readstr(offset, count, format::readnum(pid.0.into()).as_bytes()),
-            Q::Noteid => format::readstr(offset, count, format::readnum(p.noteid.into()).as_bytes()),
+            Q::Noteid => {
+                format::readstr(offset, count, format::readnum(p.noteid.into()).as_bytes())
+            }
             Q::Ppid => format::readstr(offset, count, format::readnum(p.ppid.0.into()).as_bytes()),
             Q::Fd => {
                 // A process without an fd group (Broken) reads as empty.
@@ -423,10 +425,22 @@ impl<M: Machine + ?Sized> ProcFs<M> {
         data: &[u8],
         cancel: &Cancel,
     ) -> NineResult<u32> {
+        let n = data.len() as u32;
+        if q == Q::Notepg {
+            // To the note group remembered at open, even if the process has since changed
+            // group or exited: 9front procwrite handles notepg before its pid check (§1.3).
+            if data.len() >= format::ERRMAX {
+                return Err(e(err::ETOOBIG));
+            }
+            let note = String::from_utf8_lossy(data);
+            self.m
+                .post_notepg(o.noteid, &note, None)
+                .map_err(proc_err)?;
+            return Ok(n);
+        }
         let p = self.live(r)?;
         let pid = p.pid;
         let pe = proc_err;
-        let n = data.len() as u32;
         match q {
             Q::Args => {
                 if offset != 0 || data.len() >= format::ERRMAX {
@@ -469,13 +483,6 @@ impl<M: Machine + ?Sized> ProcFs<M> {
                 }
                 let note = String::from_utf8_lossy(data);
                 self.m.post_note(pid, &note).map_err(pe)?;
-            }
-            Q::Notepg => {
-                if data.len() >= format::ERRMAX {
-                    return Err(e(err::ETOOBIG));
-                }
-                let note = String::from_utf8_lossy(data);
-                self.m.post_notepg(o.noteid, &note, None).map_err(pe)?;
             }
             Q::Noteid => {
                 if offset != 0 || data.len() >= format::ERRMAX {
@@ -567,10 +574,7 @@ impl<M: Machine + ?Sized> FileTree for ProcFs<M> {
                 }
                 let pid = parse_pid(name).ok_or_else(|| e(err::ENONEXIST))?;
                 let p = self.m.info(pid).map_err(|_| e(err::ENONEXIST))?;
-                let r = ProcRef {
-                    pid,
-                    slot: p.slot,
-                };
+                let r = ProcRef { pid, slot: p.slot };
                 Ok((Node::Dir(r), dir_qid(r)))
             }
             Node::Dir(r) => {
@@ -630,7 +634,9 @@ impl<M: Machine + ?Sized> FileTree for ProcFs<M> {
             self.m.set_user(p.pid, &st.uid).map_err(proc_err)?;
         }
         if st.mode != u32::MAX {
-            self.m.set_procmode(p.pid, st.mode & 0o777).map_err(proc_err)?;
+            self.m
+                .set_procmode(p.pid, st.mode & 0o777)
+                .map_err(proc_err)?;
         }
         Ok(())
     }
