@@ -190,7 +190,8 @@ impl Machine {
         self.broken.iter_mut().find(|p| p.pid == pid)
     }
 
-    /// The `syscall` file text at a system call's entry (9front: pid, text, name, pc, args).
+    /// The `syscall` file text at a system call's entry (9front syscallfmt: pid, text, name,
+    /// pc, args); a path argument also shows its string, as 9front's `%#p/"…"`.
     pub fn syscall_entry_text(p: &Process, sys: Option<Sys>, args: &[u64]) -> String {
         let mut s = format!(
             "{} {} {} {:#x}",
@@ -199,9 +200,56 @@ impl Machine {
             plan9_sysname(sys),
             p.cpu.pc()
         );
-        for a in args {
+        let path_arg = sys.and_then(|s| path_arg(s.name()));
+        for (i, a) in args.iter().enumerate() {
             s.push_str(&format!(" {a:#x}"));
+            if Some(i) == path_arg {
+                s.push_str(&format!("/{}", quoted_cstr(p, *a)));
+            }
         }
         s
     }
+}
+
+/// Which argument of a system call is a path name (Linux syscall ABI).
+fn path_arg(name: &str) -> Option<usize> {
+    match name {
+        "open" | "execve" | "access" | "readlink" | "unlink" | "mkdir" | "rmdir" | "chdir"
+        | "stat" | "lstat" | "chmod" | "creat" | "truncate" | "statfs" => Some(0),
+        "openat" | "execveat" | "newfstatat" | "statx" | "faccessat" | "faccessat2"
+        | "readlinkat" | "unlinkat" | "mkdirat" | "fchmodat" => Some(1),
+        _ => None,
+    }
+}
+
+/// A guest C string for the `syscall` file: double-quoted, at most 64 bytes, with `"`, `\`
+/// and non-printing bytes escaped.
+fn quoted_cstr(p: &Process, addr: u64) -> String {
+    const MAX: usize = 64;
+    // A string near the end of its mapping: read up to the page end instead.
+    let to_page_end = (4096 - (addr % 4096)) as usize;
+    let bytes = p
+        .cpu
+        .read(addr, MAX)
+        .or_else(|_| p.cpu.read(addr, to_page_end.min(MAX)));
+    let Ok(bytes) = bytes else {
+        return "?".to_string();
+    };
+    let end = bytes.iter().position(|&b| b == 0);
+    let mut q = String::from("\"");
+    for &b in &bytes[..end.unwrap_or(bytes.len())] {
+        match b {
+            b'"' | b'\\' => {
+                q.push('\\');
+                q.push(b as char);
+            }
+            0x20..=0x7e => q.push(b as char),
+            _ => q.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    q.push('"');
+    if end.is_none() {
+        q.push_str("...");
+    }
+    q
 }

@@ -560,10 +560,11 @@ impl Machine {
         if i < self.procs.len() && self.procs[i].p9.trace == crate::debug::Trace::StartSyscall {
             // Stop again at the call's exit, with the result in the `syscall` file.
             let p = &mut self.procs[i];
+            // 9front prints the error string, or "" when the call succeeded.
             let err = if (-4095..0).contains(&ret) {
-                format!("errno {}", -ret)
+                format!("errno={}", -ret)
             } else {
-                String::new()
+                "\"\"".to_string()
             };
             let now = self.k.clock.ns;
             p.p9.syscall_text = format!("{} = {ret} {err} {now} {now}\n", p.p9.syscall_text);

@@ -28,16 +28,20 @@ const MAX_SYMLINKS: usize = 40;
 pub enum DevKind {
     Null,
     Zero,
+    /// /dev/full: reads zeros, every write fails with ENOSPC (what scripts test write errors with).
+    Full,
     Random,
     Tty,
 }
 
 impl DevKind {
-    /// Linux device numbers (Documentation/admin-guide/devices.txt): mem 1,3 / 1,5 / 1,9, tty 5,0.
+    /// Linux device numbers (Documentation/admin-guide/devices.txt): mem 1,3 / 1,5 / 1,7 /
+    /// 1,9, tty 5,0.
     fn rdev(self) -> u64 {
         let (major, minor) = match self {
             DevKind::Null => (1, 3),
             DevKind::Zero => (1, 5),
+            DevKind::Full => (1, 7),
             DevKind::Random => (1, 9),
             DevKind::Tty => (5, 0),
         };
@@ -153,6 +157,7 @@ impl Vfs {
         }
         overlay.insert("/dev/null".into(), OvNode::Dev(DevKind::Null));
         overlay.insert("/dev/zero".into(), OvNode::Dev(DevKind::Zero));
+        overlay.insert("/dev/full".into(), OvNode::Dev(DevKind::Full));
         overlay.insert("/dev/random".into(), OvNode::Dev(DevKind::Random));
         overlay.insert("/dev/urandom".into(), OvNode::Dev(DevKind::Random));
         overlay.insert("/dev/tty".into(), OvNode::Dev(DevKind::Tty));
@@ -233,6 +238,11 @@ impl Vfs {
         if path.is_empty() {
             return Err(Errno::ENOENT);
         }
+        // path_resolution(7): a trailing slash means the last component must be a directory
+        // (a symlink there is followed). Shells glob `dir/*/` by lstat-ing each `name/`; when
+        // that succeeded for regular files, the glob listed them too.
+        let must_be_dir = path.ends_with('/');
+        let follow_last = follow_last || must_be_dir;
         let mut done: Vec<String> = Vec::new();
         let mut todo: Vec<String> = components(path).rev().map(str::to_string).collect();
         let mut links = 0;
@@ -274,6 +284,9 @@ impl Vfs {
                 continue;
             }
             node = n;
+        }
+        if must_be_dir && !matches!(node, Node::HostDir(_) | Node::MemDir) {
+            return Err(Errno::ENOTDIR);
         }
         Ok(Resolved {
             path: join(&done),
@@ -356,7 +369,7 @@ impl Vfs {
             Node::MemFile(f) => FileStat {
                 ino,
                 mode: S_IFREG | 0o644,
-                nlink: 1,
+                nlink: self.names_of(f),
                 size: f.borrow().len() as u64,
                 rdev: 0,
                 mtime: param::FILE_TIME,
@@ -454,9 +467,13 @@ impl Vfs {
         match &r.node {
             Node::MemFile(f) => Ok(f.clone()),
             Node::HostFile(hp) => {
+                // The copy keeps the host file's permission bits (an overlay file defaults
+                // to 0644, which would drop the execute bits of a program written to).
+                let mode = self.stat(r)?.mode & 0o7777;
                 let data = std::fs::read(hp).map_err(|_| Errno::EIO)?;
                 let f: MemFile = Rc::new(RefCell::new(data));
                 self.overlay.insert(r.path.clone(), OvNode::File(f.clone()));
+                self.modes.insert(r.path.clone(), mode);
                 Ok(f)
             }
             Node::HostDir(_) | Node::MemDir => Err(Errno::EISDIR),
@@ -486,6 +503,37 @@ impl Vfs {
         Ok(())
     }
 
+    /// link(2): `to` becomes a second name for the file `from` names (a symlink itself is
+    /// linked, not its target). Both names share one overlay file, so a write through either
+    /// shows through the other and the data lives until the last name and open file go.
+    pub fn link(&mut self, from: &Resolved, to: &str) -> SysResult<()> {
+        if self.exists(to) {
+            return Err(Errno::EEXIST);
+        }
+        let mode = self.stat(from)?.mode & 0o7777;
+        let ov = match &from.node {
+            Node::HostFile(_) | Node::MemFile(_) => OvNode::File(self.copy_up(from)?),
+            Node::HostSymlink(_) | Node::MemSymlink(_) => {
+                OvNode::Symlink(Self::read_link_node(&from.node)?)
+            }
+            Node::Dev(d) => OvNode::Dev(*d),
+            Node::HostDir(_) | Node::MemDir => return Err(Errno::EPERM),
+        };
+        self.overlay.insert(to.to_string(), ov);
+        self.modes.insert(to.to_string(), mode);
+        Ok(())
+    }
+
+    /// How many names the overlay file `f` has (its stat `st_nlink`).
+    fn names_of(&self, f: &MemFile) -> u32 {
+        let n = self
+            .overlay
+            .values()
+            .filter(|v| matches!(v, OvNode::File(g) if Rc::ptr_eq(f, g)))
+            .count();
+        u32::try_from(n).unwrap_or(u32::MAX).max(1)
+    }
+
     /// Remove a non-directory (unlink) or an empty directory (rmdir).
     pub fn remove(&mut self, full: &str, dir: bool) -> SysResult<()> {
         let r = Resolved {
@@ -509,6 +557,15 @@ impl Vfs {
     /// Rename within the overlay (copying a host file or symlink up first).
     pub fn rename(&mut self, from: &str, to: &str) -> SysResult<()> {
         let node = self.lookup(from).ok_or(Errno::ENOENT)?;
+        // The permission bits go with the file (they are kept by path): `chmod +x f; mv f g`
+        // must leave g executable.
+        let mode = self
+            .stat(&Resolved {
+                path: from.to_string(),
+                node: node.clone(),
+            })?
+            .mode
+            & 0o7777;
         let ov = match node {
             Node::HostFile(_) | Node::MemFile(_) => {
                 let r = Resolved {
@@ -530,6 +587,8 @@ impl Vfs {
         };
         self.overlay.insert(from.to_string(), OvNode::Deleted);
         self.overlay.insert(to.to_string(), ov);
+        self.modes.remove(from);
+        self.modes.insert(to.to_string(), mode);
         Ok(())
     }
 }
@@ -576,6 +635,18 @@ mod tests {
     }
 
     #[test]
+    fn resolve_trailing_slash_needs_a_directory() {
+        let v = Vfs::new(&tmp_root());
+        assert_eq!(v.resolve("/data/a.txt/", false).err(), Some(Errno::ENOTDIR));
+        assert_eq!(v.resolve("/bin/cat/", true).err(), Some(Errno::ENOTDIR));
+        assert_eq!(
+            v.resolve("/data/sub/", false).expect("dir").path,
+            "/data/sub"
+        );
+        assert_eq!(v.resolve("/", false).expect("root").path, "/");
+    }
+
+    #[test]
     fn resolve_dotdot_symlink_never_escapes_root() {
         let v = Vfs::new(&tmp_root());
         // ../../../../etc/passwd from /data clamps at / and names /etc/passwd of the guest.
@@ -607,7 +678,7 @@ mod tests {
     #[test]
     fn list_dir_sorted_merged_with_overlay() {
         let mut v = Vfs::new(&tmp_root());
-        v.create_file("/data/0new");
+        v.create_file("/data/0new", 0o644);
         let r = v.resolve("/data", true).expect("resolve");
         let names: Vec<_> = v
             .list_dir(&r)
@@ -616,5 +687,43 @@ mod tests {
             .map(|e| e.name)
             .collect();
         assert_eq!(names, [".", "..", "0new", "a.txt", "escape", "sub"]);
+    }
+
+    #[test]
+    fn link_host_file_shares_contents_and_counts_names() {
+        let root = tmp_root();
+        let mut v = Vfs::new(&root);
+        let a = v.resolve("/data/a.txt", true).expect("resolve");
+        v.link(&a, "/data/b.txt").expect("link");
+        assert_eq!(v.link(&a, "/data/b.txt"), Err(Errno::EEXIST));
+        let b = v.resolve("/data/b.txt", true).expect("resolve");
+        v.copy_up(&b).expect("copy up").borrow_mut().push(b'!');
+        let a = v.resolve("/data/a.txt", true).expect("resolve");
+        let st = v.stat(&a).expect("stat");
+        assert_eq!((st.size, st.nlink), (6, 2));
+        v.remove("/data/a.txt", false).expect("unlink");
+        let b = v.resolve("/data/b.txt", true).expect("resolve");
+        assert_eq!(v.stat(&b).expect("stat").nlink, 1);
+        let d = v.resolve("/data/sub", true).expect("resolve");
+        assert_eq!(v.link(&d, "/data/sub2"), Err(Errno::EPERM));
+        assert!(!root.join("data/b.txt").exists());
+    }
+
+    #[test]
+    fn rename_and_copy_up_keep_permission_bits() {
+        let mut v = Vfs::new(&tmp_root());
+        let f = v.create_file("/data/x", 0o600);
+        drop(f);
+        let r = v.resolve("/data/x", true).expect("resolve");
+        v.chmod(&r, 0o751);
+        v.rename("/data/x", "/data/y").expect("rename");
+        let r = v.resolve("/data/y", true).expect("resolve");
+        assert_eq!(v.stat(&r).expect("stat").mode & 0o7777, 0o751);
+        // A host executable written to (copied up) stays executable.
+        let exe = v.resolve("/bin/busybox", true).expect("resolve");
+        let host_mode = v.stat(&exe).expect("stat").mode;
+        v.copy_up(&exe).expect("copy up");
+        let exe = v.resolve("/bin/busybox", true).expect("resolve");
+        assert_eq!(v.stat(&exe).expect("stat").mode, host_mode);
     }
 }

@@ -56,3 +56,128 @@ pub fn run_glass(args: &[&str]) -> Output {
         .output()
         .expect("spawn glass")
 }
+
+/// A `glass run --serve 127.0.0.1:0 …` machine in the background: the /proc address it
+/// printed, and its stdout collected as it runs. Dropping it kills the machine.
+pub struct ServedMachine {
+    child: std::process::Child,
+    /// Where /proc is served (`127.0.0.1:PORT`).
+    pub addr: String,
+    stdout: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl ServedMachine {
+    /// Start `glass run --root ROOT --serve 127.0.0.1:0 ARGS…` (ARGS holds any other options,
+    /// then `--` and the program) and wait for its "serving /proc on" line.
+    pub fn start(args: &[&str]) -> ServedMachine {
+        use std::io::{BufRead, BufReader, Read};
+        let root = guest_root();
+        let mut child = Command::new(glass_bin())
+            .arg("run")
+            .arg("--root")
+            .arg(&root)
+            .args(["--serve", "127.0.0.1:0"])
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn glass run --serve");
+        let mut err = BufReader::new(child.stderr.take().expect("stderr"));
+        let mut line = String::new();
+        err.read_line(&mut line).expect("read glass stderr");
+        let addr = line
+            .strip_prefix("glass: serving /proc on ")
+            .and_then(|r| r.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no serving line from glass: {line:?}"))
+            .to_string();
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let e2 = stderr.clone();
+        std::thread::spawn(move || {
+            for l in err.lines().map_while(Result::ok) {
+                let mut s = e2.lock().unwrap_or_else(|p| p.into_inner());
+                s.push_str(&l);
+                s.push('\n');
+            }
+        });
+        let stdout = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let o2 = stdout.clone();
+        let mut out = child.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = out.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                o2.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .extend_from_slice(&buf[..n]);
+            }
+        });
+        ServedMachine {
+            child,
+            addr,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// What the guests printed on stdout so far.
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.stdout.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+    }
+
+    /// What glass printed on stderr after the serving line, so far.
+    pub fn stderr(&self) -> String {
+        self.stderr
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Wait up to `secs` seconds for the machine to end; its exit code (128+signal when glass
+    /// itself was killed), or None if it is still running.
+    pub fn wait_exit(&mut self, secs: u64) -> Option<i32> {
+        use std::os::unix::process::ExitStatusExt;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                // Let the reader threads drain the pipes.
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                return Some(st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0)));
+            }
+            if std::time::Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// A 9P client attached as the machine's owner (eve).
+    pub fn client(&self) -> proc_model::ninep::client::Client {
+        proc_model::ninep::client::Client::connect(
+            &self.addr,
+            &glass_emulator::machine::host_user(),
+        )
+        .unwrap_or_else(|e| panic!("connect to {}: {e}", self.addr))
+    }
+}
+
+impl Drop for ServedMachine {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The address and size of a symbol in a built guest image.
+pub fn symbol(arch: &str, image: &str, name: &str) -> (u64, u64) {
+    use object::{Object, ObjectSymbol};
+    let bytes = std::fs::read(guest_image(arch, image)).expect("guest image");
+    let f = object::File::parse(&*bytes).expect("ELF");
+    f.symbols()
+        .find(|s| s.name() == Ok(name))
+        .map(|s| (s.address(), s.size()))
+        .unwrap_or_else(|| panic!("no symbol {name} in {image}"))
+}

@@ -48,7 +48,10 @@ fn start_target() -> Machine {
 fn marker_addr() -> u64 {
     let bytes = std::fs::read(guest_image("x86_64", "target")).expect("target image");
     let f = object::File::parse(&*bytes).expect("elf");
-    f.symbols().find(|s| s.name() == Ok("marker")).map(|s| s.address()).expect("marker symbol")
+    f.symbols()
+        .find(|s| s.name() == Ok("marker"))
+        .map(|s| s.address())
+        .expect("marker symbol")
 }
 
 /// Run one of the interop clients; (stdout, success). Skips (None) when its venv is missing.
@@ -59,17 +62,30 @@ fn client(which: &str, args: &[&str]) -> Option<(String, bool)> {
     };
     let py = repo_root().join("build/venv").join(venv).join("bin/python");
     if !py.exists() {
-        assert!(std::env::var_os("CI").is_none(), "{} missing in CI: setup did not run", py.display());
-        eprintln!("skipping {which}: {} missing (run tests/interop/setup-venvs.sh)", py.display());
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{} missing in CI: setup did not run",
+            py.display()
+        );
+        eprintln!(
+            "skipping {which}: {} missing (run tests/interop/setup-venvs.sh)",
+            py.display()
+        );
         return None;
     }
     let o = Command::new(py)
         .arg(repo_root().join("tests/interop").join(script))
         .args(args)
-        .env("NINEP_UNAME", std::env::var("USER").unwrap_or_else(|_| "glass".into()))
+        .env(
+            "NINEP_UNAME",
+            std::env::var("USER").unwrap_or_else(|_| "glass".into()),
+        )
         .output()
         .expect("run client");
-    Some((String::from_utf8_lossy(&o.stdout).into_owned(), o.status.success()))
+    Some((
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        o.status.success(),
+    ))
 }
 
 #[test]
@@ -77,24 +93,44 @@ fn outside_clients_read_proc_of_running_guest() {
     let m = start_target();
     let marker = marker_addr();
     for which in ["python-9p", "p9fs"] {
-        let Some((ls, ok)) = client(which, &[&m.addr, "ls", "/"]) else { continue };
+        let Some((ls, ok)) = client(which, &[&m.addr, "ls", "/"]) else {
+            continue;
+        };
         assert!(ok, "{which} ls: {ls}");
-        let names: Vec<&str> = ls.lines().map(|l| l.split('\t').next().unwrap_or("")).collect();
+        let names: Vec<&str> = ls
+            .lines()
+            .map(|l| l.split('\t').next().unwrap_or(""))
+            .collect();
         assert_eq!(names, ["trace", "1"], "{which}: {ls}");
 
         let (status, ok) = client(which, &[&m.addr, "read", "/1/status"]).expect("client");
         assert!(ok, "{which}: {status}");
-        assert_eq!(status.len(), 176, "{which}: status is 176 bytes: {status:?}");
+        assert_eq!(
+            status.len(),
+            176,
+            "{which}: status is 176 bytes: {status:?}"
+        );
         let f: Vec<&str> = status.split_whitespace().collect();
         assert_eq!(f[0], "target", "{which}: {status:?}");
-        assert!(["Running", "Ready"].contains(&f[2]), "{which}: state {:?}", f[2]);
+        assert!(
+            ["Running", "Ready"].contains(&f[2]),
+            "{which}: state {:?}",
+            f[2]
+        );
 
         let (seg, ok) = client(which, &[&m.addr, "read", "/1/segment"]).expect("client");
         assert!(ok && seg.starts_with("Stack "), "{which}: {seg}");
-        assert!(seg.lines().any(|l| l.starts_with("Text   R")), "{which}: {seg}");
+        assert!(
+            seg.lines().any(|l| l.starts_with("Text   R")),
+            "{which}: {seg}"
+        );
 
         // The global's bytes at the address the symbol table gives.
-        let (mem, ok) = client(which, &[&m.addr, "read", "/1/mem", &marker.to_string(), "34"]).expect("client");
+        let (mem, ok) = client(
+            which,
+            &[&m.addr, "read", "/1/mem", &marker.to_string(), "34"],
+        )
+        .expect("client");
         assert!(ok, "{which}: {mem}");
         assert_eq!(mem, "glass: read me through /proc/N/mem", "{which}");
 
@@ -103,7 +139,11 @@ fn outside_clients_read_proc_of_running_guest() {
         assert!(!ok);
         assert_eq!(gap.trim(), "error: bad arg in system call", "{which}");
         if which == "python-9p" {
-            let (w, ok) = client(which, &[&m.addr, "write", "/1/mem", "X", &marker.to_string()]).expect("client");
+            let (w, ok) = client(
+                which,
+                &[&m.addr, "write", "/1/mem", "X", &marker.to_string()],
+            )
+            .expect("client");
             assert!(!ok);
             assert_eq!(w.trim(), "error: bad process or channel control request");
         }

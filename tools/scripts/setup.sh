@@ -12,8 +12,8 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 # Debian packages: unicorn's build (cmake, libclang), cross compilers with their static libc,
 # busybox-static (the first real guest), qemu-user (benchmark yardstick), python3-venv (9P
-# interop clients), patch (our unicorn fix), file.
-PKGS=(cmake libclang-dev clang gcc g++ make patch file
+# interop clients), patch (our unicorn fix), file, binutils (addr2line) and strace (test oracles).
+PKGS=(cmake libclang-dev clang gcc g++ make patch file binutils strace
       gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu libc6-dev-arm64-cross libc6-dev-riscv64-cross
       busybox-static qemu-user python3-venv python3-pip)
 missing=()

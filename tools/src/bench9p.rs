@@ -79,7 +79,11 @@ pub fn bench_proc(root: &std::path::Path, runs: usize) -> Result<(), String> {
     let root = root.to_path_buf();
     let machine = std::thread::spawn(move || {
         let config = Config::new(root, "/bin/memhog", vec!["/bin/memhog".into(), "64".into()]);
-        let console = ConsoleIo { stdin: Box::new(std::io::empty()), stdout: Box::new(std::io::sink()), stderr: Box::new(std::io::sink()) };
+        let console = ConsoleIo {
+            stdin: Box::new(std::io::empty()),
+            stdout: Box::new(std::io::sink()),
+            stderr: Box::new(std::io::sink()),
+        };
         let mut m = match Machine::new(&config, console) {
             Ok(m) => m,
             Err(e) => {
@@ -106,9 +110,15 @@ pub fn bench_proc(root: &std::path::Path, runs: usize) -> Result<(), String> {
     let mut base = 0u64;
     for _ in 0..2000 {
         let st = c.read_file("/1/status").map_err(|e| e.to_string())?;
-        let state = String::from_utf8_lossy(&st).split_whitespace().nth(2).unwrap_or("").to_string();
+        let state = String::from_utf8_lossy(&st)
+            .split_whitespace()
+            .nth(2)
+            .unwrap_or("")
+            .to_string();
         if state == "Rendez" {
-            let seg = String::from_utf8_lossy(&c.read_file("/1/segment").map_err(|e| e.to_string())?).into_owned();
+            let seg =
+                String::from_utf8_lossy(&c.read_file("/1/segment").map_err(|e| e.to_string())?)
+                    .into_owned();
             for l in seg.lines() {
                 let f: Vec<&str> = l.split_whitespace().collect();
                 if f.first() == Some(&"Anon") && f.len() >= 3 {
@@ -126,13 +136,17 @@ pub fn bench_proc(root: &std::path::Path, runs: usize) -> Result<(), String> {
     if base == 0 {
         return Err("the guest's 64 MiB segment never appeared".into());
     }
-    let (fid, iounit) = c.open_path("/1/mem", proc_model::ninep::fs::OREAD).map_err(|e| e.to_string())?;
+    let (fid, iounit) = c
+        .open_path("/1/mem", proc_model::ninep::fs::OREAD)
+        .map_err(|e| e.to_string())?;
     let mut proc_mibs = Vec::new();
     for _ in 0..runs {
         let start = Instant::now();
         let mut got = 0usize;
         while got < TOTAL {
-            let d = c.read(fid, base + got as u64, iounit.min(CHUNK as u32)).map_err(|e| e.to_string())?;
+            let d = c
+                .read(fid, base + got as u64, iounit.min(CHUNK as u32))
+                .map_err(|e| e.to_string())?;
             if d.is_empty() {
                 return Err("short mem read".into());
             }
@@ -154,7 +168,9 @@ pub fn bench_proc(root: &std::path::Path, runs: usize) -> Result<(), String> {
     let verdict = if p >= r / 2.0 { "meets" } else { "misses" };
     println!("64 MiB via /proc/1/mem: {p:.0} MiB/s; raw loopback TCP: {r:.0} MiB/s; ratio {:.2} ({verdict} the goal of 0.5)", p / r);
     // status round trips: one Tread of an open fid, against a raw ping-pong of the same size.
-    let (sfid, _) = c.open_path("/1/status", proc_model::ninep::fs::OREAD).map_err(|e| e.to_string())?;
+    let (sfid, _) = c
+        .open_path("/1/status", proc_model::ninep::fs::OREAD)
+        .map_err(|e| e.to_string())?;
     let mut rtts = Vec::new();
     let mut size = 0;
     for _ in 0..2000 {

@@ -54,10 +54,15 @@ fn field(status: &str, i: usize) -> String {
 /// Read every process's status through 9P: a ps table. Returns it and the pids.
 fn ps(c: &mut Client) -> Option<(Vec<String>, Vec<String>)> {
     let entries = c.ls("/").ok()?;
-    let mut lines = vec![format!("{:>5}  {:<10} {:<9} {:>8} {:>8}  {:>7}", "PID", "NAME", "STATE", "USER ms", "REAL ms", "MEM KiB")];
+    let mut lines = vec![format!(
+        "{:>5}  {:<10} {:<9} {:>8} {:>8}  {:>7}",
+        "PID", "NAME", "STATE", "USER ms", "REAL ms", "MEM KiB"
+    )];
     let mut pids = Vec::new();
     for e in entries.iter().filter(|e| e.name != "trace") {
-        let Ok(st) = c.read_file(&format!("/{}/status", e.name)) else { continue };
+        let Ok(st) = c.read_file(&format!("/{}/status", e.name)) else {
+            continue;
+        };
         let st = String::from_utf8_lossy(&st).into_owned();
         lines.push(format!(
             "{:>5}  {:<10} {:<9} {:>8} {:>8}  {:>7}",
@@ -74,7 +79,10 @@ fn ps(c: &mut Client) -> Option<(Vec<String>, Vec<String>)> {
 }
 
 pub fn demo(args: &MachineArgs) -> ExitCode {
-    let argv: Vec<String> = ["/bin/busybox", "sh", "-c", WORKLOAD].iter().map(|s| s.to_string()).collect();
+    let argv: Vec<String> = ["/bin/busybox", "sh", "-c", WORKLOAD]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let config = match args.config(&argv) {
         Ok(c) => c,
         Err(e) => {
@@ -82,15 +90,21 @@ pub fn demo(args: &MachineArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    println!("Glass demo: one deterministic machine (seed {}), its /proc served over 9P.\n", config.seed);
+    println!(
+        "Glass demo: one deterministic machine (seed {}), its /proc served over 9P.\n",
+        config.seed
+    );
     // The machine runs on its own thread; this thread is a 9P client of its /proc.
     let (tx, rx) = std::sync::mpsc::channel();
     let result = Arc::new(Mutex::new(None));
     let res = result.clone();
     let machine = std::thread::spawn(move || {
         let out = Capture::default();
-        let console =
-            ConsoleIo { stdin: Box::new(std::io::empty()), stdout: Box::new(out.clone()), stderr: Box::new(out.clone()) };
+        let console = ConsoleIo {
+            stdin: Box::new(std::io::empty()),
+            stdout: Box::new(out.clone()),
+            stderr: Box::new(out.clone()),
+        };
         let mut m = match Machine::new(&config, console) {
             Ok(m) => m,
             Err(e) => {
@@ -128,7 +142,9 @@ pub fn demo(args: &MachineArgs) -> ExitCode {
     if let Ok(mut c) = Client::connect(&addr, &user) {
         // Watch until a pipeline of at least three stages is in flight.
         for _ in 0..400 {
-            let Some((table, pids)) = ps(&mut c) else { break };
+            let Some((table, pids)) = ps(&mut c) else {
+                break;
+            };
             if pids.len() >= 4 {
                 for l in &table {
                     println!("  {l}");

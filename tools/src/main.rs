@@ -7,7 +7,8 @@ mod debug;
 mod demo;
 mod explore;
 mod ninep_cmd;
-mod p9client;
+/// The 9P client lives in proc-model beside the codec, so tests can use it too.
+use proc_model::ninep::client as p9client;
 mod serve;
 
 use clap::{Parser, Subcommand};

@@ -15,5 +15,7 @@ pub fn serve_machine(m: &mut Machine, addr: &str) -> Result<ServerHandle, String
     let listen: ListenAddr = addr.parse().map_err(|e| format!("{e}"))?;
     let handle = glass_emulator::proc_adapter::attach(m);
     let tree = Arc::new(ProcFs::new(Arc::new(handle)));
-    listen.serve(tree, Config::default()).map_err(|e| format!("{e}"))
+    listen
+        .serve(tree, Config::default())
+        .map_err(|e| format!("{e}"))
 }

@@ -27,6 +27,7 @@ pub fn sys(nr: u64) -> Option<Sys> {
         50 => Fchdir,
         52 => Fchmod,
         53 => Fchmodat,
+        54 => Fchownat,
         55 => Fchown,
         56 => Openat,
         57 => Close,

@@ -184,6 +184,7 @@ pub fn sys(nr: u64) -> Option<Sys> {
         247 => Waitid,
         257 => Openat,
         258 => Mkdirat,
+        260 => Fchownat,
         262 => Newfstatat,
         263 => Unlinkat,
         264 => Renameat,

@@ -76,7 +76,7 @@ pub fn do_read(
         }
         FileKind::Dir(_) => return Err(Errno::EISDIR),
         FileKind::Dev(DevKind::Null) => Vec::new(),
-        FileKind::Dev(DevKind::Zero) => vec![0u8; len],
+        FileKind::Dev(DevKind::Zero | DevKind::Full) => vec![0u8; len],
         FileKind::Dev(DevKind::Random) => {
             let mut b = vec![0u8; len.min(1 << 16)];
             k.rng.fill(&mut b);
@@ -132,6 +132,7 @@ pub fn do_write(
             Ok(data.len())
         }
         FileKind::Dev(DevKind::Null | DevKind::Zero | DevKind::Random) => Ok(data.len()),
+        FileKind::Dev(DevKind::Full) => Err(Errno::ENOSPC),
         FileKind::Dev(DevKind::Tty) | FileKind::Console(Console::Stdout) => {
             k.trace.output(1, data);
             let _ = k.console.stdout.write_all(data);
@@ -648,6 +649,38 @@ pub fn mkdirat(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
     Ok(0)
 }
 
+/// utimensat(dirfd, path, times, flags). Timestamps are not modelled (every file shows
+/// `param::FILE_TIME`), but the file must exist: `touch` creates a missing file only after
+/// utimensat fails with ENOENT, so a blanket success made `touch new` create nothing.
+pub fn utimensat(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+    if a[1] == 0 {
+        // futimens(fd, times): the fd must be open.
+        p.fds.get(fd_arg(a[0]))?;
+        return Ok(0);
+    }
+    let path = guest_path(p, a[1])?;
+    if path.is_empty() && a[3] & AT_EMPTY_PATH != 0 {
+        p.fds.get(fd_arg(a[0]))?;
+        return Ok(0);
+    }
+    let full = at_path(p, a[0], &path)?;
+    k.vfs.resolve(&full, a[3] & AT_SYMLINK_NOFOLLOW == 0)?;
+    Ok(0)
+}
+
+/// fchownat(dirfd, path, owner, group, flags): ownership is not modelled (every file shows
+/// the guest's root), so this only checks that the file exists.
+pub fn fchownat(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+    let path = guest_path(p, a[1])?;
+    if path.is_empty() && a[4] & AT_EMPTY_PATH != 0 {
+        p.fds.get(fd_arg(a[0]))?;
+        return Ok(0);
+    }
+    let full = at_path(p, a[0], &path)?;
+    k.vfs.resolve(&full, a[4] & AT_SYMLINK_NOFOLLOW == 0)?;
+    Ok(0)
+}
+
 /// fchmodat(dirfd, path, mode): the file's permission bits from now on.
 pub fn fchmodat(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
     let path = guest_path(p, a[1])?;
@@ -679,6 +712,20 @@ pub fn renameat(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> 
     let (_, from) = k.vfs.resolve_parent(&at_path(p, a[0], &from)?)?;
     let (_, to) = k.vfs.resolve_parent(&at_path(p, a[2], &to)?)?;
     k.vfs.rename(&from, &to)?;
+    Ok(0)
+}
+
+/// linkat(olddirfd, oldpath, newdirfd, newpath, flags): a hard link (AT_SYMLINK_FOLLOW
+/// links a final symlink's target instead of the symlink).
+pub fn linkat(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+    const AT_SYMLINK_FOLLOW: u64 = 0x400;
+    let from = guest_path(p, a[1])?;
+    let to = guest_path(p, a[3])?;
+    let from = k
+        .vfs
+        .resolve(&at_path(p, a[0], &from)?, a[4] & AT_SYMLINK_FOLLOW != 0)?;
+    let (_, to) = k.vfs.resolve_parent(&at_path(p, a[2], &to)?)?;
+    k.vfs.link(&from, &to)?;
     Ok(0)
 }
 

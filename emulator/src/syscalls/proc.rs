@@ -541,6 +541,13 @@ impl Machine {
         }
         let _ = dirfd;
         let mut target = crate::vfs::absolute(&p.cwd, &path);
+        // /proc/self/exe names the caller's own program (proc(5)); busybox's shell re-execs
+        // itself through it to run an applet. Without this the exec failed with ENOENT and the
+        // shell fell back to PATH, which can find another program (an arm64 busybox ran
+        // /bin/busybox, the x86_64 one).
+        if target == "/proc/self/exe" || target == format!("/proc/{}/exe", p.pid.0) {
+            target = p.exe.clone();
+        }
         // Follow `#!` interpreters (binfmt_script), at most a few levels.
         let mut image: std::sync::Arc<[u8]> = std::sync::Arc::from(Vec::new());
         let mut canon = String::new();
@@ -555,6 +562,13 @@ impl Machine {
                 }
                 crate::vfs::Node::Dev(_) => return err(Errno::EACCES),
                 _ => {}
+            }
+            // execve(2): EACCES when the file has no execute permission (root included). A
+            // shell turns that into status 126; without the check a data file was read as a
+            // script (ENOEXEC) and the shell ran its lines as commands (127).
+            match self.k.vfs.stat(&r) {
+                Ok(st) if st.mode & 0o111 != 0 => {}
+                _ => return err(Errno::EACCES),
             }
             let (c, bytes) =
                 match crate::machine::read_guest_file(&self.k.vfs, &mut self.k.images, &target) {

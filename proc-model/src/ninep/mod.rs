@@ -7,10 +7,12 @@
 //!   per connection for requests that may block; [`ListenAddr`] parses `host:port` and
 //!   `unix:PATH`.
 //! - [`text`]: one readable line per message, for transcripts.
+//! - [`client`]: a small synchronous client (for `glass 9p`, `glass debug`, the demo, tests).
 //! - [`errstr`]: the Plan 9 error strings the core sends.
 //! - [`memtree`]: a small in-memory [`FileTree`] for examples, interoperability tests and
 //!   9P throughput yardsticks.
 
+pub mod client;
 pub mod errstr;
 pub mod fs;
 pub mod memtree;

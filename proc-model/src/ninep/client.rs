@@ -2,9 +2,9 @@
 //! codec: version, attach, walk, open, read, write, stat, clunk. Used by `glass 9p`,
 //! `glass debug` and the demo. Remote errors keep Plan 9's exact strings.
 
-use proc_model::ninep::fs::{Stat, OREAD};
-use proc_model::ninep::msg::*;
-use proc_model::ninep::wire::{decode_dir_entries, Fid, Tag, IOHDRSZ, MAXWELEM, NOFID, NOTAG};
+use super::fs::{Stat, OREAD};
+use super::msg::*;
+use super::wire::{decode_dir_entries, Fid, Tag, IOHDRSZ, MAXWELEM, NOFID, NOTAG};
 use std::io::{Read, Write};
 
 /// Largest message size we ask for: 1 MiB of data plus the I/O header.
@@ -263,7 +263,7 @@ impl Client {
 
     /// Write `data` at `offset` of `path` in one message.
     pub fn write_file(&mut self, path: &str, offset: u64, data: &[u8]) -> Result<u32> {
-        let (fid, _) = self.open_path(path, proc_model::ninep::fs::OWRITE)?;
+        let (fid, _) = self.open_path(path, super::fs::OWRITE)?;
         let r = self.write(fid, offset, data);
         let _ = self.clunk(fid);
         r
@@ -319,8 +319,8 @@ pub fn mode_string(mode: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proc_model::ninep::memtree::MemTree;
-    use proc_model::ninep::ListenAddr;
+    use crate::ninep::memtree::MemTree;
+    use crate::ninep::ListenAddr;
     use std::sync::Arc;
 
     #[test]

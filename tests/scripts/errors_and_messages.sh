@@ -1,0 +1,22 @@
+# Error messages and statuses on stderr: eval syntax errors, division by zero, missing files and dirs, bad redirects, not found, /dev/full.
+( eval 'if true; then' ); echo "eval syntax error: $?"
+( echo $(( 1 / 0 )) ); echo "division by zero: $?"
+( cd data/no-such-dir ); echo "cd missing: $?"
+echo x > tmp/no-such-dir/file; echo "redirect into missing dir: $?"
+cat < data/no-such-file; echo "input redirect missing: $?"
+no_such_command_here; echo "not found: $?"
+./data; echo "directory as command: $?"
+( exec data/words.txt ); echo "exec non-executable: $?"
+sort data/no-such-file; echo "sort missing: $?"
+grep -q x data/no-such-file; echo "grep missing: $?"
+ls data/no-such-file; echo "ls missing: $?"
+head -n x data/words.txt; echo "bad number: $?"
+echo x > /dev/full; echo "echo to a full device: $?"
+seq 1 3 > /dev/full; echo "seq to a full device: $?"
+head -c 10 /dev/full | od -An -tx1
+( shift 5 ); echo "shift too far: $?"
+( readonly r=1; r=2 ); echo "assign readonly: $?"
+( unset_fn_call() { return 3; }; unset_fn_call ); echo "function status: $?"
+sh -c 'exit' ; echo "bare exit: $?"
+( set -e; false; ) ; echo "set -e subshell: $?"
+x=; echo "${x:?custom message}" ; echo never
