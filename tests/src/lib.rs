@@ -65,12 +65,24 @@ pub struct ServedMachine {
     pub addr: String,
     stdout: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
     stderr: std::sync::Arc<std::sync::Mutex<String>>,
+    /// The guest console's input, for machines started with [`ServedMachine::start_piped`].
+    pub stdin: Option<std::process::ChildStdin>,
 }
 
 impl ServedMachine {
+    /// Like [`ServedMachine::start`], with the console's input a pipe the test writes to
+    /// (and closes, by taking and dropping `stdin`).
+    pub fn start_piped(args: &[&str]) -> ServedMachine {
+        Self::start_with(args, true)
+    }
+
     /// Start `glass run --root ROOT --serve 127.0.0.1:0 ARGS…` (ARGS holds any other options,
     /// then `--` and the program) and wait for its "serving /proc on" line.
     pub fn start(args: &[&str]) -> ServedMachine {
+        Self::start_with(args, false)
+    }
+
+    fn start_with(args: &[&str], piped: bool) -> ServedMachine {
         use std::io::{BufRead, BufReader, Read};
         let root = guest_root();
         let mut child = Command::new(glass_bin())
@@ -79,7 +91,11 @@ impl ServedMachine {
             .arg(&root)
             .args(["--serve", "127.0.0.1:0"])
             .args(args)
-            .stdin(std::process::Stdio::null())
+            .stdin(if piped {
+                std::process::Stdio::piped()
+            } else {
+                std::process::Stdio::null()
+            })
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -115,11 +131,13 @@ impl ServedMachine {
                     .extend_from_slice(&buf[..n]);
             }
         });
+        let stdin = child.stdin.take();
         ServedMachine {
             child,
             addr,
             stdout,
             stderr,
+            stdin,
         }
     }
 

@@ -438,3 +438,112 @@ fn startsyscall_steps_busybox_cat_like_strace() {
     let readme = std::fs::read(root.join("data/README")).expect("README");
     assert_eq!(m.stdout().as_bytes(), readme.as_slice());
 }
+
+/// The fd lines of one process: (fd, mode, device letter, qid path) for each open fd.
+fn fd_entries(c: &mut Client, pid: u32) -> Vec<(u32, String, String, String)> {
+    let t = String::from_utf8_lossy(&c.read_file(&format!("/{pid}/fd")).expect("fd")).into_owned();
+    t.lines()
+        .skip(1)
+        .map(|l| {
+            // "%3d %.2s %C %4ld (%.16llux %lud %.2ux) …": mode is two characters.
+            let fd = l[..3].trim().parse().expect("fd number");
+            let mode = l[4..6].trim().to_string();
+            let dev = l[7..8].to_string();
+            let qid = l
+                .split('(')
+                .nth(1)
+                .and_then(|r| r.split(' ').next())
+                .unwrap_or("")
+                .to_string();
+            (fd, mode, dev, qid)
+        })
+        .collect()
+}
+
+#[test]
+fn proc_shows_every_process_of_a_pipeline_and_its_pipe_ends() {
+    // A writer that never ends, so every stage is alive while /proc is read; killing the
+    // writer through ctl ends the pipeline. (Not `cat` on the console: a guest read of the
+    // console blocks the machine thread until host input arrives.)
+    let mut m = ServedMachine::start(&[
+        "--",
+        "/bin/sh",
+        "-c",
+        "while :; do echo x; done | tr x y | wc -c",
+    ]);
+    let mut c = m.client();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let names = loop {
+        let ls = c.ls("/").expect("ls /");
+        let mut names = Vec::new();
+        for e in ls.iter().filter(|e| e.name != "trace") {
+            let st = c
+                .read_file(&format!("/{}/status", e.name))
+                .unwrap_or_default();
+            let st = String::from_utf8_lossy(&st).into_owned();
+            let f: Vec<&str> = st.split_whitespace().collect();
+            if f.len() > 2 {
+                names.push((e.name.clone(), f[0].to_string(), f[2].to_string()));
+            }
+        }
+        if names.len() == 4 && names.iter().any(|n| n.1 == "wc") {
+            break names;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "pipeline never started: {names:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // sh, then its children in the order it forked them: the loop's subshell, tr, wc.
+    let listed: Vec<(&str, &str)> = names.iter().map(|n| (n.0.as_str(), n.1.as_str())).collect();
+    assert_eq!(
+        listed,
+        [("1", "sh"), ("2", "sh"), ("3", "tr"), ("4", "wc")],
+        "{names:?}"
+    );
+    assert_eq!(
+        names[0].2, "Await",
+        "the shell waits for its children: {names:?}"
+    );
+    for p in 2..=4 {
+        let ppid = String::from_utf8_lossy(&c.read_file(&format!("/{p}/ppid")).expect("ppid"))
+            .into_owned();
+        assert_eq!(ppid, "          1 ", "ppid of {p}");
+    }
+    let find = |v: &[(u32, String, String, String)], fd: u32| {
+        v.iter()
+            .find(|e| e.0 == fd)
+            .cloned()
+            .unwrap_or_else(|| panic!("fd {fd} in {v:?}"))
+    };
+    let loop_fd = fd_entries(&mut c, 2);
+    let tr_fd = fd_entries(&mut c, 3);
+    let wc_fd = fd_entries(&mut c, 4);
+    // The loop writes pipe A; tr reads A and writes pipe B; wc reads B, writes the console.
+    let a_w = find(&loop_fd, 1);
+    let a_r = find(&tr_fd, 0);
+    let b_w = find(&tr_fd, 1);
+    let b_r = find(&wc_fd, 0);
+    assert_eq!((a_w.1.as_str(), a_w.2.as_str()), ("w", "|"), "{loop_fd:?}");
+    assert_eq!((a_r.1.as_str(), a_r.2.as_str()), ("r", "|"), "{tr_fd:?}");
+    assert_eq!((b_w.1.as_str(), b_w.2.as_str()), ("w", "|"), "{tr_fd:?}");
+    assert_eq!((b_r.1.as_str(), b_r.2.as_str()), ("r", "|"), "{wc_fd:?}");
+    assert_eq!(find(&wc_fd, 1).2, "c", "{wc_fd:?}");
+    assert_eq!(a_w.3, a_r.3, "both ends of pipe A share a qid");
+    assert_eq!(b_w.3, b_r.3, "both ends of pipe B share a qid");
+    assert_ne!(a_w.3, b_w.3, "two pipes, two qids");
+    // The shell closed its copies of both pipes after forking.
+    let sh_fd = fd_entries(&mut c, 1);
+    assert!(sh_fd.iter().all(|e| e.2 != "|"), "{sh_fd:?}");
+
+    // Kill the writer: tr sees EOF, wc prints its count, the shell exits with wc's status.
+    write(&mut c, "/2/ctl", b"kill").expect("kill the loop");
+    assert_eq!(m.wait_exit(30), Some(0), "{}", m.stderr());
+    let n: u64 = m
+        .stdout()
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("count: {:?}", m.stdout()));
+    assert!(n > 0 && n % 2 == 0, "wc counted whole \"y\\n\" lines: {n}");
+}

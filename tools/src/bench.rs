@@ -2,7 +2,9 @@
 //! store-heavy loop over 4 MiB, a busybox sh arithmetic loop — natively, under qemu-user (the
 //! same TCG engine without our kernel) and under glass with deterministic preemption on,
 //! several times each, and prints medians and the ratios glass/qemu and glass/native
-//! (DESIGN.md "Performance and its yardsticks"). A program, not a timed test.
+//! (DESIGN.md "Performance and its yardsticks"); then the integer and store guests on aarch64
+//! and riscv64 (and arm64 busybox's sh loop) against qemu-aarch64 and qemu-riscv64. A
+//! program, not a timed test.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -26,12 +28,56 @@ pub struct BenchArgs {
     /// the status round trip against a raw TCP ping-pong.
     #[arg(long)]
     proc: bool,
+    /// Only the x86_64 workloads (skip aarch64 and riscv64 against qemu-aarch64/-riscv64).
+    #[arg(long)]
+    x86_only: bool,
 }
 
 struct Workload {
     name: &'static str,
     /// Guest path inside the root, and arguments.
     argv: Vec<String>,
+    /// The guest's arch: x86_64 runs natively too; the others only under qemu-user and glass.
+    arch: &'static str,
+}
+
+/// The workloads of another arch: the same guests, built by guest-images/ for that arch and
+/// kept in /<arch>/bin of the root (aarch64 also has Debian's arm64 busybox there).
+fn arch_workloads(arch: &'static str, busybox: bool) -> Vec<Workload> {
+    let bin = |p: &str| format!("/{arch}/bin/{p}");
+    let mut v = vec![
+        Workload {
+            name: "integer loop",
+            argv: vec![bin("bench_int"), "100000000".into()],
+            arch,
+        },
+        Workload {
+            name: "store loop 4 MiB",
+            argv: vec![bin("bench_store"), "50".into()],
+            arch,
+        },
+    ];
+    if busybox {
+        v.push(Workload {
+            name: "busybox sh loop",
+            argv: vec![
+                bin("busybox"),
+                "sh".into(),
+                "-c".into(),
+                "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; echo $i".into(),
+            ],
+            arch,
+        });
+    }
+    v
+}
+
+/// qemu-user for an arch: `--qemu` for x86_64, qemu-aarch64 / qemu-riscv64 otherwise.
+fn qemu_for(args: &BenchArgs, arch: &str) -> String {
+    match arch {
+        "x86_64" => args.qemu.clone(),
+        a => format!("qemu-{a}"),
+    }
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -77,10 +123,12 @@ pub fn bench(args: &BenchArgs) -> std::process::ExitCode {
         Workload {
             name: "integer loop",
             argv: vec!["/bin/bench_int".into(), "100000000".into()],
+            arch: "x86_64",
         },
         Workload {
             name: "store loop 4 MiB",
             argv: vec!["/bin/bench_store".into(), "50".into()],
+            arch: "x86_64",
         },
         Workload {
             name: "fork+exec+wait x200",
@@ -93,6 +141,7 @@ pub fn bench(args: &BenchArgs) -> std::process::ExitCode {
             .iter()
             .map(|s| s.to_string())
             .collect(),
+            arch: "x86_64",
         },
         Workload {
             name: "busybox sh loop",
@@ -105,8 +154,14 @@ pub fn bench(args: &BenchArgs) -> std::process::ExitCode {
             .iter()
             .map(|s| s.to_string())
             .collect(),
+            arch: "x86_64",
         },
     ];
+    let mut workloads: Vec<Workload> = workloads.into_iter().collect();
+    if !args.x86_only {
+        workloads.extend(arch_workloads("aarch64", true));
+        workloads.extend(arch_workloads("riscv64", false));
+    }
     let host = |guest: &str| -> PathBuf { root.join(guest.trim_start_matches('/')) };
     for w in &workloads {
         if !host(&w.argv[0]).exists() {
@@ -123,19 +178,20 @@ pub fn bench(args: &BenchArgs) -> std::process::ExitCode {
         glass_emulator::param::QUANTUM_BLOCKS
     );
     println!(
-        "{:<18} {:>10} {:>10} {:>10} {:>12} {:>12}",
-        "workload", "native s", "qemu s", "glass s", "glass/qemu", "glass/native"
+        "{:<8} {:<20} {:>10} {:>10} {:>10} {:>12} {:>12}",
+        "arch", "workload", "native s", "qemu s", "glass s", "glass/qemu", "glass/native"
     );
     let mut worst: f64 = 0.0;
     for w in &workloads {
         let exe = host(&w.argv[0]);
+        let native_ok = w.arch == "x86_64";
         let mut t = [Vec::new(), Vec::new(), Vec::new()];
         let mut outputs: Vec<Vec<u8>> = Vec::new();
         for _ in 0..args.runs {
             // Interleave the engines so machine noise hits all three alike.
             let mut native = Command::new(&exe);
             native.args(&w.argv[1..]).current_dir(&root);
-            let mut qemu = Command::new(&args.qemu);
+            let mut qemu = Command::new(qemu_for(args, w.arch));
             qemu.arg(&exe).args(&w.argv[1..]).current_dir(&root);
             let mut g = Command::new(&glass);
             g.arg("run")
@@ -144,6 +200,9 @@ pub fn bench(args: &BenchArgs) -> std::process::ExitCode {
                 .arg("--")
                 .args(&w.argv);
             for (i, cmd) in [&mut native, &mut qemu, &mut g].into_iter().enumerate() {
+                if i == 0 && !native_ok {
+                    continue;
+                }
                 match time(cmd) {
                     Some((dt, out)) => {
                         t[i].push(dt);
@@ -173,14 +232,20 @@ pub fn bench(args: &BenchArgs) -> std::process::ExitCode {
             median(t[2].clone()),
         ];
         worst = worst.max(g / q);
+        let (ns, gn) = if native_ok {
+            (format!("{n:.3}"), format!("{:.2}x", g / n))
+        } else {
+            ("-".to_string(), "-".to_string())
+        };
         println!(
-            "{:<18} {:>10.3} {:>10.3} {:>10.3} {:>11.2}x {:>11.2}x",
+            "{:<8} {:<20} {:>10} {:>10.3} {:>10.3} {:>11.2}x {:>12}",
+            w.arch,
             w.name,
-            n,
+            ns,
             q,
             g,
             g / q,
-            g / n
+            gn
         );
     }
     let verdict = if worst <= args.goal {

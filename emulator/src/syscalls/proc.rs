@@ -665,7 +665,15 @@ impl Machine {
         }
         self.procs[i].vm = vm;
         let p = &mut self.procs[i];
-        p.name = path.rsplit('/').next().unwrap_or(&path).to_string();
+        // The status name is the program's base name as exec'd; a re-exec through
+        // /proc/self/exe (busybox running an applet) is named by its argv[0] instead, so
+        // /proc shows `tr`, not `exe`.
+        let shown = if path.ends_with("/exe") && path.starts_with("/proc/") {
+            args.first().map(String::as_str).unwrap_or(&path)
+        } else {
+            path.as_str()
+        };
+        p.name = shown.rsplit('/').next().unwrap_or(shown).to_string();
         p.args = args;
         p.exe = canon;
         p.image = image;
