@@ -142,6 +142,12 @@ pub trait FileTree: Send + Sync + 'static {
     fn walk1(&self, uname: &str, dir: &Self::Node, name: &str) -> NineResult<(Self::Node, Qid)>;
     /// Tstat (no permission needed).
     fn stat(&self, node: &Self::Node) -> NineResult<Stat>;
+    /// Tstat of an open fid whose open made it stand for another file (proc(3): an open of
+    /// `text` is the executable's own channel, so its stat describes the binary). `None`, the
+    /// default, means stat the walked node.
+    fn stat_open(&self, _open: &Self::Open) -> Option<NineResult<Stat>> {
+        None
+    }
     /// Twstat.
     fn wstat(&self, uname: &str, node: &Self::Node, stat: &Stat) -> NineResult<()>;
     /// Topen of a non-directory node, or a directory with `OREAD` (permission checks

@@ -793,17 +793,21 @@ impl<T: FileTree> Session<T> {
     }
 
     fn stat(&self, t: Tstat) -> Reply {
-        let node = {
+        let (node, cell) = {
             let st = lock(&self.state);
-            st.fids
-                .get(&t.fid)
-                .ok_or_else(|| err(EUNKNOWNFID))?
-                .node
-                .clone()
+            let slot = st.fids.get(&t.fid).ok_or_else(|| err(EUNKNOWNFID))?;
+            (slot.node.clone(), slot.cell.clone())
         };
-        Ok(Rmsg::Stat(Rstat {
-            stat: self.tree.stat(&node)?,
-        }))
+        // An open fid may stand for another file (proc(3) `text` becomes the executable).
+        let opened = match &*lock(&cell.state) {
+            OpenState::File(Some(open)) => self.tree.stat_open(open),
+            _ => None,
+        };
+        let stat = match opened {
+            Some(r) => r?,
+            None => self.tree.stat(&node)?,
+        };
+        Ok(Rmsg::Stat(Rstat { stat }))
     }
 
     /// stat(5) wstat, with lib9p's refusals of fields that may not change; "don't touch"

@@ -1137,6 +1137,15 @@ fn text_open_returns_executable_qid_and_bytes() {
     bytes.extend(data(&h.read(fid, 8, IOUNIT)));
     assert_eq!(bytes, &exe.bytes[..]);
     assert!(data(&h.read(fid, bytes.len() as u64, IOUNIT)).is_empty());
+    // Once open, the fid is the executable's channel: its stat describes the binary, as
+    // acid's checkqid expects (§1.3, §3.1).
+    match h.send(Tstat { fid: Fid(fid) }) {
+        Rmsg::Stat(s) => assert_eq!(
+            (s.stat.qid, s.stat.length),
+            (exe.qid, exe.bytes.len() as u64)
+        ),
+        r => panic!("{r:?}"),
+    }
     assert_eq!(ename(&h.try_open("2/text", ORDWR)), err::EPERM);
     // The /proc entry itself: length 0 until opened (§5.7).
     let f = h.walk_ok("2/text");

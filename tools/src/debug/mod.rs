@@ -37,11 +37,13 @@ pub struct DebugArgs {
     target: Vec<String>,
 }
 
-/// Breakpoint instructions (acid's bpinst): x86 int3; arm64 `brk #0`; riscv `ebreak`.
-fn bpinst(arch: DbgArch) -> &'static [u8] {
+/// Breakpoint instructions (acid's bpinst): x86 int3; arm64 `brk #0`; riscv `ebreak`, or
+/// `c.ebreak` over a compressed (16-bit) instruction so the next one stays intact.
+fn bpinst(arch: DbgArch, orig: &[u8]) -> &'static [u8] {
     match arch {
         DbgArch::X86_64 => &[0xcc],
         DbgArch::Aarch64 => &[0x00, 0x00, 0x20, 0xd4],
+        DbgArch::Riscv64 if orig.first().is_some_and(|b| b & 3 != 3) => &[0x02, 0x90],
         DbgArch::Riscv64 => &[0x73, 0x00, 0x10, 0x00],
     }
 }
@@ -273,6 +275,15 @@ impl Debugger {
             .map(|(n, (_, o))| (*n, o.clone()))
     }
 
+    /// Write the breakpoint instruction at `addr`; the bytes it replaced.
+    fn insert_bp(&mut self, addr: u64) -> R<Vec<u8>> {
+        let first = self.read_mem(addr, 1)?;
+        let len = bpinst(self.syms.arch, &first).len();
+        let orig = self.read_mem(addr, len)?;
+        self.write_mem(addr, bpinst(self.syms.arch, &orig))?;
+        Ok(orig)
+    }
+
     /// Step over an inserted breakpoint at pc: put the original bytes back, one instruction,
     /// then the breakpoint again.
     fn step_one(&mut self) -> R<()> {
@@ -280,7 +291,7 @@ impl Debugger {
         if let Some((_, orig)) = self.bp_at(pc) {
             self.write_mem(pc, &orig)?;
             let r = self.ctl("step");
-            self.write_mem(pc, bpinst(self.syms.arch))?;
+            self.write_mem(pc, bpinst(self.syms.arch, &orig))?;
             r
         } else {
             self.ctl("step")
@@ -362,8 +373,7 @@ impl Debugger {
             "break" | "b" => {
                 let addr = self.resolve(arg)?;
                 self.ensure_stopped()?;
-                let orig = self.read_mem(addr, bpinst(self.syms.arch).len())?;
-                self.write_mem(addr, bpinst(self.syms.arch))?;
+                let orig = self.insert_bp(addr)?;
                 let n = self.next_bp;
                 self.next_bp += 1;
                 self.bps.insert(n, (addr, orig));
@@ -405,8 +415,7 @@ impl Debugger {
                     if sp < start_sp && self.syms.func_at(pc).is_some_and(|(_, off)| off == 0) {
                         // Entered a call: run to its return address.
                         let ret = self.return_address(sp)?;
-                        let orig = self.read_mem(ret, bpinst(self.syms.arch).len())?;
-                        self.write_mem(ret, bpinst(self.syms.arch))?;
+                        let orig = self.insert_bp(ret)?;
                         let r = self.ctl("startstop");
                         self.write_mem(ret, &orig)?;
                         r?;

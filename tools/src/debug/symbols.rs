@@ -221,11 +221,17 @@ impl Symbols {
                 }
             }
             // On x86_64 the return address sits just below the CFA even without a rule.
-            let new_pc = match row.register(gimli::Register(ra as u16)) {
+            // A rule the CFI states for the return-address register, as opposed to none:
+            // gimli answers Undefined for both, but only an explicit one (`.cfi_undefined` in
+            // _start) ends the stack; with no rule (a leaf on aarch64 or riscv64 at its entry)
+            // the return address is still in its register.
+            let ra_reg = gimli::Register(ra as u16);
+            let explicit = row.registers().any(|(r, _)| *r == ra_reg);
+            let new_pc = match row.register(ra_reg) {
                 RegisterRule::Offset(_)
                 | RegisterRule::ValOffset(_)
                 | RegisterRule::Register(_) => next[ra],
-                RegisterRule::Undefined => 0,
+                RegisterRule::Undefined if explicit => 0,
                 _ if self.arch == DbgArch::X86_64 => mem(cfa.wrapping_sub(8)).unwrap_or(0),
                 _ => next[ra],
             };
