@@ -4,54 +4,16 @@
 //! `segment`, read a global's bytes through `mem` at the address the ELF symbol table gives,
 //! and get Plan 9's exact error strings for a gap read and a write while running.
 
-use glass_tests::{glass_bin, guest_image, guest_root, repo_root};
-use object::{Object, ObjectSymbol};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use glass_tests::{repo_root, symbol, ServedMachine};
+use std::process::Command;
 
-struct Machine {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Machine {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Start `glass run --serve 127.0.0.1:0 -- /bin/target` and learn its port from stderr.
-fn start_target() -> Machine {
-    let root = guest_root();
-    let mut child = Command::new(glass_bin())
-        .args(["run", "--root"])
-        .arg(&root)
-        .args(["--serve", "127.0.0.1:0", "--", "/bin/target"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn glass");
-    let mut err = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut line = String::new();
-    err.read_line(&mut line).expect("read stderr");
-    let addr = line
-        .strip_prefix("glass: serving /proc on ")
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no serving line: {line:?}"))
-        .to_string();
-    std::thread::spawn(move || for _ in err.lines() {});
-    Machine { child, addr }
+/// `glass run --serve 127.0.0.1:0 -- /bin/target`, its port learnt from stderr.
+fn start_target() -> ServedMachine {
+    ServedMachine::start(&["--", "/bin/target"])
 }
 
 fn marker_addr() -> u64 {
-    let bytes = std::fs::read(guest_image("x86_64", "target")).expect("target image");
-    let f = object::File::parse(&*bytes).expect("elf");
-    f.symbols()
-        .find(|s| s.name() == Ok("marker"))
-        .map(|s| s.address())
-        .expect("marker symbol")
+    symbol("x86_64", "target", "marker").0
 }
 
 /// Run one of the interop clients; (stdout, success). Skips (None) when its venv is missing.
