@@ -13,21 +13,32 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// MemTree plus a file `block` whose reads wait until cancelled (like a `wait` read).
+/// MemTree plus a file `block` whose reads wait until cancelled (like a `wait` read), and
+/// `slow`, whose reads answer `late` after a moment (like a ctl write the machine carries out).
 struct BlockTree {
     mem: MemTree,
+    /// Set when a read of `slow` has begun.
+    slow_started: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Clone)]
 enum Node {
     Mem(usize),
     Block,
+    Slow,
 }
 
 enum Open {
     Mem(MemOpen),
     Block,
+    Slow,
 }
+
+const SLOW_QID: Qid = Qid {
+    ty: 0,
+    vers: 0,
+    path: 2 << 40,
+};
 
 const BLOCK_QID: Qid = Qid {
     ty: 0,
@@ -47,11 +58,12 @@ impl FileTree for BlockTree {
     fn walk1(&self, uname: &str, dir: &Node, name: &str) -> NineResult<(Node, Qid)> {
         match dir {
             Node::Mem(0) if name == "block" => Ok((Node::Block, BLOCK_QID)),
+            Node::Mem(0) if name == "slow" => Ok((Node::Slow, SLOW_QID)),
             Node::Mem(d) => self
                 .mem
                 .walk1(uname, d, name)
                 .map(|(n, q)| (Node::Mem(n), q)),
-            Node::Block => Err(NineError::new("walk in non-directory")),
+            Node::Block | Node::Slow => Err(NineError::new("walk in non-directory")),
         }
     }
     fn stat(&self, node: &Node) -> NineResult<Stat> {
@@ -63,12 +75,18 @@ impl FileTree for BlockTree {
                 name: "block".into(),
                 ..Stat::default()
             }),
+            Node::Slow => Ok(Stat {
+                qid: SLOW_QID,
+                mode: 0o444,
+                name: "slow".into(),
+                ..Stat::default()
+            }),
         }
     }
     fn wstat(&self, uname: &str, node: &Node, stat: &Stat) -> NineResult<()> {
         match node {
             Node::Mem(n) => self.mem.wstat(uname, n, stat),
-            Node::Block => Err(NineError::new("permission denied")),
+            Node::Block | Node::Slow => Err(NineError::new("permission denied")),
         }
     }
     fn open(&self, uname: &str, node: &Node, mode: u8) -> NineResult<(Open, Qid, u32)> {
@@ -78,12 +96,13 @@ impl FileTree for BlockTree {
                 .open(uname, n, mode)
                 .map(|(o, q, i)| (Open::Mem(o), q, i)),
             Node::Block => Ok((Open::Block, BLOCK_QID, 0)),
+            Node::Slow => Ok((Open::Slow, SLOW_QID, 0)),
         }
     }
     fn readdir(&self, node: &Node) -> NineResult<Vec<Stat>> {
         match node {
             Node::Mem(n) => self.mem.readdir(n),
-            Node::Block => Err(NineError::new("not a directory")),
+            Node::Block | Node::Slow => Err(NineError::new("not a directory")),
         }
     }
     fn read(
@@ -103,12 +122,18 @@ impl FileTree for BlockTree {
                 let _ = rx.recv();
                 Err(NineError::new("interrupted"))
             }
+            Open::Slow => {
+                self.slow_started
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(200));
+                Ok(b"late".to_vec())
+            }
         }
     }
     fn write(&self, open: &mut Open, offset: u64, data: &[u8], cancel: &Cancel) -> NineResult<u32> {
         match open {
             Open::Mem(o) => self.mem.write(o, offset, data, cancel),
-            Open::Block => Err(NineError::new("permission denied")),
+            Open::Block | Open::Slow => Err(NineError::new("permission denied")),
         }
     }
     fn clunk(&self, open: Open) {
@@ -119,7 +144,7 @@ impl FileTree for BlockTree {
     fn remove(&self, uname: &str, node: &Node) -> NineResult<()> {
         match node {
             Node::Mem(n) => self.mem.remove(uname, n),
-            Node::Block => Err(NineError::new("permission denied")),
+            Node::Block | Node::Slow => Err(NineError::new("permission denied")),
         }
     }
 }
@@ -128,12 +153,19 @@ fn tree() -> Arc<BlockTree> {
     let mut mem = MemTree::new("glenda");
     mem.add_file("hello", 0o444, "hello, world\n")
         .add_file("dir/f", 0o666, "f\n");
-    Arc::new(BlockTree { mem })
+    Arc::new(BlockTree {
+        mem,
+        slow_started: Default::default(),
+    })
 }
 
 fn tcp_server() -> (proc_model::ninep::ServerHandle, std::net::SocketAddr) {
+    tcp_server_of(tree())
+}
+
+fn tcp_server_of(tree: Arc<BlockTree>) -> (proc_model::ninep::ServerHandle, std::net::SocketAddr) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let server = serve_tcp(tree(), listener).expect("serve");
+    let server = serve_tcp(tree, listener).expect("serve");
     let ListenAddr::Tcp(addr) = server.local_addr().clone() else {
         panic!("not tcp")
     };
@@ -432,6 +464,47 @@ fn transport_shutdown_closes_connections() {
     c.send(2, Tstat { fid: Fid(0) });
     assert!(c.recv().is_none());
     assert!(TcpStream::connect(addr).is_err() || connect(addr).recv().is_none());
+}
+
+#[test]
+fn transport_shutdown_answers_requests_in_flight_first() {
+    let t = tree();
+    let (server, addr) = tcp_server_of(t.clone());
+    let mut c = connect(addr);
+    c.handshake();
+    c.rpc(
+        2,
+        Twalk {
+            fid: Fid(0),
+            newfid: Fid(1),
+            wname: vec!["slow".into()],
+        },
+    );
+    c.rpc(
+        3,
+        Topen {
+            fid: Fid(1),
+            mode: OREAD,
+        },
+    );
+    c.send(
+        10,
+        Tread {
+            fid: Fid(1),
+            offset: 0,
+            count: 10,
+        },
+    );
+    while !t.slow_started.load(std::sync::atomic::Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // The read is in flight when the server shuts down: its reply still arrives, then EOF.
+    server.shutdown();
+    match c.recv() {
+        Some((Tag(10), Rmsg::Read(r))) => assert_eq!(r.data, b"late"),
+        r => panic!("expected the in-flight Rread before the close: {r:?}"),
+    }
+    assert!(c.recv().is_none());
 }
 
 #[test]

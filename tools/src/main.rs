@@ -180,10 +180,7 @@ fn run(args: RunArgs) -> ExitCode {
     m.keep = args.keep;
     let report = m.run();
     if let Some(s) = server {
-        // The last requests (a `start` that let the guest finish, say) were answered on the
-        // machine thread; give their connections a moment to send the replies before the
-        // server closes them.
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        // Replies already produced (a `start` that let the guest finish) are still sent.
         s.shutdown();
     }
     if args.digest {

@@ -26,6 +26,9 @@ pub const DEFAULT_TCP_ADDR: &str = "127.0.0.1:5640";
 
 /// Read buffer per connection.
 const READ_BUFFER: usize = 64 * 1024;
+/// How long a connection the server is shutting down waits for requests already in flight
+/// before it closes, so a reply the tree has produced is still sent.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Host-side transport errors (never sent to a client).
 #[derive(Debug, thiserror::Error)]
@@ -184,13 +187,15 @@ pub fn serve_unix_with<T: FileTree>(
 /// Serve one already connected stream on the calling thread until it closes (for stdio-like
 /// pipes, socketpairs and tests). `S` must be cloneable into a reader and a writer.
 pub fn serve_connection<T: FileTree, S: Stream>(tree: Arc<T>, config: Config, stream: S) {
-    run_connection(tree, config, stream)
+    run_connection(tree, config, stream, &AtomicBool::new(false))
 }
 
 /// A byte stream a connection runs on.
 pub trait Stream: Read + Write + Send + Sized + 'static {
     fn try_clone_stream(&self) -> io::Result<Self>;
     fn shutdown_stream(&self);
+    /// Stop reading requests (the reader sees a clean end); replies can still be written.
+    fn shutdown_read(&self);
 }
 
 impl Stream for TcpStream {
@@ -200,6 +205,9 @@ impl Stream for TcpStream {
     fn shutdown_stream(&self) {
         let _ = self.shutdown(Shutdown::Both);
     }
+    fn shutdown_read(&self) {
+        let _ = self.shutdown(Shutdown::Read);
+    }
 }
 
 impl Stream for UnixStream {
@@ -208,6 +216,9 @@ impl Stream for UnixStream {
     }
     fn shutdown_stream(&self) {
         let _ = self.shutdown(Shutdown::Both);
+    }
+    fn shutdown_read(&self) {
+        let _ = self.shutdown(Shutdown::Read);
     }
 }
 
@@ -296,8 +307,9 @@ impl ServerHandle {
         lock(&self.registry.conns).len()
     }
 
-    /// Stop accepting, close every connection (cancelling their requests) and wait for the
-    /// accept and connection threads to end.
+    /// Stop accepting, stop every connection's requests, let each answer what it has in
+    /// flight (for at most a second; then the rest are cancelled), and wait for the accept
+    /// and connection threads to end.
     pub fn shutdown(mut self) {
         self.stop_all();
     }
@@ -402,17 +414,24 @@ fn spawn_connection<T: FileTree, S: Stream>(
         return;
     };
     let id = registry.next.fetch_add(1, Ordering::Relaxed);
+    let stopping = Arc::new(AtomicBool::new(false));
+    let stop_flag = stopping.clone();
     // Register before the thread can finish, so its own removal always finds the entry.
     let mut conns = lock(&registry.conns);
     let reg = registry.clone();
     let spawned = std::thread::Builder::new()
         .name(format!("9p-conn-{id}"))
         .spawn(move || {
-            run_connection(tree, config, stream);
+            run_connection(tree, config, stream, &stopping);
             lock(&reg.conns).remove(&id);
         });
     if let Ok(handle) = spawned {
-        let close = Box::new(move || closer.shutdown_stream());
+        // The server's close stops the requests; the connection answers those in flight,
+        // then ends.
+        let close = Box::new(move || {
+            stop_flag.store(true, Ordering::SeqCst);
+            closer.shutdown_read();
+        });
         conns.insert(
             id,
             ConnEntry {
@@ -541,7 +560,14 @@ impl Drop for Pool {
     }
 }
 
-fn run_connection<T: FileTree, S: Stream>(tree: Arc<T>, config: Config, stream: S) {
+/// Serve one connection until it ends. `stopping` is set when the server closes it: the
+/// requests already in flight are then answered (within DRAIN) before the close.
+fn run_connection<T: FileTree, S: Stream>(
+    tree: Arc<T>,
+    config: Config,
+    stream: S,
+    stopping: &AtomicBool,
+) {
     let Ok(write_half) = stream.try_clone_stream() else {
         return;
     };
@@ -569,6 +595,17 @@ fn run_connection<T: FileTree, S: Stream>(tree: Arc<T>, config: Config, stream: 
     while !writer.dead.load(Ordering::Relaxed) {
         let frame = match read_frame(&mut reader, session.msize()) {
             Ok(Some(f)) => f,
+            Ok(None) if stopping.load(Ordering::SeqCst) => {
+                // The server stops taking requests: answer the ones in flight (for a while).
+                let deadline = std::time::Instant::now() + DRAIN;
+                while session.outstanding() > 0
+                    && !writer.dead.load(Ordering::Relaxed)
+                    && std::time::Instant::now() < deadline
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                break;
+            }
             Ok(None) | Err(_) => break,
         };
         match session.receive_frame(&frame, &mut &*writer) {
