@@ -222,22 +222,15 @@ fn path_arg(name: &str) -> Option<usize> {
     }
 }
 
-/// A guest C string for the `syscall` file: double-quoted, at most 64 bytes, with `"`, `\`
-/// and non-printing bytes escaped.
+/// A guest C string for the `syscall` file: double-quoted, its first 64 bytes shown (then
+/// `...`), with `"`, `\` and non-printing bytes escaped; `?` if it cannot be read.
 fn quoted_cstr(p: &Process, addr: u64) -> String {
-    const MAX: usize = 64;
-    // A string near the end of its mapping: read up to the page end instead.
-    let to_page_end = (4096 - (addr % 4096)) as usize;
-    let bytes = p
-        .cpu
-        .read(addr, MAX)
-        .or_else(|_| p.cpu.read(addr, to_page_end.min(MAX)));
-    let Ok(bytes) = bytes else {
+    const SHOWN: usize = 64;
+    let Ok(bytes) = p.cpu.read_cstr(addr, crate::param::PATH_MAX) else {
         return "?".to_string();
     };
-    let end = bytes.iter().position(|&b| b == 0);
     let mut q = String::from("\"");
-    for &b in &bytes[..end.unwrap_or(bytes.len())] {
+    for &b in bytes.iter().take(SHOWN) {
         match b {
             b'"' | b'\\' => {
                 q.push('\\');
@@ -248,7 +241,7 @@ fn quoted_cstr(p: &Process, addr: u64) -> String {
         }
     }
     q.push('"');
-    if end.is_none() {
+    if bytes.len() > SHOWN {
         q.push_str("...");
     }
     q

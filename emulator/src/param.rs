@@ -71,6 +71,9 @@ pub fn default_rlimits() -> [(u64, u64); RLIM_NLIMITS] {
     l
 }
 
+/// Longest path accepted (Linux PATH_MAX, include/uapi/linux/limits.h).
+pub const PATH_MAX: usize = 4096;
+
 /// Highest fd number a process may use (RLIMIT_NOFILE's soft limit).
 pub const MAX_FDS: i32 = 1024;
 

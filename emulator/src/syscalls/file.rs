@@ -6,6 +6,7 @@ use crate::cpu::Arch;
 use crate::errno::{Errno, SysResult};
 use crate::fdtable::*;
 use crate::machine::{Kernel, Process};
+use crate::param::PATH_MAX;
 use crate::vfs::{self, DevKind, FileStat, Node, Resolved};
 use std::io::Read as _;
 use std::os::unix::fs::FileExt;
@@ -18,10 +19,8 @@ pub const AT_EMPTY_PATH: u64 = 0x1000;
 /// Largest single transfer we stage through host memory; longer requests return short
 /// counts, which POSIX allows for reads and which glibc's write loops retry.
 const MAX_IO: usize = 1 << 20;
-/// Longest path accepted (Linux PATH_MAX).
-const PATH_MAX: usize = 4096;
 
-fn fd_arg(a: u64) -> i32 {
+pub fn fd_arg(a: u64) -> i32 {
     a as i32
 }
 
@@ -691,7 +690,7 @@ pub fn fchmodat(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> 
 
 /// fchmod(fd, mode).
 pub fn fchmod(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    let f = p.fds.get(a[0] as i32)?;
+    let f = p.fds.get(fd_arg(a[0]))?;
     let path = f.borrow().path.clone();
     if let Ok(r) = k.vfs.resolve(&path, true) {
         k.vfs.chmod(&r, a[1] as u32);

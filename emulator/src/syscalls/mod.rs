@@ -199,7 +199,7 @@ pub fn dispatch(k: &mut Kernel, p: &mut Process, sys: Sys, a: [u64; 6]) -> Outco
             ],
         ),
         Fchownat => file::fchownat(k, p, a),
-        Fchown => p.fds.get(a[0] as i32).map(|_| 0),
+        Fchown => p.fds.get(file::fd_arg(a[0])).map(|_| 0),
         Fsync | Fdatasync | Flock | Msync => Ok(0),
         Utimensat => file::utimensat(k, p, a),
         Statfs | Fstatfs => file::statfs(k, p, a),

@@ -545,7 +545,8 @@ impl Machine {
         // itself through it to run an applet. Without this the exec failed with ENOENT and the
         // shell fell back to PATH, which can find another program (an arm64 busybox ran
         // /bin/busybox, the x86_64 one).
-        if target == "/proc/self/exe" || target == format!("/proc/{}/exe", p.pid.0) {
+        let self_exe = target == "/proc/self/exe" || target == format!("/proc/{}/exe", p.pid.0);
+        if self_exe {
             target = p.exe.clone();
         }
         // Follow `#!` interpreters (binfmt_script), at most a few levels.
@@ -668,7 +669,7 @@ impl Machine {
         // The status name is the program's base name as exec'd; a re-exec through
         // /proc/self/exe (busybox running an applet) is named by its argv[0] instead, so
         // /proc shows `tr`, not `exe`.
-        let shown = if path.ends_with("/exe") && path.starts_with("/proc/") {
+        let shown = if self_exe {
             args.first().map(String::as_str).unwrap_or(&path)
         } else {
             path.as_str()
