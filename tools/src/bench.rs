@@ -41,31 +41,37 @@ struct Workload {
     arch: &'static str,
 }
 
-/// The workloads of another arch: the same guests, built by guest-images/ for that arch and
-/// kept in /<arch>/bin of the root (aarch64 also has Debian's arm64 busybox there).
-fn arch_workloads(arch: &'static str, busybox: bool) -> Vec<Workload> {
-    let bin = |p: &str| format!("/{arch}/bin/{p}");
+/// The workloads of one arch: the bench guests built by guest-images/ for it, in `bin` of the
+/// root (`/bin` for x86_64, `/<arch>/bin` for the others), and a busybox sh loop where that
+/// arch has a busybox (x86_64 also times fork+exec+wait through its shell).
+fn arch_workloads(arch: &'static str, bin: &str, busybox: bool) -> Vec<Workload> {
+    let prog = |p: &str| format!("{bin}/{p}");
+    let sh = |script: &str| -> Vec<String> {
+        vec![prog("busybox"), "sh".into(), "-c".into(), script.into()]
+    };
     let mut v = vec![
         Workload {
             name: "integer loop",
-            argv: vec![bin("bench_int"), "100000000".into()],
+            argv: vec![prog("bench_int"), "100000000".into()],
             arch,
         },
         Workload {
             name: "store loop 4 MiB",
-            argv: vec![bin("bench_store"), "50".into()],
+            argv: vec![prog("bench_store"), "50".into()],
             arch,
         },
     ];
+    if arch == "x86_64" {
+        v.push(Workload {
+            name: "fork+exec+wait x200",
+            argv: sh("i=0; while [ $i -lt 200 ]; do /bin/true; i=$((i+1)); done; echo $i"),
+            arch,
+        });
+    }
     if busybox {
         v.push(Workload {
             name: "busybox sh loop",
-            argv: vec![
-                bin("busybox"),
-                "sh".into(),
-                "-c".into(),
-                "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; echo $i".into(),
-            ],
+            argv: sh("i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; echo $i"),
             arch,
         });
     }
@@ -80,7 +86,7 @@ fn qemu_for(args: &BenchArgs, arch: &str) -> String {
     }
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     let n = v.len();
     if n == 0 {
@@ -119,48 +125,10 @@ pub fn bench(args: &BenchArgs) -> std::process::ExitCode {
         };
     }
     let glass = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("glass"));
-    let workloads = [
-        Workload {
-            name: "integer loop",
-            argv: vec!["/bin/bench_int".into(), "100000000".into()],
-            arch: "x86_64",
-        },
-        Workload {
-            name: "store loop 4 MiB",
-            argv: vec!["/bin/bench_store".into(), "50".into()],
-            arch: "x86_64",
-        },
-        Workload {
-            name: "fork+exec+wait x200",
-            argv: [
-                "/bin/busybox",
-                "sh",
-                "-c",
-                "i=0; while [ $i -lt 200 ]; do /bin/true; i=$((i+1)); done; echo $i",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-            arch: "x86_64",
-        },
-        Workload {
-            name: "busybox sh loop",
-            argv: [
-                "/bin/busybox",
-                "sh",
-                "-c",
-                "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; echo $i",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-            arch: "x86_64",
-        },
-    ];
-    let mut workloads: Vec<Workload> = workloads.into_iter().collect();
+    let mut workloads = arch_workloads("x86_64", "/bin", true);
     if !args.x86_only {
-        workloads.extend(arch_workloads("aarch64", true));
-        workloads.extend(arch_workloads("riscv64", false));
+        workloads.extend(arch_workloads("aarch64", "/aarch64/bin", true));
+        workloads.extend(arch_workloads("riscv64", "/riscv64/bin", false));
     }
     let host = |guest: &str| -> PathBuf { root.join(guest.trim_start_matches('/')) };
     for w in &workloads {

@@ -3,6 +3,7 @@
 //! streaming the same bytes over a plain loopback TCP socket; and the round trip of reading
 //! `status` against a raw TCP ping-pong of the same size. Prints medians and both ratios.
 
+use crate::bench::median;
 use crate::p9client::Client;
 use glass_emulator::{Config, ConsoleIo, Machine};
 use std::io::{Read, Write};
@@ -11,11 +12,6 @@ use std::time::Instant;
 
 const TOTAL: usize = 64 << 20;
 const CHUNK: usize = 1 << 20;
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
 
 /// Raw loopback TCP: a thread writes TOTAL bytes in CHUNK writes; MiB/s at the reader.
 fn raw_stream() -> std::io::Result<f64> {
@@ -74,35 +70,18 @@ fn raw_pingpong(n: usize, rounds: usize) -> std::io::Result<f64> {
 }
 
 pub fn bench_proc(root: &std::path::Path, runs: usize) -> Result<(), String> {
-    // The machine, on its own thread (engines stay on the thread that made them).
-    let (tx, rx) = std::sync::mpsc::channel();
     let root = root.to_path_buf();
-    let machine = std::thread::spawn(move || {
+    let (addr, machine) = crate::serve::spawn_served(move || {
         let config = Config::new(root, "/bin/memhog", vec!["/bin/memhog".into(), "64".into()]);
         let console = ConsoleIo {
             stdin: Box::new(std::io::empty()),
             stdout: Box::new(std::io::sink()),
             stderr: Box::new(std::io::sink()),
         };
-        let mut m = match Machine::new(&config, console) {
-            Ok(m) => m,
-            Err(e) => {
-                let _ = tx.send(Err(e.to_string()));
-                return;
-            }
-        };
-        match crate::serve::serve_machine(&mut m, "127.0.0.1:0") {
-            Ok(s) => {
-                let _ = tx.send(Ok(s.local_addr().to_string()));
-                m.run();
-                s.shutdown();
-            }
-            Err(e) => {
-                let _ = tx.send(Err(e));
-            }
-        }
-    });
-    let addr = rx.recv().map_err(|e| e.to_string())??;
+        let m = Machine::new(&config, console).map_err(|e| e.to_string())?;
+        let finish: Box<dyn FnOnce(glass_emulator::RunReport)> = Box::new(|_| ());
+        Ok((m, finish))
+    })?;
     let user = glass_emulator::machine::host_user();
     let mut c = Client::connect(&addr, &user).map_err(|e| e.to_string())?;
     println!("/proc over 9P at {addr}, msize {} bytes", c.msize());

@@ -7,12 +7,11 @@
 
 use crate::p9client::Client;
 use crate::MachineArgs;
-use glass_emulator::{ConsoleIo, Machine};
+use glass_emulator::{ConsoleIo, Machine, RunReport};
 use std::cell::RefCell;
 use std::io::Write;
 use std::process::ExitCode;
 use std::rc::Rc;
-use std::sync::{Arc, Mutex};
 
 /// A writer that appends to a shared buffer (the guest's console, shown at the end).
 #[derive(Clone, Default)]
@@ -95,46 +94,26 @@ pub fn demo(args: &MachineArgs) -> ExitCode {
         config.seed
     );
     // The machine runs on its own thread; this thread is a 9P client of its /proc.
-    let (tx, rx) = std::sync::mpsc::channel();
-    let result = Arc::new(Mutex::new(None));
-    let res = result.clone();
-    let machine = std::thread::spawn(move || {
+    let served = crate::serve::spawn_served(move || {
         let out = Capture::default();
         let console = ConsoleIo {
             stdin: Box::new(std::io::empty()),
             stdout: Box::new(out.clone()),
             stderr: Box::new(out.clone()),
         };
-        let mut m = match Machine::new(&config, console) {
-            Ok(m) => m,
-            Err(e) => {
-                let _ = tx.send(Err(e.to_string()));
-                return;
-            }
-        };
-        let server = match crate::serve::serve_machine(&mut m, "127.0.0.1:0") {
-            Ok(s) => s,
-            Err(e) => {
-                let _ = tx.send(Err(e));
-                return;
-            }
-        };
-        let _ = tx.send(Ok(server.local_addr().to_string()));
-        let report = m.run();
-        server.shutdown();
-        let text = String::from_utf8_lossy(&out.0.borrow()).into_owned();
-        if let Ok(mut r) = res.lock() {
-            *r = Some((report, text));
-        }
+        let m = Machine::new(&config, console).map_err(|e| e.to_string())?;
+        let finish: Box<dyn FnOnce(RunReport) -> (RunReport, String)> = Box::new(move |report| {
+            let text = String::from_utf8_lossy(&out.0.borrow()).into_owned();
+            (report, text)
+        });
+        Ok((m, finish))
     });
-    let addr = match rx.recv() {
-        Ok(Ok(a)) => a,
-        Ok(Err(e)) => {
+    let (addr, machine) = match served {
+        Ok(x) => x,
+        Err(e) => {
             eprintln!("glass: {e}");
-            let _ = machine.join();
             return ExitCode::from(2);
         }
-        Err(_) => return ExitCode::from(2),
     };
     println!("$ glass 9p -a {addr} ls /   (while the workload runs)");
     let user = glass_emulator::machine::host_user();
@@ -169,8 +148,7 @@ pub fn demo(args: &MachineArgs) -> ExitCode {
     if !shown {
         println!("  (the workload finished before a pipeline could be watched)");
     }
-    let _ = machine.join();
-    let Some((report, text)) = result.lock().ok().and_then(|mut r| r.take()) else {
+    let Ok(Some((report, text))) = machine.join() else {
         return ExitCode::from(1);
     };
     println!("\n$ glass run -- /bin/busybox sh -c WORKLOAD   (the same run: its output)");

@@ -2,7 +2,7 @@
 //! tree, on a TCP or Unix-socket listener (default 127.0.0.1:5640; any other interface only
 //! when the user names it).
 
-use glass_emulator::Machine;
+use glass_emulator::{Machine, RunReport};
 use proc_model::ninep::{Config, ListenAddr, ServerHandle};
 use proc_model::procfs::ProcFs;
 use std::sync::Arc;
@@ -18,4 +18,42 @@ pub fn serve_machine(m: &mut Machine, addr: &str) -> Result<ServerHandle, String
     listen
         .serve(tree, Config::default())
         .map_err(|e| format!("{e}"))
+}
+
+/// Run a machine on a thread of its own (engines stay on the thread that made them) with
+/// its /proc served on a loopback port. `make` builds the machine on that thread and the
+/// finisher that turns its report into the thread's result there (it may read output the
+/// guest wrote into thread-local buffers). Returns where /proc is served and the thread.
+pub fn spawn_served<R: Send + 'static>(
+    make: impl FnOnce() -> Result<(Machine, Box<dyn FnOnce(RunReport) -> R>), String> + Send + 'static,
+) -> Result<(String, std::thread::JoinHandle<Option<R>>), String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let machine = std::thread::spawn(move || {
+        let (mut m, finish) = match make() {
+            Ok(x) => x,
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return None;
+            }
+        };
+        let server = match serve_machine(&mut m, "127.0.0.1:0") {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return None;
+            }
+        };
+        let _ = tx.send(Ok(server.local_addr().to_string()));
+        let report = m.run();
+        server.shutdown();
+        Some(finish(report))
+    });
+    match rx.recv() {
+        Ok(Ok(addr)) => Ok((addr, machine)),
+        Ok(Err(e)) => {
+            let _ = machine.join();
+            Err(e)
+        }
+        Err(_) => Err("the machine thread ended before serving /proc".into()),
+    }
 }
