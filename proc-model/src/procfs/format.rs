@@ -146,27 +146,50 @@ pub fn fd_line(e: &FdEntry) -> String {
     )
 }
 
-/// The lines of `fd`: the current directory, then one line per open fd in fd order.
-pub fn fd_lines(t: &FdTable) -> Vec<String> {
-    let mut lines = Vec::with_capacity(t.fds.len() + 1);
-    lines.push(format!("{}\n", t.cwd));
-    lines.extend(t.fds.iter().map(fd_line));
-    lines
+/// 9front's resume state of a one-line-per-read file (the channel's `nrock` and `mrock`):
+/// the index of the next line to generate and the bytes generated so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LineCursor {
+    pub next: u32,
+    pub produced: u64,
 }
 
-/// A read of a one-line-per-read file (9front `fd`, `ns`): the remainder of the line that
-/// holds `offset`, at most `count` bytes. A reader that asks at the end of what it was given
-/// gets the next line; any other offset is found by generating from the start.
-pub fn line_read(lines: &[String], offset: u64, count: u32) -> Vec<u8> {
-    let mut start = 0u64;
-    for l in lines {
-        let end = start + l.len() as u64;
-        if offset < end {
-            return readstr(offset - start, count, l.as_bytes());
-        }
-        start = end;
+/// A read of a one-line-per-read file (9front procread, Qfd and Qns): a read at exactly the
+/// bytes produced so far gets the next line by index (so lines that changed in between are
+/// neither repeated nor skipped); any other offset restarts from the first line and skips
+/// forward, answering the rest of the line that holds the offset. `next_line` generates the
+/// line at the cursor's index and advances it, or answers None after the last one.
+pub fn cursor_read(
+    cur: &mut LineCursor,
+    offset: u64,
+    count: u32,
+    mut next_line: impl FnMut(&mut u32) -> Option<String>,
+) -> Vec<u8> {
+    if offset == 0 || offset != cur.produced {
+        *cur = LineCursor::default();
     }
-    Vec::new()
+    loop {
+        let Some(line) = next_line(&mut cur.next) else {
+            return Vec::new();
+        };
+        cur.produced += line.len() as u64;
+        if cur.produced > offset {
+            let start = line.len() - (cur.produced - offset) as usize;
+            return readstr(start as u64, count, line.as_bytes());
+        }
+    }
+}
+
+/// The `fd` line at a cursor index (9front readfd1): index 0 is the current directory;
+/// index k+1 is the first open fd numbered k or more.
+pub fn fd_line_at(t: &FdTable, next: &mut u32) -> Option<String> {
+    if *next == 0 {
+        *next = 1;
+        return Some(format!("{}\n", t.cwd));
+    }
+    let e = t.fds.iter().find(|e| e.fd >= *next - 1)?;
+    *next = e.fd + 2;
+    Some(fd_line(e))
 }
 
 /// `args` when none were written: each argument `%q`-quoted, joined by single spaces, cut
@@ -485,13 +508,50 @@ mod tests {
     }
 
     #[test]
-    fn line_read_resumes_and_restarts() {
-        let lines = vec!["/\n".to_string(), "abc\n".to_string()];
-        assert_eq!(line_read(&lines, 0, 100), b"/\n");
-        assert_eq!(line_read(&lines, 2, 100), b"abc\n");
-        assert_eq!(line_read(&lines, 3, 100), b"bc\n");
-        assert_eq!(line_read(&lines, 6, 100), b"");
-        assert_eq!(line_read(&lines, 2, 2), b"ab");
+    fn cursor_read_resumes_by_index_and_restarts_by_offset() {
+        let mut t = FdTable {
+            cwd: "/".into(),
+            fds: vec![],
+        };
+        let e = |fd: u32, path: &str| FdEntry {
+            fd,
+            mode: 0,
+            dev_char: 'M',
+            dev_no: 0,
+            qid: Qid::default(),
+            iounit: 0,
+            offset: 0,
+            path: path.into(),
+        };
+        t.fds = vec![e(0, "a"), e(3, "b")];
+        let mut c = LineCursor::default();
+        assert_eq!(cursor_read(&mut c, 0, 100, |n| fd_line_at(&t, n)), b"/\n");
+        let l0 = fd_line(&t.fds[0]);
+        assert_eq!(
+            cursor_read(&mut c, 2, 100, |n| fd_line_at(&t, n)),
+            l0.as_bytes()
+        );
+        // fd 0 closes and fd 1 opens between reads: the next read goes on after fd 0.
+        t.fds = vec![e(1, "new"), e(3, "b")];
+        let off = 2 + l0.len() as u64;
+        let l1 = fd_line(&t.fds[0]);
+        assert_eq!(
+            cursor_read(&mut c, off, 100, |n| fd_line_at(&t, n)),
+            l1.as_bytes()
+        );
+        let l3 = fd_line(&t.fds[1]);
+        let off = off + l1.len() as u64;
+        assert_eq!(
+            cursor_read(&mut c, off, 100, |n| fd_line_at(&t, n)),
+            l3.as_bytes()
+        );
+        assert_eq!(
+            cursor_read(&mut c, off + l3.len() as u64, 100, |n| fd_line_at(&t, n)),
+            b""
+        );
+        // Any other offset: from the start, the rest of the line holding it.
+        assert_eq!(cursor_read(&mut c, 1, 100, |n| fd_line_at(&t, n)), b"\n");
+        assert_eq!(cursor_read(&mut c, 0, 1, |n| fd_line_at(&t, n)), b"/");
     }
 
     #[test]

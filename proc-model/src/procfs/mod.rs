@@ -120,6 +120,8 @@ pub struct Open {
     text: Option<TextImage>,
     /// The note group remembered at open, for `notepg`.
     noteid: u32,
+    /// Where a reader of `fd` or `ns` is (9front's per-channel line cursor).
+    lines: format::LineCursor,
 }
 
 /// The /proc tree of one machine.
@@ -340,7 +342,7 @@ impl<M: Machine + ?Sized> ProcFs<M> {
                     return Ok(Vec::new());
                 }
                 let t = self.m.fds(pid).map_err(pe)?;
-                format::line_read(&format::fd_lines(&t), offset, count)
+                format::cursor_read(&mut o.lines, offset, count, |n| format::fd_line_at(&t, n))
             }
             Q::Ns => {
                 if p.state == ProcState::Broken {
@@ -349,8 +351,13 @@ impl<M: Machine + ?Sized> ProcFs<M> {
                 // A Linux guest has one name space, the machine's root: no binds or mounts
                 // to list, only the current directory.
                 let t = self.m.fds(pid).map_err(pe)?;
-                let lines = vec![format!("cd {}\n", format::quote(&t.cwd))];
-                format::line_read(&lines, offset, count)
+                let cd = format!("cd {}\n", format::quote(&t.cwd));
+                format::cursor_read(&mut o.lines, offset, count, |n| {
+                    (*n == 0).then(|| {
+                        *n = 1;
+                        cd.clone()
+                    })
+                })
             }
             Q::Fpregs => {
                 if !p.has_fpregs {
@@ -667,6 +674,7 @@ impl<M: Machine + ?Sized> FileTree for ProcFs<M> {
             mode,
             text,
             noteid,
+            lines: format::LineCursor::default(),
         };
         match node {
             Node::Root => {

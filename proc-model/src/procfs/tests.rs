@@ -483,6 +483,27 @@ fn fd_increasing_offsets_one_line_per_read() {
     insta::assert_snapshot!(shown);
 }
 
+/// §1.4 fd (9front procread Qfd): a read at the end of what was produced gets the next fd
+/// by number, so an fd closed in between neither repeats a line nor cuts one.
+#[test]
+fn fd_resume_after_the_table_changes_gives_the_next_fd() {
+    let mut h = H::new(EVE);
+    let fid = h.open_path("2/fd", OREAD);
+    let cwd = data(&h.read(fid, 0, IOUNIT));
+    assert_eq!(cwd, b"/home/eve\n");
+    let fd0 = String::from_utf8(data(&h.read(fid, cwd.len() as u64, IOUNIT))).expect("text");
+    assert!(fd0.starts_with("  0 r  c"), "{fd0:?}");
+    let ctl = h.open_path("2/ctl", OWRITE);
+    assert_eq!(written(&h.write(ctl, 0, b"close 0")), 7);
+    let off = (cwd.len() + fd0.len()) as u64;
+    let fd1 = String::from_utf8(data(&h.read(fid, off, IOUNIT))).expect("text");
+    assert!(fd1.starts_with("  1 w  |"), "the next fd, whole: {fd1:?}");
+    let off = off + fd1.len() as u64;
+    let fd2 = String::from_utf8(data(&h.read(fid, off, IOUNIT))).expect("text");
+    assert!(fd2.starts_with("  2 w  c"), "{fd2:?}");
+    assert!(data(&h.read(fid, off + fd2.len() as u64, IOUNIT)).is_empty());
+}
+
 /// §1.4 fd: any other offset restarts and returns the rest of the line holding it; a short
 /// count returns part of a line; a Broken process (no fd group) reads as empty.
 #[test]
