@@ -199,3 +199,62 @@ pub fn symbol(arch: &str, image: &str, name: &str) -> (u64, u64) {
         .map(|s| (s.address(), s.size()))
         .unwrap_or_else(|| panic!("no symbol {name} in {image}"))
 }
+
+/// The environment glass gives its guests by default (`param::DEFAULT_ENV`) as name/value
+/// pairs, for the native run of the same program, which must see exactly the same.
+pub fn guest_env() -> impl Iterator<Item = (&'static str, &'static str)> {
+    glass_emulator::param::DEFAULT_ENV
+        .iter()
+        .filter_map(|kv| kv.split_once('='))
+}
+
+/// An exit status as a number: the code, or 128+signal as a shell (and glass) reports it.
+pub fn status_code(s: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    s.code()
+        .or_else(|| s.signal().map(|sig| 128 + sig))
+        .unwrap_or(-1)
+}
+
+/// Bytes for a failure message: lossy UTF-8, cut after 4000 bytes.
+pub fn show(b: &[u8]) -> String {
+    const MAX: usize = 4000;
+    let s = String::from_utf8_lossy(&b[..b.len().min(MAX)]).into_owned();
+    if b.len() > MAX {
+        format!("{s}… ({} bytes in all)", b.len())
+    } else {
+        s
+    }
+}
+
+/// Where two outputs first differ: byte offset, line number, and that line from each side.
+pub fn first_difference(native: &[u8], glass: &[u8]) -> Option<String> {
+    if native == glass {
+        return None;
+    }
+    let at = native
+        .iter()
+        .zip(glass)
+        .position(|(a, b)| a != b)
+        .unwrap_or_else(|| native.len().min(glass.len()));
+    let line_no = native[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_of = |b: &[u8]| {
+        let start = b[..at.min(b.len())]
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .map_or(0, |i| i + 1);
+        let end = b[start..]
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(b.len(), |i| start + i);
+        format!("{:?}", String::from_utf8_lossy(&b[start..end]))
+    };
+    Some(format!(
+        "first difference at byte {at} (line {line_no}; native {} bytes, glass {} bytes)\n  \
+         native line: {}\n  glass line:  {}",
+        native.len(),
+        glass.len(),
+        line_of(native),
+        line_of(glass)
+    ))
+}

@@ -5,31 +5,8 @@
 //! avoid anything that depends on time, owner, inode numbers, directory order or host paths
 //! (`ls -1`, `stat -c '%s %F %n'`, `find … | sort`). One test per case, named after the applet.
 
-use glass_tests::{guest_root, run_glass};
-use std::os::unix::process::ExitStatusExt;
-use std::process::{Command, ExitStatus, Stdio};
-
-/// The guest environment glass passes by default; the native run gets exactly the same, so a
-/// `sh -c` case finds the same applets (Debian's busybox prefers its own applets to `PATH`).
-const GUEST_ENV: &[(&str, &str)] = &[("PATH", "/bin:/usr/bin"), ("HOME", "/"), ("TERM", "dumb")];
-
-/// An exit status as a number: the code, or 128+signal as a shell (and glass) reports it.
-fn status_code(s: ExitStatus) -> i32 {
-    s.code()
-        .or_else(|| s.signal().map(|sig| 128 + sig))
-        .unwrap_or(-1)
-}
-
-/// Bytes for a failure message: lossy UTF-8, cut after 3000 bytes.
-fn show(b: &[u8]) -> String {
-    const MAX: usize = 3000;
-    let s = String::from_utf8_lossy(&b[..b.len().min(MAX)]).into_owned();
-    if b.len() > MAX {
-        format!("{s}… ({} bytes in all)", b.len())
-    } else {
-        s
-    }
-}
+use glass_tests::{first_difference, guest_env, guest_root, run_glass, show, status_code};
+use std::process::{Command, Stdio};
 
 /// Run one applet natively and under glass; panic with a readable report on any difference.
 /// `want_exit` is the status the native run must give (it pins cases meant to fail, such as
@@ -58,7 +35,7 @@ fn check(case: &str, args: &[&str], want_exit: i32) {
         .args(args)
         .current_dir(&root)
         .env_clear()
-        .envs(GUEST_ENV.iter().copied())
+        .envs(guest_env())
         .stdin(Stdio::null())
         .output()
         .expect("spawn native /bin/busybox");
@@ -79,18 +56,8 @@ fn check(case: &str, args: &[&str], want_exit: i32) {
     let glass_exit = status_code(glass.status);
 
     let mut problems = Vec::new();
-    if glass.stdout != native.stdout {
-        let at = glass
-            .stdout
-            .iter()
-            .zip(&native.stdout)
-            .position(|(a, b)| a != b)
-            .unwrap_or_else(|| glass.stdout.len().min(native.stdout.len()));
-        problems.push(format!(
-            "stdout differs at byte {at} (native {} bytes, glass {} bytes)",
-            native.stdout.len(),
-            glass.stdout.len()
-        ));
+    if let Some(d) = first_difference(&native.stdout, &glass.stdout) {
+        problems.push(format!("stdout: {d}"));
     }
     if glass_exit != native_exit {
         problems.push(format!(

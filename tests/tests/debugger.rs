@@ -10,7 +10,7 @@
 //! native run of the faulting guest (the signal its parent sees), and the reference's
 //! formats and strings (plan9-proc-9p.md).
 
-use glass_tests::{guest_image, guest_root, repo_root, symbol, ServedMachine};
+use glass_tests::{guest_env, guest_image, guest_root, repo_root, symbol, ServedMachine};
 use proc_model::ninep::client::{Client, ClientError};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -382,7 +382,7 @@ fn strace_calls(root: &std::path::Path, args: &[&str]) -> Vec<(String, String)> 
         .args(args)
         .current_dir(root)
         .env_clear()
-        .envs([("PATH", "/bin:/usr/bin"), ("HOME", "/"), ("TERM", "dumb")])
+        .envs(guest_env())
         .stdout(Stdio::null())
         .status()
         .expect("strace (Debian package strace) runs");

@@ -11,17 +11,15 @@
 //! `build/root/tmp`, so the harness clears leftovers of a broken run first and fails a script
 //! that leaves any behind. One native run per script serves both arches.
 
-use glass_tests::{glass_bin, guest_root, repo_root};
+use glass_tests::{
+    first_difference, glass_bin, guest_env, guest_root, repo_root, show, status_code,
+};
 use std::collections::HashMap;
 use std::io::Read;
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
-
-/// The guest environment glass passes by default; the native run gets exactly the same.
-const GUEST_ENV: &[(&str, &str)] = &[("PATH", "/bin:/usr/bin"), ("HOME", "/"), ("TERM", "dumb")];
 
 /// The arm64 run's environment: the same, but `PATH` names the arm64 applet links, so any
 /// command the shell finds through `PATH` rather than as its own applet stays arm64 too.
@@ -44,13 +42,6 @@ struct Run {
 enum Guest {
     X86_64,
     Aarch64,
-}
-
-/// An exit status as a number: the code, or 128+signal as a shell (and glass) reports it.
-fn status_code(s: ExitStatus) -> i32 {
-    s.code()
-        .or_else(|| s.signal().map(|sig| 128 + sig))
-        .unwrap_or(-1)
 }
 
 /// Run a command with stdin empty, collecting stdout and stderr; kill it after `TIMEOUT`.
@@ -185,7 +176,7 @@ fn native(name: &'static str) -> Arc<Run> {
         cmd.args(["sh", &format!("scripts/{name}.sh")])
             .current_dir(root)
             .env_clear()
-            .envs(GUEST_ENV.iter().copied());
+            .envs(guest_env());
         let r = run(cmd);
         let left = scratch_of(root, name);
         for p in &left {
@@ -217,49 +208,6 @@ fn under_glass(name: &str, guest: Guest) -> Run {
     };
     cmd.args(["--", busybox, "sh", &script]);
     run(cmd)
-}
-
-/// Bytes for a failure message: lossy UTF-8, cut after 4000 bytes.
-fn show(b: &[u8]) -> String {
-    const MAX: usize = 4000;
-    let s = String::from_utf8_lossy(&b[..b.len().min(MAX)]).into_owned();
-    if b.len() > MAX {
-        format!("{s}… ({} bytes in all)", b.len())
-    } else {
-        s
-    }
-}
-
-/// Where two outputs first differ: byte offset, line number, and that line from each side.
-fn first_difference(native: &[u8], glass: &[u8]) -> Option<String> {
-    if native == glass {
-        return None;
-    }
-    let at = native
-        .iter()
-        .zip(glass)
-        .position(|(a, b)| a != b)
-        .unwrap_or_else(|| native.len().min(glass.len()));
-    let line_no = native[..at].iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_of = |b: &[u8]| {
-        let start = b[..at.min(b.len())]
-            .iter()
-            .rposition(|&c| c == b'\n')
-            .map_or(0, |i| i + 1);
-        let end = b[start..]
-            .iter()
-            .position(|&c| c == b'\n')
-            .map_or(b.len(), |i| start + i);
-        format!("{:?}", String::from_utf8_lossy(&b[start..end]))
-    };
-    Some(format!(
-        "first difference at byte {at} (line {line_no}; native {} bytes, glass {} bytes)\n  \
-         native line: {}\n  glass line:  {}",
-        native.len(),
-        glass.len(),
-        line_of(native),
-        line_of(glass)
-    ))
 }
 
 /// Run script `name` natively and under glass with `guest`; panic with a readable report on

@@ -2,14 +2,11 @@
 //! glass: the native x86_64 run (with `--root-prefix build/root`) must pass by itself, and the
 //! run under glass (guest paths as they are) must print the same lines and exit 0.
 
-use glass_tests::{guest_image, guest_root, run_glass};
+use glass_tests::{guest_env, guest_image, guest_root, run_glass};
 use std::process::{Command, Stdio};
 
 /// Arguments after `--` that the usertests `argv` test checks for (spaces, an empty string).
 const EXTRA_ARGS: &[&str] = &["--", "alpha", "with space", ""];
-
-/// The guest environment glass passes by default; the native run gets the same.
-const GUEST_ENV: &[(&str, &str)] = &[("PATH", "/bin:/usr/bin"), ("HOME", "/"), ("TERM", "dumb")];
 
 /// Line-by-line differences, numbered, for a readable failure.
 fn line_diff(native: &str, glass: &str) -> String {
@@ -53,7 +50,7 @@ fn usertests_native_passes_and_glass_matches() {
         .arg(&root)
         .args(EXTRA_ARGS)
         .env_clear()
-        .envs(GUEST_ENV.iter().copied())
+        .envs(guest_env())
         .stdin(Stdio::null())
         .output()
         .expect("spawn native usertests");
