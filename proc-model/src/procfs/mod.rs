@@ -14,7 +14,7 @@ mod fake;
 #[cfg(test)]
 mod tests;
 
-use crate::machine::{Arch, CtlMsg, Machine, Pid, ProcError, ProcInfo, ProcState, TextImage};
+use crate::machine::{CtlMsg, Machine, Pid, ProcError, ProcInfo, ProcState, TextImage};
 use crate::ninep::fs::{
     Cancel, FileTree, NineError, NineResult, Qid, Stat, DMDIR, OEXEC, ORDWR, OREAD, OWRITE, QTDIR,
     QTFILE,
@@ -115,7 +115,6 @@ pub enum Node {
 pub struct Open {
     node: Node,
     uname: String,
-    mode: u8,
     /// The executable, for `text`.
     text: Option<TextImage>,
     /// The note group remembered at open, for `notepg`.
@@ -198,11 +197,6 @@ impl<M: Machine + ?Sized> ProcFs<M> {
             time: 1_735_689_600,
             trace_open: Mutex::new(false),
         }
-    }
-
-    /// The machine behind this tree.
-    pub fn machine(&self) -> &Arc<M> {
-        &self.m
     }
 
     /// The live process a fid names: its pid must still be there (`process exited`).
@@ -303,6 +297,17 @@ impl<M: Machine + ?Sized> ProcFs<M> {
         }
     }
 
+    /// The segment holding `addr`, for `mem` I/O; an address in no segment is
+    /// `bad arg in system call` (9front procctlmemio via seg()).
+    fn mem_segment(&self, pid: Pid, addr: u64) -> NineResult<crate::machine::Segment> {
+        self.m
+            .segments(pid)
+            .map_err(proc_err)?
+            .into_iter()
+            .find(|s| s.base.0 <= addr && addr < s.top.0)
+            .ok_or_else(|| e(err::EBADARG))
+    }
+
     fn regs_image(&self, p: &ProcInfo) -> NineResult<Vec<u8>> {
         if !p.has_regs {
             return Err(e(err::ENOREG));
@@ -371,11 +376,7 @@ impl<M: Machine + ?Sized> ProcFs<M> {
             Q::Kregs => format::readstr(offset, count, &vec![0u8; format::ureg_size(p.arch)]),
             Q::Regs => format::readstr(offset, count, &self.regs_image(&p)?),
             Q::Mem => {
-                let segs = self.m.segments(pid).map_err(pe)?;
-                let seg = segs
-                    .iter()
-                    .find(|s| s.base.0 <= offset && offset < s.top.0)
-                    .ok_or_else(|| e(err::EBADARG))?;
+                let seg = self.mem_segment(pid, offset)?;
                 let n = (seg.top.0 - offset).min(u64::from(count)) as usize;
                 self.m
                     .read_mem(pid, crate::machine::GuestAddr(offset), n)
@@ -470,12 +471,8 @@ impl<M: Machine + ?Sized> ProcFs<M> {
                 if p.state != ProcState::Stopped {
                     return Err(e(err::EBADCTL));
                 }
-                let segs = self.m.segments(pid).map_err(pe)?;
+                let seg = self.mem_segment(pid, offset)?;
                 let end = offset.checked_add(data.len() as u64);
-                let seg = segs
-                    .iter()
-                    .find(|s| s.base.0 <= offset && offset < s.top.0)
-                    .ok_or_else(|| e(err::EBADARG))?;
                 // A write that would cross the segment's end fails whole (9front).
                 if !matches!(end, Some(end) if end <= seg.top.0) {
                     return Err(e(err::EBADARG));
@@ -671,7 +668,6 @@ impl<M: Machine + ?Sized> FileTree for ProcFs<M> {
         let mk = |node: Node, text: Option<TextImage>, noteid: u32| Open {
             node,
             uname: uname.to_string(),
-            mode,
             text,
             noteid,
             lines: format::LineCursor::default(),
@@ -773,10 +769,7 @@ impl<M: Machine + ?Sized> FileTree for ProcFs<M> {
 
     fn write(&self, o: &mut Open, offset: u64, data: &[u8], cancel: &Cancel) -> NineResult<u32> {
         match o.node.clone() {
-            Node::File(r, q) => {
-                let _ = o.mode;
-                self.write_file(o, r, q, offset, data, cancel)
-            }
+            Node::File(r, q) => self.write_file(o, r, q, offset, data, cancel),
             Node::Trace => Err(e(err::EPERM)),
             _ => Err(e(err::EISDIR)),
         }
@@ -791,9 +784,4 @@ impl<M: Machine + ?Sized> FileTree for ProcFs<M> {
     fn remove(&self, _uname: &str, _node: &Node) -> NineResult<()> {
         Err(e(err::EPERM))
     }
-}
-
-/// The Ureg size of an arch, for clients that decode `regs` (re-exported for tools).
-pub fn ureg_size(a: Arch) -> usize {
-    format::ureg_size(a)
 }
