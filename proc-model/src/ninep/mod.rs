@@ -32,6 +32,6 @@ pub use transport::{
 pub use wire::{DecodeError, Fid, Reader, Tag, Wire, NOFID, NOTAG};
 
 #[cfg(test)]
-mod testtree;
+pub(crate) mod testtree;
 #[cfg(test)]
 mod wire_tests;

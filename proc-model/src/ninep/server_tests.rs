@@ -45,20 +45,6 @@ fn names(r: &Rmsg) -> Vec<String> {
     }
 }
 
-fn data(r: &Rmsg) -> Vec<u8> {
-    match r {
-        Rmsg::Read(r) => r.data.clone(),
-        r => panic!("expected Rread, got {r:?}"),
-    }
-}
-
-fn ename(r: &Rmsg) -> &str {
-    match r {
-        Rmsg::Error(e) => &e.ename,
-        r => panic!("expected Rerror, got {r:?}"),
-    }
-}
-
 // ---- version ----
 
 #[test]

@@ -429,3 +429,19 @@ impl Harness {
         self.log.join("\n") + "\n"
     }
 }
+
+/// The data of an Rread (a test fails on anything else).
+pub fn data(r: &Rmsg) -> Vec<u8> {
+    match r {
+        Rmsg::Read(r) => r.data.clone(),
+        r => panic!("expected Rread, got {r:?}"),
+    }
+}
+
+/// The error string of an Rerror (a test fails on anything else).
+pub fn ename(r: &Rmsg) -> &str {
+    match r {
+        Rmsg::Error(e) => &e.ename,
+        r => panic!("expected Rerror, got {r:?}"),
+    }
+}

@@ -13,6 +13,7 @@ use crate::machine::{Arch, Pid, ProcState, Regs};
 use crate::ninep::fs::{Stat, DMDIR, OEXEC, ORDWR, OREAD, OWRITE, QTDIR, QTFILE};
 use crate::ninep::msg::*;
 use crate::ninep::server::{Config, Done, Job, Received, Session};
+use crate::ninep::testtree::{data, ename};
 use crate::ninep::text;
 use crate::ninep::wire::{decode_dir_entries, Fid, Tag, NOFID, NOTAG};
 use std::sync::{mpsc, Arc};
@@ -316,20 +317,6 @@ impl H {
 
     fn transcript(&self) -> String {
         self.log.join("\n") + "\n"
-    }
-}
-
-fn data(r: &Rmsg) -> Vec<u8> {
-    match r {
-        Rmsg::Read(r) => r.data.clone(),
-        r => panic!("expected Rread, got {r:?}"),
-    }
-}
-
-fn ename(r: &Rmsg) -> &str {
-    match r {
-        Rmsg::Error(e) => &e.ename,
-        r => panic!("expected Rerror, got {r:?}"),
     }
 }
 
