@@ -125,24 +125,15 @@ fn debug_flow(arch: &str, program: &str, trap_type: &str) {
                 && l.contains(&format!("at {compute:#x} compute"))),
         "{ctx}"
     );
-    let pc_line = text
-        .lines()
-        .find(|l| l.starts_with("pc "))
-        .unwrap_or_else(|| panic!("{ctx}"));
-    assert_eq!(
-        pc_line.split_whitespace().nth(1),
-        Some(format!("{compute:#018x}").as_str()),
-        "{ctx}"
-    );
-    let type_line = text
-        .lines()
-        .find(|l| l.starts_with("type "))
-        .unwrap_or_else(|| panic!("{ctx}"));
-    assert_eq!(
-        type_line.split_whitespace().nth(1),
-        Some(trap_type),
-        "Ureg type: {ctx}"
-    );
+    // `regs` prints one `name value` line per Ureg field.
+    let reg = |name: &str| {
+        text.lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .unwrap_or_else(|| panic!("no {name} in regs: {ctx}"))
+    };
+    assert_eq!(reg("pc"), format!("{compute:#018x}"), "{ctx}");
+    assert_eq!(reg("type"), trap_type, "Ureg type: {ctx}");
 
     // The backtrace: compute then main, each at addr2line's file:line (a caller frame's pc is
     // a return address; its line is the call's, at pc-1).
