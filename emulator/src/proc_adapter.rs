@@ -436,29 +436,23 @@ fn ctl(m: &mut Machine, pid: Pid, msg: CtlMsg, reply: Reply<()>, cancel: Cancel)
             }
             park_until_stopped(m, pid, reply, cancel)
         }
-        CtlMsg::Start | CtlMsg::StartStop | CtlMsg::StartSyscall => {
+        CtlMsg::Start | CtlMsg::StartStop | CtlMsg::StartSyscall | CtlMsg::Step => {
             if !stopped || broken {
                 return now(Err(ProcError::BadCtl));
             }
-            p.p9.trace = match msg {
-                CtlMsg::StartStop => Trace::StartStop,
-                CtlMsg::StartSyscall => Trace::StartSyscall,
-                _ => Trace::None,
-            };
+            match msg {
+                // One instruction, then Stopped; the tracing mode stays as it was.
+                CtlMsg::Step => p.p9.step = true,
+                CtlMsg::StartStop => p.p9.trace = Trace::StartStop,
+                CtlMsg::StartSyscall => p.p9.trace = Trace::StartSyscall,
+                _ => p.p9.trace = Trace::None,
+            }
             p.state = PState::Ready;
             if msg == CtlMsg::Start {
                 now(Ok(()))
             } else {
                 park_until_stopped(m, pid, reply, cancel)
             }
-        }
-        CtlMsg::Step => {
-            if !stopped || broken {
-                return now(Err(ProcError::BadCtl));
-            }
-            p.p9.step = true;
-            p.state = PState::Ready;
-            park_until_stopped(m, pid, reply, cancel)
         }
         CtlMsg::WaitStop => park_until_stopped(m, pid, reply, cancel),
         CtlMsg::Kill => {
