@@ -100,7 +100,7 @@ fn debug_flow(arch: &str, program: &str, trap_type: &str) {
     ));
     std::fs::write(
         &script,
-        "break compute\ncont\nregs\nbt\nx/4 counter\nset counter = 100\ndelete 1\ncont\n",
+        "break compute\ncont\nregs\nbt\nx/4 counter\nset counter = 100\ndelete 1\nstep\ncont\n",
     )
     .expect("script");
     let out = Command::new(glass_tests::glass_bin())
@@ -146,6 +146,30 @@ fn debug_flow(arch: &str, program: &str, trap_type: &str) {
     assert!(f1[2].starts_with("main+"), "{ctx}");
     let ret = u64::from_str_radix(f1[1].trim_start_matches("0x"), 16).expect("frame pc");
     assert_eq!(f1[3], addr2line(arch, "debugme", ret - 1), "{ctx}");
+    // The stack ends at _start (its CFI marks the return address undefined).
+    let last: Vec<&str> = frames[frames.len() - 1].split_whitespace().collect();
+    assert!(last[2].starts_with("_start"), "{ctx}");
+
+    // One instruction (ctl `step`) leaves compute's first instruction: a new pc, in the text.
+    let after_step = text
+        .lines()
+        .skip_while(|l| *l != "(glass) step")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{ctx}"));
+    let stepped = u64::from_str_radix(
+        after_step
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .trim_start_matches("0x"),
+        16,
+    )
+    .unwrap_or_else(|_| panic!("step printed no pc: {ctx}"));
+    assert_ne!(stepped, compute, "{ctx}");
+    assert!(
+        after_step.contains("debugme.c:"),
+        "the new pc is in the program's own code: {ctx}"
+    );
 
     // The global through mem: its initial value from the ELF, then the new one.
     let init = initial_i32(arch, "debugme", "counter");

@@ -220,18 +220,17 @@ impl Symbols {
                     _ => {}
                 }
             }
-            // On x86_64 the return address sits just below the CFA even without a rule.
-            // A rule the CFI states for the return-address register, as opposed to none:
-            // gimli answers Undefined for both, but only an explicit one (`.cfi_undefined` in
-            // _start) ends the stack; with no rule (a leaf on aarch64 or riscv64 at its entry)
-            // the return address is still in its register.
+            // No rule for the return-address column: on x86_64 every FDE gives it one, so
+            // Undefined is `.cfi_undefined rip` in _start, the end of the stack. On aarch64
+            // and riscv64 it is a register (x30, ra) whose default is "same value": a leaf at
+            // its entry still holds the return address there (and _start zeroes it).
             let ra_reg = gimli::Register(ra as u16);
-            let explicit = row.registers().any(|(r, _)| *r == ra_reg);
             let new_pc = match row.register(ra_reg) {
                 RegisterRule::Offset(_)
                 | RegisterRule::ValOffset(_)
                 | RegisterRule::Register(_) => next[ra],
-                RegisterRule::Undefined if explicit => 0,
+                RegisterRule::Undefined if self.arch == DbgArch::X86_64 => 0,
+                // On x86_64 the return address sits just below the CFA even without a rule.
                 _ if self.arch == DbgArch::X86_64 => mem(cfa.wrapping_sub(8)).unwrap_or(0),
                 _ => next[ra],
             };
