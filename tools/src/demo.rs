@@ -50,14 +50,14 @@ fn field(status: &str, i: usize) -> String {
     status.split_whitespace().nth(i).unwrap_or("").to_string()
 }
 
-/// Read every process's status through 9P: a ps table. Returns it and the pids.
-fn ps(c: &mut Client) -> Option<(Vec<String>, Vec<String>)> {
+/// Read every process's status through 9P: a ps table, and each process's pid and name.
+fn ps(c: &mut Client) -> Option<(Vec<String>, Vec<(String, String)>)> {
     let entries = c.ls("/").ok()?;
     let mut lines = vec![format!(
         "{:>5}  {:<10} {:<9} {:>8} {:>8}  {:>7}",
         "PID", "NAME", "STATE", "USER ms", "REAL ms", "MEM KiB"
     )];
-    let mut pids = Vec::new();
+    let mut procs = Vec::new();
     for e in entries.iter().filter(|e| e.name != "trace") {
         let Ok(st) = c.read_file(&format!("/{}/status", e.name)) else {
             continue;
@@ -72,10 +72,13 @@ fn ps(c: &mut Client) -> Option<(Vec<String>, Vec<String>)> {
             field(&st, 5),
             field(&st, 9)
         ));
-        pids.push(e.name.clone());
+        procs.push((e.name.clone(), field(&st, 0)));
     }
-    Some((lines, pids))
+    Some((lines, procs))
 }
+
+/// The pipeline stage the demo shows: the heavier pipeline's `sed`, between two pipes.
+const WATCHED: &str = "sed";
 
 pub fn demo(args: &MachineArgs) -> ExitCode {
     let argv: Vec<String> = ["/bin/busybox", "sh", "-c", WORKLOAD]
@@ -119,28 +122,30 @@ pub fn demo(args: &MachineArgs) -> ExitCode {
     let user = glass_emulator::machine::host_user();
     let mut shown = false;
     if let Ok(mut c) = Client::connect(&addr, &user) {
-        // Watch until a pipeline of at least three stages is in flight.
-        for _ in 0..400 {
-            let Some((table, pids)) = ps(&mut c) else {
+        // Watch until the heavier pipeline's middle stage is in flight, and show a sample
+        // in which its table, segments and fds (pipe ends `|`) were all read while it lived.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !shown && std::time::Instant::now() < deadline {
+            let Some((table, procs)) = ps(&mut c) else {
                 break;
             };
-            if pids.len() >= 4 {
-                for l in &table {
-                    println!("  {l}");
-                }
-                // A middle stage of the pipeline: its segments and its fds (pipe ends `|`).
-                if let Some(pid) = pids.get(2) {
-                    for file in ["segment", "fd"] {
+            if let Some((pid, _)) = procs.iter().find(|(_, name)| name == WATCHED) {
+                let files: Option<Vec<(&str, Vec<u8>)>> = ["segment", "fd"]
+                    .into_iter()
+                    .map(|f| Some((f, c.read_file(&format!("/{pid}/{f}")).ok()?)))
+                    .collect();
+                if let Some(files) = files.filter(|v| v.iter().all(|(_, b)| !b.is_empty())) {
+                    for l in &table {
+                        println!("  {l}");
+                    }
+                    for (file, b) in files {
                         println!("\n$ glass 9p -a {addr} read /{pid}/{file}");
-                        if let Ok(b) = c.read_file(&format!("/{pid}/{file}")) {
-                            for l in String::from_utf8_lossy(&b).lines() {
-                                println!("  {l}");
-                            }
+                        for l in String::from_utf8_lossy(&b).lines() {
+                            println!("  {l}");
                         }
                     }
+                    shown = true;
                 }
-                shown = true;
-                break;
             }
             std::thread::sleep(std::time::Duration::from_millis(2));
         }
