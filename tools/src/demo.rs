@@ -50,8 +50,11 @@ fn field(status: &str, i: usize) -> String {
     status.split_whitespace().nth(i).unwrap_or("").to_string()
 }
 
+/// A ps table's lines, and each listed process's (pid, name).
+type Ps = (Vec<String>, Vec<(String, String)>);
+
 /// Read every process's status through 9P: a ps table, and each process's pid and name.
-fn ps(c: &mut Client) -> Option<(Vec<String>, Vec<(String, String)>)> {
+fn ps(c: &mut Client) -> Option<Ps> {
     let entries = c.ls("/").ok()?;
     let mut lines = vec![format!(
         "{:>5}  {:<10} {:<9} {:>8} {:>8}  {:>7}",
