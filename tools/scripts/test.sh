@@ -6,4 +6,4 @@ cd "$(dirname "$0")/../.."
 bash tools/scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 cargo build -p glass-tools
-cargo test --workspace "$@"
+cargo test --workspace --no-fail-fast "$@"
