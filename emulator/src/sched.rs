@@ -65,13 +65,12 @@ fn trap_note(
             u64::from(n),
         ),
         (Arch::Riscv64, 3) => {
-            // unicorn has added 4; c.ebreak is 2 bytes.
-            let at = match cpu.read(pc.wrapping_sub(4), 4) {
-                Ok(b) if u32::from_le_bytes([b[0], b[1], b[2], b[3]]) == 0x0010_0073 => {
-                    pc.wrapping_sub(4)
-                }
-                _ => pc.wrapping_sub(2),
-            };
+            // The invalid-instruction hook leaves pc at the ebreak; should unicorn ever hand
+            // it to the interrupt hook instead, it has added 4 (c.ebreak is 2 bytes).
+            let at = [pc, pc.wrapping_sub(4), pc.wrapping_sub(2)]
+                .into_iter()
+                .find(|&a| crate::cpu::riscv64::is_ebreak_at(&cpu.uc, a))
+                .unwrap_or(pc);
             ("sys: breakpoint".into(), SIGTRAP, at, 3)
         }
         (Arch::Riscv64, 2) => (

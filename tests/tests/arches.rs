@@ -3,7 +3,7 @@
 //! arm64 busybox gives the output of the native amd64 busybox; one machine pipes an x86_64
 //! shell, an aarch64 program and a riscv64 program together.
 
-use glass_tests::{guest_image, guest_root, run_glass};
+use glass_tests::{guest_image, guest_root, run_glass, status_code};
 use std::process::Command;
 
 fn root() -> String {
@@ -42,6 +42,53 @@ fn usertests_each_arch_matches_native_x86_64() {
             String::from_utf8_lossy(&o.stderr)
         );
         assert!(o.status.success(), "{arch}: exit {:?}", o.status.code());
+    }
+}
+
+/// The arch's breakpoint instruction (int3, brk #0, ebreak) without a debugger is SIGTRAP for
+/// the guest: unhandled it kills the process (exit 133), handled the handler runs. The oracle
+/// is the same binary natively (x86_64) or under qemu-user (aarch64, riscv64).
+#[test]
+fn breakpoint_instruction_is_sigtrap_as_natively_and_under_qemu_user() {
+    let root = root();
+    for arch in ["x86_64", "aarch64", "riscv64"] {
+        let image = guest_image(arch, "nullderef");
+        let prog = if arch == "x86_64" {
+            "/bin/nullderef".to_string()
+        } else {
+            format!("/{arch}/bin/nullderef")
+        };
+        for mode in ["brk", "brk-handled"] {
+            let oracle = if arch == "x86_64" {
+                Command::new(&image).arg(mode).output()
+            } else {
+                Command::new(format!("qemu-{arch}"))
+                    .arg(&image)
+                    .arg(mode)
+                    .output()
+            }
+            .expect("oracle run (qemu-user comes from tools/scripts/setup.sh)");
+            let o = run_glass(&["run", "--root", &root, "--", &prog, mode]);
+            assert_eq!(
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&oracle.stdout),
+                "{arch} {mode}: stdout; glass stderr: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            assert_eq!(
+                status_code(o.status),
+                status_code(oracle.status),
+                "{arch} {mode}: exit status; glass stderr: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        // And the note says breakpoint, not illegal instruction.
+        let o = run_glass(&["run", "--root", &root, "--", &prog, "brk"]);
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("sys: breakpoint pc="),
+            "{arch}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
     }
 }
 

@@ -83,7 +83,6 @@ fn debug_flow_aarch64() {
 }
 
 #[test]
-#[ignore = "unicorn 2.1.5 reports riscv64 ebreak/c.ebreak written through mem as an illegal instruction; see the riscv64 issue notes"]
 fn debug_flow_riscv64() {
     // riscv64 cause 3: breakpoint.
     debug_flow("riscv64", "/riscv64/bin/debugme", "0x0000000000000003");

@@ -11,6 +11,25 @@ use unicorn_engine::{RegisterRISCV as R, Unicorn};
 
 /// Exception cause 8: environment call from U-mode.
 const ECALL_U: u32 = 8;
+/// Exception cause 3: breakpoint.
+pub const BREAKPOINT: u32 = 3;
+/// `ebreak` and `c.ebreak` encodings.
+const EBREAK: u32 = 0x0010_0073;
+const C_EBREAK: u16 = 0x9002;
+
+/// Whether the instruction at `addr` is `ebreak` or `c.ebreak` (the low two bits say which
+/// length the instruction has).
+pub fn is_ebreak_at(uc: &Unicorn<'_, HookState>, addr: u64) -> bool {
+    let mut b = [0u8; 4];
+    if uc.mem_read(addr, &mut b[..2]).is_err() {
+        return false;
+    }
+    if b[0] & 3 != 3 {
+        return u16::from_le_bytes([b[0], b[1]]) == C_EBREAK;
+    }
+    uc.mem_read(addr, &mut b).is_ok() && u32::from_le_bytes(b) == EBREAK
+}
+
 /// mstatus.FS = Initial (bits 13–14): the FPU is usable.
 const MSTATUS_FS: u64 = 1 << 13;
 
@@ -25,6 +44,18 @@ pub fn new_engine() -> Result<Engine, CpuError> {
             Stop::Interrupt(intno)
         });
         let _ = uc.emu_stop();
+    })?;
+    // unicorn never hands ebreak (cause 3) to the interrupt hook: its riscv stop_interrupt
+    // turns it into an invalid-instruction stop (qemu/target/riscv/unicorn.c), with pc still
+    // at the ebreak. Caught here it becomes the breakpoint it is; anything else stays invalid.
+    uc.add_insn_invalid_hook(|uc: &mut Unicorn<'_, HookState>| {
+        let at = uc.reg_read(R::PC).unwrap_or(0);
+        if !is_ebreak_at(uc, at) {
+            return false;
+        }
+        uc.get_data_mut().stop = Some(Stop::Interrupt(BREAKPOINT));
+        let _ = uc.emu_stop();
+        true
     })?;
     uc.add_mem_hook(HookType::MEM_INVALID, 1, 0, mem_invalid_hook)?;
     enable_fpu(&mut uc);

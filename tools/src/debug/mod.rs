@@ -111,6 +111,14 @@ fn ureg_layout(arch: DbgArch) -> Vec<(&'static str, usize, Option<u16>)> {
                     Some(i as u16),
                 ));
             }
+            // The reference's riscv64 Ureg tail; `type` holds the trap cause.
+            v.extend([
+                ("status", 256, None),
+                ("ie", 264, None),
+                ("type", 272, None),
+                ("tval", 280, None),
+                ("curmode", 288, None),
+            ]);
             v
         }
     }

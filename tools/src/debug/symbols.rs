@@ -1,10 +1,11 @@
 //! Symbols for `glass debug`, read from the program's ELF file: the symbol table (`object`),
 //! DWARF line tables (address ↔ file:line, DWARF 5 §6.2) and call-frame information from
-//! `.eh_frame` for unwinding (DWARF 5 §6.4, read with `gimli`).
+//! `.eh_frame`, then `.debug_frame`, for unwinding (DWARF 5 §6.4, read with `gimli`). riscv64
+//! gcc puts the CFI of C code only in `.debug_frame` unless asked for unwind tables.
 
 use gimli::{
-    BaseAddresses, CfaRule, EhFrame, EndianSlice, LittleEndian, RegisterRule, UnwindContext,
-    UnwindSection,
+    BaseAddresses, CfaRule, DebugFrame, EhFrame, EndianSlice, LittleEndian, RegisterRule,
+    UnwindContext, UnwindSection,
 };
 use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
 use std::borrow::Cow;
@@ -59,6 +60,7 @@ pub struct Symbols {
     lines: Vec<Line>,
     eh_frame: Vec<u8>,
     eh_frame_addr: u64,
+    debug_frame: Vec<u8>,
     text_addr: u64,
 }
 
@@ -102,6 +104,10 @@ impl Symbols {
             .section_by_name(".eh_frame")
             .and_then(|s| Some((s.uncompressed_data().ok()?.into_owned(), s.address())))
             .unwrap_or_default();
+        let debug_frame = file
+            .section_by_name(".debug_frame")
+            .and_then(|s| Some(s.uncompressed_data().ok()?.into_owned()))
+            .unwrap_or_default();
         let text_addr = file
             .section_by_name(".text")
             .map(|s| s.address())
@@ -113,6 +119,7 @@ impl Symbols {
             lines,
             eh_frame,
             eh_frame_addr,
+            debug_frame,
             text_addr,
         })
     }
@@ -171,6 +178,8 @@ impl Symbols {
         max: usize,
     ) -> Vec<Frame> {
         let eh = EhFrame::new(&self.eh_frame, LittleEndian);
+        let mut df = DebugFrame::new(&self.debug_frame, LittleEndian);
+        df.set_address_size(8);
         let bases = BaseAddresses::default()
             .set_eh_frame(self.eh_frame_addr)
             .set_text(self.text_addr);
@@ -186,9 +195,19 @@ impl Symbols {
             }
             // Past the innermost frame pc is a return address: look up the call itself.
             let lookup = if depth == 0 { pc } else { pc - 1 };
-            let Ok(row) =
-                eh.unwind_info_for_address(&bases, &mut ctx, lookup, EhFrame::cie_from_offset)
-            else {
+            let row = eh
+                .unwind_info_for_address(&bases, &mut ctx, lookup, EhFrame::cie_from_offset)
+                .cloned()
+                .or_else(|_| {
+                    df.unwind_info_for_address(
+                        &bases,
+                        &mut ctx,
+                        lookup,
+                        DebugFrame::cie_from_offset,
+                    )
+                    .cloned()
+                });
+            let Ok(row) = row else {
                 frames.push(Frame { pc, cfa: 0 });
                 break;
             };
