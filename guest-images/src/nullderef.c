@@ -4,7 +4,8 @@
  * can read the parent's `wait` file and the Broken child's `status`, `segment` and `regs`.
  * `nullderef brk` executes the arch's breakpoint instruction (int3, brk #0, ebreak) with no
  * handler, so it dies of SIGTRAP; `nullderef brk-handled` catches the SIGTRAP, says so and
- * exits 0. Both are compared with native and qemu-user runs. */
+ * exits 0. `nullderef write` stores through a NULL pointer (in `poke`). All are compared with
+ * native and qemu-user runs. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +15,11 @@
 __attribute__((noinline)) int deref(volatile int *p)
 {
 	return *p;
+}
+
+__attribute__((noinline)) void poke(volatile int *p, int v)
+{
+	*p = v;
 }
 
 static void breakpoint(void)
@@ -37,6 +43,11 @@ static void on_trap(int sig)
 
 int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "write") == 0) {
+		poke(NULL, 42);
+		puts("store to NULL returned");
+		return 1;
+	}
 	if (argc > 1 && strcmp(argv[1], "brk-handled") == 0)
 		signal(SIGTRAP, on_trap);
 	if (argc > 1 && strncmp(argv[1], "brk", 3) == 0) {

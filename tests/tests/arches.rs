@@ -92,6 +92,48 @@ fn breakpoint_instruction_is_sigtrap_as_natively_and_under_qemu_user() {
     }
 }
 
+/// A store through NULL stops at the store itself: SIGSEGV as natively / under qemu-user,
+/// nothing after it runs, and the note's pc lies in `poke`, the function that stores.
+#[test]
+fn store_fault_stops_at_the_store_on_each_arch() {
+    let root = root();
+    for arch in ["x86_64", "aarch64", "riscv64"] {
+        let image = guest_image(arch, "nullderef");
+        let prog = if arch == "x86_64" {
+            "/bin/nullderef".to_string()
+        } else {
+            format!("/{arch}/bin/nullderef")
+        };
+        let oracle = if arch == "x86_64" {
+            Command::new(&image).arg("write").output()
+        } else {
+            Command::new(format!("qemu-{arch}"))
+                .arg(&image)
+                .arg("write")
+                .output()
+        }
+        .expect("oracle run");
+        let o = run_glass(&["run", "--root", &root, "--", &prog, "write"]);
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert_eq!(o.stdout, oracle.stdout, "{arch}: stdout; stderr: {err}");
+        assert_eq!(
+            status_code(o.status),
+            status_code(oracle.status),
+            "{arch}: {err}"
+        );
+        let (poke, size) = glass_tests::symbol(arch, "nullderef", "poke");
+        let pc = err
+            .split("fault write addr=0x0 pc=0x")
+            .nth(1)
+            .and_then(|t| u64::from_str_radix(t.trim(), 16).ok())
+            .unwrap_or_else(|| panic!("{arch}: no write-fault note: {err}"));
+        assert!(
+            (poke..poke + size).contains(&pc),
+            "{arch}: pc {pc:#x} outside poke {poke:#x}+{size}: {err}"
+        );
+    }
+}
+
 /// Applets whose output does not depend on the host (relative paths into the root's data).
 const APPLETS: &[&[&str]] = &[
     &["echo", "hello", "arm64"],

@@ -4,7 +4,7 @@
 //! frames follow arch/arm64/kernel/signal.c; the return trampoline lives in the machine's
 //! sigreturn page (arm64 Linux uses the vDSO's, glibc sets no SA_RESTORER).
 
-use super::{block_hook, mem_invalid_hook, CpuError, Engine, HookState, Stop};
+use super::{mem_invalid_hook, CpuError, Engine, HookState, Stop};
 use crate::syscalls::Sys;
 use unicorn_engine::unicorn_const::{Arch as UcArch, HookType, Mode};
 use unicorn_engine::{RegisterARM64 as R, Unicorn};
@@ -16,7 +16,6 @@ pub fn new_engine() -> Result<Engine, CpuError> {
     let mut uc = Unicorn::new_with_data(UcArch::ARM64, Mode::LITTLE_ENDIAN, HookState::default())?;
     super::set_tcg_buffer(&mut uc)?;
     uc.ctl_set_page_size(4096)?;
-    uc.add_block_hook(1, 0, block_hook)?;
     uc.add_intr_hook(|uc: &mut Unicorn<'_, HookState>, intno: u32| {
         uc.get_data_mut().stop = Some(if intno == EXCP_SWI {
             Stop::Syscall

@@ -44,7 +44,6 @@ macro_rules! arch_call {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stop {
     Syscall,
-    Quantum,
     /// A CPU interrupt/exception other than the syscall path (x86 vector number).
     Interrupt(u32),
 }
@@ -52,10 +51,6 @@ pub enum Stop {
 /// State the hooks share with the machine, stored in the engine.
 #[derive(Debug, Default)]
 pub struct HookState {
-    /// Blocks entered in the current run.
-    pub blocks: u64,
-    /// Stop once this many blocks have been entered.
-    pub budget: u64,
     pub stop: Option<Stop>,
     /// The last invalid memory access (kind, address).
     pub fault: Option<(MemType, u64)>,
@@ -92,16 +87,28 @@ pub struct Cpu {
     pub text_pristine: bool,
 }
 
-/// Counts blocks and asks for a stop when the quantum is used up. The block where we stop is
-/// not executed and is hooked again on resume, so it is counted once (DESIGN.md).
-pub(crate) fn block_hook(uc: &mut Unicorn<'_, HookState>, _addr: u64, _size: u32) {
-    let d = uc.get_data_mut();
-    d.blocks += 1;
-    if d.blocks > d.budget {
-        d.blocks -= 1;
-        d.stop = Some(Stop::Quantum);
-        let _ = uc.emu_stop();
-    }
+// Glass's unicorn patch (tools/unicorn/0004-inline-block-budget.patch): the quantum is
+// counted down in the generated code at every block start, with no hook call. A block that
+// finds no budget left stops the engine before it runs (and the count reads -1), so it runs
+// and is counted once, on resume (DESIGN.md).
+extern "C" {
+    fn uc_glass_set_blocks_left(uc: *mut unicorn_engine::hook::uc_engine, blocks: i64);
+    fn uc_glass_blocks_left(uc: *mut unicorn_engine::hook::uc_engine) -> i64;
+}
+
+/// Give the engine `budget` blocks to run before it stops by itself.
+fn set_blocks_left(uc: &mut Engine, budget: u64) {
+    // SAFETY: the handle is the live engine `uc` owns; the patched unicorn only stores the
+    // number in its uc_struct.
+    unsafe { uc_glass_set_blocks_left(uc.get_handle(), i64::try_from(budget).unwrap_or(i64::MAX)) }
+}
+
+/// Blocks run since [`set_blocks_left`] gave `budget`.
+fn blocks_run(uc: &Engine, budget: u64) -> u64 {
+    // SAFETY: as in set_blocks_left; this only reads the number back.
+    let left = unsafe { uc_glass_blocks_left(uc.get_handle()) };
+    let budget = i64::try_from(budget).unwrap_or(i64::MAX);
+    budget.saturating_sub(left.max(0)) as u64
 }
 
 pub(crate) fn mem_invalid_hook(
@@ -157,21 +164,20 @@ impl Cpu {
     /// Run guest code from the current pc until a syscall, a trap, a fault, or `budget`
     /// blocks. Returns the exit and the number of blocks executed.
     pub fn run(&mut self, budget: u64) -> (RunExit, u64) {
+        let budget = budget.max(1);
         {
             let d = self.uc.get_data_mut();
-            d.blocks = 0;
-            d.budget = budget.max(1);
             d.stop = None;
             d.fault = None;
         }
+        set_blocks_left(&mut self.uc, budget);
         let pc = self.pc();
         let r = self.uc.emu_start(pc, 0, 0, 0);
+        let blocks = blocks_run(&self.uc, budget);
         let d = self.uc.get_data();
-        let blocks = d.blocks;
         let exit = match (r, d.stop, d.fault) {
             (_, Some(Stop::Syscall), _) => RunExit::Syscall,
             (_, Some(Stop::Interrupt(n)), _) => RunExit::Interrupt(n),
-            (Ok(()), Some(Stop::Quantum), _) => RunExit::Quantum,
             (Err(e), _, Some((ty, addr))) => {
                 let write = matches!(ty, MemType::WRITE_UNMAPPED | MemType::WRITE_PROT);
                 let exec = matches!(ty, MemType::FETCH_UNMAPPED | MemType::FETCH_PROT);
@@ -180,7 +186,7 @@ impl Cpu {
             }
             (Err(uc_error::INSN_INVALID), _, _) => RunExit::InvalidInsn,
             (Err(e), _, _) => RunExit::Error(e),
-            // emu_start returned with no reason recorded: treat as a quantum end.
+            // No reason recorded: the block budget ran out (or nothing happened at all).
             (Ok(()), _, _) => RunExit::Quantum,
         };
         (exit, blocks)
@@ -191,13 +197,14 @@ impl Cpu {
     pub fn run_one(&mut self) -> (RunExit, u64) {
         {
             let d = self.uc.get_data_mut();
-            d.blocks = 0;
-            d.budget = u64::MAX;
             d.stop = None;
             d.fault = None;
         }
+        const UNLIMITED: u64 = i64::MAX as u64;
+        set_blocks_left(&mut self.uc, UNLIMITED);
         let pc = self.pc();
         let r = self.uc.emu_start(pc, 0, 0, 1);
+        let blocks = blocks_run(&self.uc, UNLIMITED);
         let d = self.uc.get_data();
         let exit = match (r, d.stop, d.fault) {
             (_, Some(Stop::Syscall), _) => RunExit::Syscall,
@@ -211,7 +218,7 @@ impl Cpu {
             (Err(e), _, _) => RunExit::Error(e),
             (Ok(()), _, _) => RunExit::Quantum,
         };
-        (exit, d.blocks.max(1))
+        (exit, blocks.max(1))
     }
 
     pub fn pc(&self) -> u64 {

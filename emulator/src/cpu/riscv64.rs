@@ -4,7 +4,7 @@
 //! number, a0..a5, result in a0); TLS is tp; the FPU starts off, so mstatus.FS is set or
 //! glibc's setjmp traps. Signal frames follow arch/riscv/kernel/signal.c.
 
-use super::{block_hook, mem_invalid_hook, CpuError, Engine, HookState, Stop};
+use super::{mem_invalid_hook, CpuError, Engine, HookState, Stop};
 use crate::syscalls::Sys;
 use unicorn_engine::unicorn_const::{Arch as UcArch, HookType, Mode};
 use unicorn_engine::{RegisterRISCV as R, Unicorn};
@@ -36,7 +36,6 @@ const MSTATUS_FS: u64 = 1 << 13;
 pub fn new_engine() -> Result<Engine, CpuError> {
     let mut uc = Unicorn::new_with_data(UcArch::RISCV, Mode::RISCV64, HookState::default())?;
     super::set_tcg_buffer(&mut uc)?;
-    uc.add_block_hook(1, 0, block_hook)?;
     uc.add_intr_hook(|uc: &mut Unicorn<'_, HookState>, intno: u32| {
         uc.get_data_mut().stop = Some(if intno == ECALL_U {
             Stop::Syscall

@@ -3,7 +3,7 @@
 //! clobbers rcx and r11); TLS is FS_BASE (arch_prctl). Syscall numbers from Linux
 //! arch/x86/entry/syscalls/syscall_64.tbl.
 
-use super::{block_hook, mem_invalid_hook, CpuError, Engine, HookState, Stop};
+use super::{mem_invalid_hook, CpuError, Engine, HookState, Stop};
 use crate::syscalls::Sys;
 use unicorn_engine::unicorn_const::{Arch as UcArch, HookType, Mode};
 use unicorn_engine::{RegisterX86, Unicorn, X86Insn};
@@ -11,7 +11,6 @@ use unicorn_engine::{RegisterX86, Unicorn, X86Insn};
 pub fn new_engine() -> Result<Engine, CpuError> {
     let mut uc = Unicorn::new_with_data(UcArch::X86, Mode::MODE_64, HookState::default())?;
     super::set_tcg_buffer(&mut uc)?;
-    uc.add_block_hook(1, 0, block_hook)?;
     uc.add_insn_sys_hook(X86Insn::SYSCALL, 1, 0, |uc: &mut Unicorn<'_, HookState>| {
         uc.get_data_mut().stop = Some(Stop::Syscall);
         let _ = uc.emu_stop();
