@@ -551,6 +551,20 @@ impl proc_model::machine::Machine for ProcHandle {
         })
     }
 
+    fn read_mem_in_segment(
+        &self,
+        pid: Pid,
+        addr: GuestAddr,
+        max: usize,
+    ) -> Result<Vec<u8>, ProcError> {
+        // One trip to the machine thread for the bound and the bytes.
+        self.with(pid, move |p| {
+            let seg = p.vm.find(addr.0).ok_or(ProcError::BadArg)?;
+            let n = (seg.end - addr.0).min(max as u64) as usize;
+            p.cpu.read(addr.0, n).map_err(|_| ProcError::BadArg)
+        })
+    }
+
     fn write_mem(&self, pid: Pid, addr: GuestAddr, data: &[u8]) -> Result<(), ProcError> {
         let data = data.to_vec();
         self.with(pid, move |p| {

@@ -274,6 +274,23 @@ pub trait Machine: Send + Sync + 'static {
     fn segments(&self, pid: Pid) -> Result<Vec<Segment>, ProcError>;
     /// Read exactly `len` bytes at `addr` (procfs has already clipped to one segment).
     fn read_mem(&self, pid: Pid, addr: GuestAddr, len: usize) -> Result<Vec<u8>, ProcError>;
+    /// A `mem` read in one step: up to `max` bytes at `addr`, cut at the end of the segment
+    /// that holds `addr`; `Err(BadArg)` when no segment does. The default asks `segments`,
+    /// then `read_mem`; a machine whose every call costs a thread hop does both in one.
+    fn read_mem_in_segment(
+        &self,
+        pid: Pid,
+        addr: GuestAddr,
+        max: usize,
+    ) -> Result<Vec<u8>, ProcError> {
+        let seg = self
+            .segments(pid)?
+            .into_iter()
+            .find(|s| s.base.0 <= addr.0 && addr.0 < s.top.0)
+            .ok_or(ProcError::BadArg)?;
+        let n = (seg.top.0 - addr.0).min(max as u64) as usize;
+        self.read_mem(pid, addr, n)
+    }
     /// Write bytes at `addr` (procfs has checked Stopped and the segment bounds). Writes into
     /// code must take effect in translated code.
     fn write_mem(&self, pid: Pid, addr: GuestAddr, data: &[u8]) -> Result<(), ProcError>;

@@ -119,13 +119,16 @@ pub fn bench_proc(root: &std::path::Path, runs: usize) -> Result<(), String> {
         .open_path("/1/mem", proc_model::ninep::fs::OREAD)
         .map_err(|e| e.to_string())?;
     let mut proc_mibs = Vec::new();
+    // One buffer for every read, as the raw stream below has.
+    let mut buf = vec![0u8; iounit.min(CHUNK as u32) as usize];
     for _ in 0..runs {
         let start = Instant::now();
         let mut got = 0usize;
         while got < TOTAL {
-            let d = c
-                .read(fid, base + got as u64, iounit.min(CHUNK as u32))
+            let n = c
+                .read_into(fid, base + got as u64, &mut buf)
                 .map_err(|e| e.to_string())?;
+            let d = &buf[..n];
             if d.is_empty() {
                 return Err("short mem read".into());
             }

@@ -106,15 +106,17 @@ impl Client {
 
     fn rpc_tag(&mut self, tag: Tag, t: Tmsg) -> Result<Rmsg> {
         self.conn.write_all(&t.encode_frame(tag))?;
-        let mut size = [0u8; 4];
-        self.conn.read_exact(&mut size)?;
-        let n = u32::from_le_bytes(size) as usize;
-        if n < 7 || n > self.msize as usize + 64 {
-            return Err(ClientError::Protocol(format!("bad frame size {n}")));
-        }
+        let mut head = [0u8; 7];
+        self.conn.read_exact(&mut head)?;
+        self.finish_reply(tag, head)
+    }
+
+    /// The rest of the reply whose first 7 bytes (size, type, tag) are `head`.
+    fn finish_reply(&mut self, tag: Tag, head: [u8; 7]) -> Result<Rmsg> {
+        let n = self.frame_size(&head)?;
         let mut frame = vec![0u8; n];
-        frame[..4].copy_from_slice(&size);
-        self.conn.read_exact(&mut frame[4..])?;
+        frame[..7].copy_from_slice(&head);
+        self.conn.read_exact(&mut frame[7..])?;
         let (rtag, r) =
             Rmsg::decode_frame(&frame).map_err(|e| ClientError::Protocol(format!("{e:?}")))?;
         if rtag != tag {
@@ -128,9 +130,22 @@ impl Client {
         }
     }
 
-    fn rpc(&mut self, t: Tmsg) -> Result<Rmsg> {
+    fn frame_size(&self, head: &[u8; 7]) -> Result<usize> {
+        let n = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        if n < 7 || n > self.msize as usize + 64 {
+            return Err(ClientError::Protocol(format!("bad frame size {n}")));
+        }
+        Ok(n)
+    }
+
+    fn new_tag(&mut self) -> Tag {
         let tag = Tag(self.next_tag);
         self.next_tag = (self.next_tag + 1) % 0xFFFF;
+        tag
+    }
+
+    fn rpc(&mut self, t: Tmsg) -> Result<Rmsg> {
+        let tag = self.new_tag();
         self.rpc_tag(tag, t)
     }
 
@@ -209,6 +224,37 @@ impl Client {
             Rmsg::Read(r) => Ok(r.data),
             r => Err(unexpected(&r)),
         }
+    }
+
+    /// Read at most `buf.len()` bytes (and one message's worth) at `offset` straight into
+    /// `buf`, as read(2) does: an Rread's data is received in place, never copied. Returns
+    /// the count; 0 is the end of the file.
+    pub fn read_into(&mut self, fid: Fid, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        let count = (buf.len() as u64).min(u64::from(self.msize - IOHDRSZ)) as u32;
+        let tag = self.new_tag();
+        self.conn
+            .write_all(&Tmsg::Read(Tread { fid, offset, count }).encode_frame(tag))?;
+        let mut head = [0u8; 7];
+        self.conn.read_exact(&mut head)?;
+        if head[4] != Rread::TYPE {
+            let r = self.finish_reply(tag, head)?;
+            return Err(unexpected(&r));
+        }
+        let n = self.frame_size(&head)?;
+        let rtag = Tag(u16::from_le_bytes([head[5], head[6]]));
+        let mut cnt = [0u8; 4];
+        if n < 11 {
+            return Err(ClientError::Protocol(format!("Rread of {n} bytes")));
+        }
+        self.conn.read_exact(&mut cnt)?;
+        let got = u32::from_le_bytes(cnt) as usize;
+        if rtag != tag || got != n - 11 || got > count as usize {
+            return Err(ClientError::Protocol(format!(
+                "Rread tag {rtag} count {got} in {n} bytes, for tag {tag} count {count}"
+            )));
+        }
+        self.conn.read_exact(&mut buf[..got])?;
+        Ok(got)
     }
 
     pub fn write(&mut self, fid: Fid, offset: u64, data: &[u8]) -> Result<u32> {

@@ -456,10 +456,24 @@ impl<S: Stream> Outbox for &Writer<S> {
         }
         let mut buf = lock(&self.buf);
         buf.clear();
-        msg.encode_frame_into(tag, &mut buf);
+        // An Rread's data goes to the socket as it is, after its 11-byte header: a 1 MiB
+        // read of mem is not copied once more into a frame buffer.
+        let data: &[u8] = match &msg {
+            Rmsg::Read(r) if r.data.len() > READ_BUFFER => {
+                let size = (HEADER_LEN + 4 + r.data.len()) as u32;
+                buf.extend_from_slice(&size.to_le_bytes());
+                buf.push(msg.msg_type());
+                buf.extend_from_slice(&tag.0.to_le_bytes());
+                buf.extend_from_slice(&(r.data.len() as u32).to_le_bytes());
+                &r.data
+            }
+            _ => {
+                msg.encode_frame_into(tag, &mut buf);
+                &[]
+            }
+        };
         let mut stream = lock(&self.stream);
-        if stream
-            .write_all(&buf)
+        if write_all_vectored(&mut *stream, &buf, data)
             .and_then(|()| stream.flush())
             .is_err()
         {
@@ -470,6 +484,23 @@ impl<S: Stream> Outbox for &Writer<S> {
             *buf = Vec::new(); // do not keep a 1 MiB buffer per idle connection
         }
     }
+}
+
+/// Write `head` then `tail`, with as few system calls as the socket allows.
+fn write_all_vectored(w: &mut impl Write, head: &[u8], tail: &[u8]) -> io::Result<()> {
+    let (mut head, mut tail) = (head, tail);
+    while !head.is_empty() || !tail.is_empty() {
+        let n = match w.write_vectored(&[io::IoSlice::new(head), io::IoSlice::new(tail)]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let from_head = n.min(head.len());
+        head = &head[from_head..];
+        tail = &tail[n - from_head..];
+    }
+    Ok(())
 }
 
 /// Read one frame: `Ok(None)` at a clean end of stream; `Err` for a garbage size, a frame

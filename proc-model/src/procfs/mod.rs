@@ -375,13 +375,10 @@ impl<M: Machine + ?Sized> ProcFs<M> {
             // kernel stack, so the image is all zeros.
             Q::Kregs => format::readstr(offset, count, &vec![0u8; format::ureg_size(p.arch)]),
             Q::Regs => format::readstr(offset, count, &self.regs_image(&p)?),
-            Q::Mem => {
-                let seg = self.mem_segment(pid, offset)?;
-                let n = (seg.top.0 - offset).min(u64::from(count)) as usize;
-                self.m
-                    .read_mem(pid, crate::machine::GuestAddr(offset), n)
-                    .map_err(pe)?
-            }
+            Q::Mem => self
+                .m
+                .read_mem_in_segment(pid, crate::machine::GuestAddr(offset), count as usize)
+                .map_err(pe)?,
             Q::Note => {
                 if count < 1 {
                     return Err(e(err::ETOOSMALL));
