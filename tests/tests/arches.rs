@@ -3,8 +3,9 @@
 //! arm64 busybox gives the output of the native amd64 busybox; one machine pipes an x86_64
 //! shell, an aarch64 program and a riscv64 program together.
 
-use glass_tests::{guest_image, guest_root, run_glass, status_code};
+use glass_tests::{guest_image, guest_root, run_glass, status_code, ServedMachine};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 fn root() -> String {
     let r = guest_root();
@@ -191,4 +192,79 @@ fn mixed_machine_x86_shell_pipes_aarch64_into_riscv64() {
     );
     assert!(String::from_utf8_lossy(&o.stderr).contains("upcase: 24 bytes"));
     assert!(o.status.success());
+}
+
+/// One machine, three arches, seen through /proc: an x86_64 shell loop writes into an aarch64
+/// busybox `tr` (status name `busybox`, as exec'd), which writes into a riscv64 `upcase`. Each process's `regs` has its own
+/// arch's Ureg size (amd64 184, arm64 280, riscv64 296 bytes), and the pc and sp found at
+/// that layout's offsets lie in the process's own Text and Stack segments.
+#[test]
+fn mixed_machine_proc_shows_each_process_in_its_own_register_layout() {
+    root();
+    let m = ServedMachine::start(&[
+        "--",
+        "/bin/sh",
+        "-c",
+        "while :; do echo x; done | /aarch64/bin/busybox tr x y | /riscv64/bin/upcase",
+    ]);
+    let mut c = m.client();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let names = loop {
+        let mut names = Vec::new();
+        for e in c
+            .ls("/")
+            .expect("ls /")
+            .iter()
+            .filter(|e| e.name != "trace")
+        {
+            let st = c
+                .read_file(&format!("/{}/status", e.name))
+                .unwrap_or_default();
+            if let Some(n) = String::from_utf8_lossy(&st).split_whitespace().next() {
+                names.push((e.name.clone(), n.to_string()));
+            }
+        }
+        if names.len() == 4 && names.iter().any(|n| n.1 == "upcase") {
+            break names;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "pipeline never started: {names:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let le = |b: &[u8], off: usize| u64::from_le_bytes(b[off..off + 8].try_into().expect("8"));
+    // (status name, Ureg size, pc offset, sp offset) per the reference's layouts.
+    let want = [
+        ("sh", 184, 144, 168),
+        ("sh", 184, 144, 168),
+        ("busybox", 280, 256, 248),
+        ("upcase", 296, 0, 16),
+    ];
+    for ((pid, name), (wname, size, pc_off, sp_off)) in names.iter().zip(want) {
+        assert_eq!(name, wname, "{names:?}");
+        let regs = c.read_file(&format!("/{pid}/regs")).expect("regs");
+        assert_eq!(regs.len(), size, "{name} ({pid}) regs size");
+        let segs =
+            String::from_utf8_lossy(&c.read_file(&format!("/{pid}/segment")).expect("segment"))
+                .into_owned();
+        // A Linux program has a Text line per executable or read-only PT_LOAD.
+        let within = |kind: &str, a: u64| {
+            segs.lines().filter(|l| l.starts_with(kind)).any(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                let hex = |t: &str| u64::from_str_radix(t, 16).expect("hex");
+                (hex(f[f.len() - 3])..hex(f[f.len() - 2])).contains(&a)
+            })
+        };
+        let (pc, sp) = (le(&regs, pc_off), le(&regs, sp_off));
+        assert!(
+            within("Text", pc),
+            "{name} ({pid}) pc {pc:#x} in no Text: {segs}"
+        );
+        assert!(
+            within("Stack", sp),
+            "{name} ({pid}) sp {sp:#x} not in Stack: {segs}"
+        );
+    }
+    c.write_file("/1/ctl", 0, b"kill").ok();
 }
