@@ -85,7 +85,7 @@ pub fn host_user() -> String {
 
 /// The machine's console: the host streams the guest's fds 0–2 reach.
 pub struct ConsoleIo {
-    pub stdin: Box<dyn Read>,
+    pub stdin: Box<dyn Read + Send>,
     pub stdout: Box<dyn Write>,
     pub stderr: Box<dyn Write>,
 }
@@ -97,6 +97,41 @@ impl ConsoleIo {
             stdout: Box::new(std::io::stdout()),
             stderr: Box::new(std::io::stderr()),
         }
+    }
+}
+
+/// Console input while /proc is served ([`Machine::console_async`]): a host thread reads the
+/// console and hands its bytes to the machine as requests, so a guest read of an empty
+/// console waits like a pipe read (`Wait::Console`) while the other processes and /proc go
+/// on. Without /proc a console read blocks the machine, as it always has: then nothing else
+/// could happen meanwhile anyway, and the interleaving stays independent of input timing.
+#[derive(Default)]
+pub struct ConsoleIn {
+    /// Bytes read from the host and not yet by the guest.
+    pub buf: std::collections::VecDeque<u8>,
+    /// The host stream has ended (or failed).
+    pub eof: bool,
+    /// Bytes the reader may still hand over before it waits for the guest to read.
+    room: std::sync::Arc<(std::sync::Mutex<usize>, std::sync::Condvar)>,
+}
+
+/// Console input the reader thread keeps ahead of the guest, at most.
+const CONSOLE_AHEAD: usize = 1 << 20;
+
+impl ConsoleIn {
+    /// Whether a read would return at once (data or end of file).
+    pub fn readable(&self) -> bool {
+        !self.buf.is_empty() || self.eof
+    }
+
+    /// Take up to `n` bytes for the guest, making room for the reader.
+    pub fn take(&mut self, n: usize) -> Vec<u8> {
+        let n = n.min(self.buf.len());
+        let out: Vec<u8> = self.buf.drain(..n).collect();
+        let (room, cv) = &*self.room;
+        *room.lock().unwrap_or_else(|p| p.into_inner()) += n;
+        cv.notify_one();
+        out
     }
 }
 
@@ -112,6 +147,8 @@ pub struct Kernel {
     pub clock: Clock,
     pub rng: Rng,
     pub console: ConsoleIo,
+    /// Console input taken over by a reader thread, once /proc is served.
+    pub console_in: Option<ConsoleIn>,
     pub trace: Trace,
     /// Contents of host files exec'd so far.
     pub images: std::collections::HashMap<PathBuf, std::sync::Arc<[u8]>>,
@@ -170,13 +207,15 @@ pub enum Wait {
     Signal,
     /// poll/select: an fd to become ready, or the deadline.
     Poll(Vec<(i32, u16)>, Option<u64>),
+    /// read of an empty console while /proc is served: input to arrive.
+    Console,
 }
 
 impl Wait {
     /// The state name Plan 9 shows while a process is inside this call.
     pub fn plan9_name(&self) -> &'static str {
         match self {
-            Wait::PipeRead(_) => "Pread",
+            Wait::PipeRead(_) | Wait::Console => "Pread",
             Wait::PipeWrite(_) => "Pwrite",
             Wait::Child | Wait::Vfork(_) => "Await",
             Wait::Until(_) => "Sleep",
@@ -393,6 +432,60 @@ fn tune_host() {
 }
 
 impl Machine {
+    /// From now on the console is read by a host thread that feeds the bytes in through
+    /// `feed` (the /proc request queue): a guest waiting for console input no longer holds
+    /// up the machine thread, so /proc answers and other processes run meanwhile.
+    pub fn console_async(&mut self, feed: std::sync::mpsc::Sender<Request>) {
+        if self.k.console_in.is_some() {
+            return;
+        }
+        let ci = ConsoleIn::default();
+        *ci.room.0.lock().unwrap_or_else(|p| p.into_inner()) = CONSOLE_AHEAD;
+        let room = ci.room.clone();
+        let mut input = std::mem::replace(&mut self.k.console.stdin, Box::new(std::io::empty()));
+        self.k.console_in = Some(ci);
+        let spawned = std::thread::Builder::new()
+            .name("glass-console".into())
+            .spawn(move || {
+                let mut buf = vec![0u8; 1 << 16];
+                loop {
+                    // Wait until the guest has read enough of what came before.
+                    let want = {
+                        let (lock, cv) = &*room;
+                        let mut left = lock.lock().unwrap_or_else(|p| p.into_inner());
+                        while *left == 0 {
+                            left = cv.wait(left).unwrap_or_else(|p| p.into_inner());
+                        }
+                        (*left).min(buf.len())
+                    };
+                    let got = match input.read(&mut buf[..want]) {
+                        Ok(0) | Err(_) => None,
+                        Ok(n) => Some(buf[..n].to_vec()),
+                    };
+                    if let Some(b) = &got {
+                        *room.0.lock().unwrap_or_else(|p| p.into_inner()) -= b.len();
+                    }
+                    let end = got.is_none();
+                    let sent = feed.send(Box::new(move |m: &mut Machine| {
+                        if let Some(c) = m.k.console_in.as_mut() {
+                            match got {
+                                Some(b) => c.buf.extend(b),
+                                None => c.eof = true,
+                            }
+                        }
+                    }));
+                    if end || sent.is_err() {
+                        return;
+                    }
+                }
+            });
+        if spawned.is_err() {
+            if let Some(c) = self.k.console_in.as_mut() {
+                c.eof = true;
+            }
+        }
+    }
+
     /// Build a machine whose first process runs `config.program`.
     pub fn new(config: &Config, console: ConsoleIo) -> Result<Machine, MachineError> {
         tune_host();
@@ -412,6 +505,7 @@ impl Machine {
             clock: Clock::default(),
             rng: Rng::new(config.seed),
             console,
+            console_in: None,
             trace,
             images: Default::default(),
             unimplemented: BTreeMap::new(),

@@ -28,6 +28,7 @@ pub struct ProcHandle {
 pub fn attach(m: &mut Machine) -> ProcHandle {
     let (tx, rx) = channel();
     m.requests = Some(rx);
+    m.console_async(tx.clone());
     ProcHandle {
         tx,
         eve: m.eve.clone(),

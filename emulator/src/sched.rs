@@ -287,6 +287,13 @@ impl Machine {
                     }
                 }
                 Wait::Signal => Wake::No,
+                Wait::Console => {
+                    if self.k.console_in.as_ref().is_none_or(|c| c.readable()) {
+                        Wake::Retry
+                    } else {
+                        Wake::No
+                    }
+                }
             };
             // A call whose condition holds completes; only one that would go on waiting is
             // interrupted by a deliverable signal (Linux checks the condition first).
@@ -336,6 +343,7 @@ impl Machine {
                     Wait::Vfork(c) => format!("waiting for vfork child {}", c.0),
                     Wait::Until(_) => "sleeping".into(),
                     Wait::Signal => "waiting for a signal".into(),
+                    Wait::Console => "reading the console".into(),
                     Wait::Poll(set, _) => format!(
                         "polling fds {:?}",
                         set.iter().map(|x| x.0).collect::<Vec<_>>()

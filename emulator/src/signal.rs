@@ -129,7 +129,10 @@ impl Machine {
     pub fn interrupt_blocked(&mut self, i: usize) {
         let p = &mut self.procs[i];
         let PState::Blocked(w) = &p.state else { return };
-        let restartable = matches!(w, Wait::PipeRead(_) | Wait::PipeWrite(_) | Wait::Child);
+        let restartable = matches!(
+            w,
+            Wait::PipeRead(_) | Wait::PipeWrite(_) | Wait::Child | Wait::Console
+        );
         let deliverable = p.sig_pending & (!p.sigmask | UNBLOCKABLE);
         let sig = deliverable.trailing_zeros() as i32 + 1;
         let restart = restartable && p.sigactions[sig as usize].flags & SA_RESTART != 0;

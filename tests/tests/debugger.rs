@@ -591,3 +591,49 @@ fn proc_shows_every_process_of_a_pipeline_and_its_pipe_ends() {
         "wc counted whole \"y\\n\" lines: {n}"
     );
 }
+
+/// While /proc is served, a guest waiting for console input holds up nothing: another
+/// process runs to its end, /proc answers (the shell shows as waiting in a read or poll), and
+/// the input, once it comes, reaches `read` and then `cat` (which reads with sendfile).
+#[test]
+fn console_wait_leaves_proc_and_other_processes_running() {
+    use std::io::Write as _;
+    let mut m = ServedMachine::start_piped(&[
+        "--",
+        "/bin/sh",
+        "-c",
+        "(i=0; while [ $i -lt 300 ]; do i=$((i+1)); done; echo loop done) & read line; echo got $line; cat; wait",
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !m.stdout().contains("loop done") {
+        assert!(
+            Instant::now() < deadline,
+            "the other process never finished while the shell waited for input: {:?} {}",
+            m.stdout(),
+            m.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!m.stdout().contains("got"), "{}", m.stdout());
+    // /proc answers while the shell waits (from a thread, so a hang fails instead of hanging).
+    let addr = m.addr.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut c = Client::connect(&addr, &glass_emulator::machine::host_user()).expect("connect");
+        let _ = tx.send(
+            c.read_file("/1/status")
+                .map(|b| String::from_utf8_lossy(&b).into_owned()),
+        );
+    });
+    let status = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("/proc did not answer while the guest waited for the console")
+        .expect("status");
+    let state = status.split_whitespace().nth(2).unwrap_or("").to_string();
+    assert!(state == "Pread" || state == "Poll", "{status}");
+    let mut stdin = m.stdin.take().expect("stdin");
+    stdin.write_all(b"hello\nworld\n").expect("write stdin");
+    drop(stdin);
+    assert_eq!(m.wait_exit(30), Some(0), "{}", m.stderr());
+    assert_eq!(m.stdout(), "loop done\ngot hello\nworld\n");
+}

@@ -82,6 +82,11 @@ pub fn do_read(
             b
         }
         FileKind::Dev(DevKind::Tty) | FileKind::Console(Console::Stdin) => {
+            // Served: what the reader thread has brought (the machine made a read of an
+            // empty console wait first, so empty here is the end of the input).
+            if let Some(ci) = k.console_in.as_mut() {
+                return Ok(ci.take(len.min(1 << 16)));
+            }
             let mut buf = vec![0u8; len.min(1 << 16)];
             let n = loop {
                 match k.console.stdin.read(&mut buf) {

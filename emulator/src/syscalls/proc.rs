@@ -238,11 +238,12 @@ pub fn futex(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
 // Calls that act on the process table (fork, exec, wait, kill, exit), on pipes shared
 // between processes, or that block: handled at the machine level.
 
-use crate::fdtable::{FileKind, OpenFile, O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_WRONLY};
+use crate::fdtable::{Console, FileKind, OpenFile, O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_WRONLY};
 use crate::machine::{ExitStatus, Machine, PState, Wait};
 use crate::pipe::{self, PIPE_BUF};
 use crate::signal::{self, bit, SIGCHLD, SIGPIPE};
 use crate::syscalls::{Outcome, Sys};
+use crate::vfs::DevKind;
 use proc_model::machine::Pid;
 
 const CLONE_VM: u64 = 0x100;
@@ -265,7 +266,9 @@ fn ok(v: u64) -> Outcome {
     Outcome::Ret(v)
 }
 
-fn ready_events(p: &Process, fd: i32, events: u16) -> u16 {
+/// `console_in`: whether a console read would return at once (always, unless /proc is
+/// served and the reader thread has brought nothing yet).
+fn ready_events(p: &Process, fd: i32, events: u16, console_in: bool) -> u16 {
     const POLLIN: u16 = 0x1;
     const POLLOUT: u16 = 0x4;
     const POLLERR: u16 = 0x8;
@@ -300,6 +303,9 @@ fn ready_events(p: &Process, fd: i32, events: u16) -> u16 {
                 0
             }
         }
+        FileKind::Console(Console::Stdin) | FileKind::Dev(DevKind::Tty) if !console_in => {
+            events & POLLOUT
+        }
         _ => events & (POLLIN | POLLOUT),
     }
 }
@@ -331,6 +337,8 @@ impl Machine {
             Read | Readv | Write | Writev if self.is_pipe(i, a[0] as i32) => {
                 self.pipe_io(i, sys, a)
             }
+            Read | Readv if self.console_empty(i, a[0] as i32) => self.console_wait(i, a[0]),
+            Sendfile if self.console_empty(i, a[1] as i32) => self.console_wait(i, a[1]),
             Sendfile => self.sendfile(i, a),
             Poll => self.poll(i, a[0], a[1], (a[2] as i32 >= 0).then(|| a[2] * 1_000_000)),
             Ppoll => {
@@ -899,6 +907,32 @@ impl Machine {
         }
     }
 
+    /// `fd` reads the console, which is served by the reader thread and has nothing yet.
+    fn console_empty(&self, i: usize, fd: i32) -> bool {
+        let Some(ci) = &self.k.console_in else {
+            return false;
+        };
+        if ci.readable() {
+            return false;
+        }
+        self.procs[i].fds.get(fd).is_ok_and(|f| {
+            let f = f.borrow();
+            f.readable()
+                && matches!(
+                    f.kind,
+                    FileKind::Console(Console::Stdin) | FileKind::Dev(DevKind::Tty)
+                )
+        })
+    }
+
+    /// A read of the empty console: wait for input like a pipe read (EAGAIN if O_NONBLOCK).
+    fn console_wait(&mut self, i: usize, fd: u64) -> Outcome {
+        match self.procs[i].fds.get(fd as i32) {
+            Ok(f) if f.borrow().flags & O_NONBLOCK != 0 => err(Errno::EAGAIN),
+            _ => Outcome::Block(Wait::Console),
+        }
+    }
+
     /// read/readv/write/writev on a pipe: may block (or EAGAIN with O_NONBLOCK).
     fn pipe_io(&mut self, i: usize, sys: Sys, a: [u64; 6]) -> Outcome {
         let p = &mut self.procs[i];
@@ -1068,6 +1102,7 @@ impl Machine {
         if n > 1024 {
             return err(Errno::EINVAL);
         }
+        let console_in = self.k.console_in.as_ref().is_none_or(|c| c.readable());
         let p = &mut self.procs[i];
         let mut raw = match p.cpu.read(fds, n as usize * 8) {
             Ok(r) => r,
@@ -1078,7 +1113,7 @@ impl Machine {
         for c in raw.chunks_exact_mut(8) {
             let fd = i32::from_le_bytes([c[0], c[1], c[2], c[3]]);
             let events = u16::from_le_bytes([c[4], c[5]]);
-            let re = ready_events(p, fd, events);
+            let re = ready_events(p, fd, events, console_in);
             c[6..8].copy_from_slice(&re.to_le_bytes());
             if re != 0 {
                 ready += 1;
@@ -1097,8 +1132,9 @@ impl Machine {
 
     /// Is any fd of a blocked poll ready?
     pub fn poll_ready(&self, i: usize, set: &[(i32, u16)]) -> bool {
+        let console_in = self.k.console_in.as_ref().is_none_or(|c| c.readable());
         set.iter()
-            .any(|&(fd, ev)| ready_events(&self.procs[i], fd, ev) != 0)
+            .any(|&(fd, ev)| ready_events(&self.procs[i], fd, ev, console_in) != 0)
     }
 
     fn sleep(&mut self, i: usize, clock: u64, flags: u64, req: u64) -> Outcome {
