@@ -305,18 +305,22 @@ fn transport_many_clients_served_at_once() {
     }
 }
 
+/// A server of one file, `big`, holding `content`.
+fn big_file_server(content: &[u8]) -> (proc_model::ninep::ServerHandle, std::net::SocketAddr) {
+    let mut mem = MemTree::new("glenda");
+    mem.add_file("big", 0o444, content.to_vec());
+    tcp_server_of(Arc::new(BlockTree {
+        mem,
+        slow_started: Default::default(),
+    }))
+}
+
 /// A big Rread goes out as header plus data in one vectored write: the frame on the wire is
 /// exactly the codec's, and a small reply after it is framed right.
 #[test]
 fn transport_big_read_reply_is_one_well_formed_frame() {
     let content: Vec<u8> = (0..(1u32 << 20)).map(|i| (i * 7 % 251) as u8).collect();
-    let mut mem = MemTree::new("glenda");
-    mem.add_file("big", 0o444, content.clone());
-    let tree = Arc::new(BlockTree {
-        mem,
-        slow_started: Default::default(),
-    });
-    let (_server, addr) = tcp_server_of(tree);
+    let (_server, addr) = big_file_server(&content);
     let mut c = connect(addr);
     c.handshake_msize((1 << 20) + 24);
     assert_eq!(c.cat_count(10, &["big"], 1 << 20), content);
@@ -329,13 +333,7 @@ fn transport_big_read_reply_is_one_well_formed_frame() {
 fn client_read_into_receives_in_place_and_keeps_errors() {
     use proc_model::ninep::client::{Client as P9, ClientError};
     let content: Vec<u8> = (0..(3u32 << 19)).map(|i| (i * 13 % 253) as u8).collect();
-    let mut mem = MemTree::new("glenda");
-    mem.add_file("big", 0o444, content.clone());
-    let tree = Arc::new(BlockTree {
-        mem,
-        slow_started: Default::default(),
-    });
-    let (_server, addr) = tcp_server_of(tree);
+    let (_server, addr) = big_file_server(&content);
     let mut c = P9::connect(&addr.to_string(), "glenda").expect("connect");
     let (fid, _) = c.open_path("/big", OREAD).expect("open");
     let mut buf = vec![0u8; 1 << 20];

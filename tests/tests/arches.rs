@@ -17,6 +17,29 @@ fn root() -> String {
     r.display().to_string()
 }
 
+/// Where the default root keeps guest image `name` of `arch`: /bin for x86_64, /ARCH/bin else.
+fn guest_path(arch: &str, name: &str) -> String {
+    if arch == "x86_64" {
+        format!("/bin/{name}")
+    } else {
+        format!("/{arch}/bin/{name}")
+    }
+}
+
+/// Guest image `name` of `arch` run with `arg` natively (x86_64) or under qemu-user.
+fn oracle_run(arch: &str, name: &str, arg: &str) -> std::process::Output {
+    let image = guest_image(arch, name);
+    if arch == "x86_64" {
+        Command::new(&image).arg(arg).output()
+    } else {
+        Command::new(format!("qemu-{arch}"))
+            .arg(&image)
+            .arg(arg)
+            .output()
+    }
+    .expect("oracle run (qemu-user comes from tools/scripts/setup.sh)")
+}
+
 #[test]
 fn usertests_each_arch_matches_native_x86_64() {
     let root = root();
@@ -30,11 +53,7 @@ fn usertests_each_arch_matches_native_x86_64() {
         String::from_utf8_lossy(&native.stdout)
     );
     for arch in ["x86_64", "aarch64", "riscv64"] {
-        let prog = if arch == "x86_64" {
-            "/bin/usertests".to_string()
-        } else {
-            format!("/{arch}/bin/usertests")
-        };
+        let prog = guest_path(arch, "usertests");
         let o = run_glass(&["run", "--root", &root, "--", &prog]);
         assert_eq!(
             String::from_utf8_lossy(&o.stdout),
@@ -53,22 +72,9 @@ fn usertests_each_arch_matches_native_x86_64() {
 fn breakpoint_instruction_is_sigtrap_as_natively_and_under_qemu_user() {
     let root = root();
     for arch in ["x86_64", "aarch64", "riscv64"] {
-        let image = guest_image(arch, "nullderef");
-        let prog = if arch == "x86_64" {
-            "/bin/nullderef".to_string()
-        } else {
-            format!("/{arch}/bin/nullderef")
-        };
+        let prog = guest_path(arch, "nullderef");
         for mode in ["brk", "brk-handled"] {
-            let oracle = if arch == "x86_64" {
-                Command::new(&image).arg(mode).output()
-            } else {
-                Command::new(format!("qemu-{arch}"))
-                    .arg(&image)
-                    .arg(mode)
-                    .output()
-            }
-            .expect("oracle run (qemu-user comes from tools/scripts/setup.sh)");
+            let oracle = oracle_run(arch, "nullderef", mode);
             let o = run_glass(&["run", "--root", &root, "--", &prog, mode]);
             assert_eq!(
                 String::from_utf8_lossy(&o.stdout),
@@ -99,21 +105,8 @@ fn breakpoint_instruction_is_sigtrap_as_natively_and_under_qemu_user() {
 fn store_fault_stops_at_the_store_on_each_arch() {
     let root = root();
     for arch in ["x86_64", "aarch64", "riscv64"] {
-        let image = guest_image(arch, "nullderef");
-        let prog = if arch == "x86_64" {
-            "/bin/nullderef".to_string()
-        } else {
-            format!("/{arch}/bin/nullderef")
-        };
-        let oracle = if arch == "x86_64" {
-            Command::new(&image).arg("write").output()
-        } else {
-            Command::new(format!("qemu-{arch}"))
-                .arg(&image)
-                .arg("write")
-                .output()
-        }
-        .expect("oracle run");
+        let prog = guest_path(arch, "nullderef");
+        let oracle = oracle_run(arch, "nullderef", "write");
         let o = run_glass(&["run", "--root", &root, "--", &prog, "write"]);
         let err = String::from_utf8_lossy(&o.stderr).into_owned();
         assert_eq!(o.stdout, oracle.stdout, "{arch}: stdout; stderr: {err}");
