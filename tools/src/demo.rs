@@ -133,9 +133,20 @@ pub fn demo(args: &MachineArgs) -> ExitCode {
                 break;
             };
             if let Some((pid, _)) = procs.iter().find(|(_, name)| name == WATCHED) {
+                // `segment` in one read: like 9front's, each read renders the table afresh,
+                // so a second read at the first one's length, after the table grew, would
+                // repeat its tail. `fd` gives one line per read and resumes by line.
                 let files: Option<Vec<(&str, Vec<u8>)>> = ["segment", "fd"]
                     .into_iter()
-                    .map(|f| Some((f, c.read_file(&format!("/{pid}/{f}")).ok()?)))
+                    .map(|f| {
+                        let path = format!("/{pid}/{f}");
+                        let b = if f == "segment" {
+                            c.read_once(&path, 0, 1 << 16)
+                        } else {
+                            c.read_file(&path)
+                        };
+                        Some((f, b.ok()?))
+                    })
                     .collect();
                 if let Some(files) = files.filter(|v| v.iter().all(|(_, b)| !b.is_empty())) {
                     for l in &table {
