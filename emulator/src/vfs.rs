@@ -104,9 +104,27 @@ pub struct DirEntry {
 pub struct Vfs {
     host_root: PathBuf,
     overlay: BTreeMap<String, OvNode>,
-    /// Permission bits set by the guest (creation under its umask, chmod), by path; paths
-    /// not here show the defaults (0644 files, 0755 directories and executables).
+    /// Permission bits set by the guest (creation under its umask, chmod) of directories,
+    /// by path; paths not here show the defaults (0755 directories and executables).
     modes: BTreeMap<String, u32>,
+    /// What all the names of one overlay file share (its inode): permission bits and link
+    /// count, by the address of its contents. Each entry lives while the file has a name,
+    /// and a name holds the contents, so no address is reused while its entry is here.
+    files: std::collections::HashMap<usize, FileMeta>,
+}
+
+/// The inode part of an overlay file: what its hard links share.
+#[derive(Clone, Copy, Debug)]
+struct FileMeta {
+    mode: u32,
+    nlink: u32,
+    /// The inode number every name shows: that of the path the file was created (or copied
+    /// up) at, so a file never linked keeps its path-derived number.
+    ino: u64,
+}
+
+fn file_key(f: &MemFile) -> usize {
+    Rc::as_ptr(f) as usize
 }
 
 /// Split a guest path into its non-empty components.
@@ -165,6 +183,7 @@ impl Vfs {
             host_root: host_root.to_path_buf(),
             overlay,
             modes: BTreeMap::new(),
+            files: Default::default(),
         }
     }
 
@@ -316,14 +335,25 @@ impl Vfs {
         Ok((parent.path, full))
     }
 
-    /// chmod(2) of a resolved file: its permission bits from now on.
+    /// chmod(2) of a resolved file: its permission bits from now on (every name of an
+    /// overlay file shows them: they belong to the file).
     pub fn chmod(&mut self, r: &Resolved, mode: u32) {
+        if let Node::MemFile(f) = &r.node {
+            if let Some(m) = self.files.get_mut(&file_key(f)) {
+                m.mode = mode & 0o7777;
+                return;
+            }
+        }
         self.modes.insert(r.path.clone(), mode & 0o7777);
     }
 
     pub fn stat(&self, r: &Resolved) -> SysResult<FileStat> {
         let mut st = self.stat_default(r)?;
-        if let Some(m) = self.modes.get(&r.path) {
+        let set = match &r.node {
+            Node::MemFile(f) => self.files.get(&file_key(f)).map(|m| m.mode),
+            _ => self.modes.get(&r.path).copied(),
+        };
+        if let Some(m) = set {
             if st.mode & S_IFMT != S_IFLNK {
                 st.mode = (st.mode & S_IFMT) | m;
             }
@@ -331,8 +361,45 @@ impl Vfs {
         Ok(st)
     }
 
+    /// A new overlay file whose first name is `path`.
+    fn new_file(&mut self, path: &str, data: Vec<u8>, mode: u32) -> MemFile {
+        let f: MemFile = Rc::new(RefCell::new(data));
+        self.files.insert(
+            file_key(&f),
+            FileMeta {
+                mode: mode & 0o7777,
+                nlink: 1,
+                ino: path_ino(path),
+            },
+        );
+        f
+    }
+
+    /// The inode number of `node` found at `path`.
+    fn ino_of(&self, path: &str, node: &Node) -> u64 {
+        match node {
+            Node::MemFile(f) => self.files.get(&file_key(f)).map(|m| m.ino),
+            _ => None,
+        }
+        .unwrap_or_else(|| path_ino(path))
+    }
+
+    /// Point `path` at `node` in the overlay, taking the name from the overlay file it named
+    /// before (if any): its link count drops, and its inode goes with its last name.
+    fn set_entry(&mut self, path: &str, node: OvNode) {
+        if let Some(OvNode::File(old)) = self.overlay.insert(path.to_string(), node) {
+            let key = file_key(&old);
+            if let Some(m) = self.files.get_mut(&key) {
+                m.nlink = m.nlink.saturating_sub(1);
+                if m.nlink == 0 {
+                    self.files.remove(&key);
+                }
+            }
+        }
+    }
+
     fn stat_default(&self, r: &Resolved) -> SysResult<FileStat> {
-        let ino = path_ino(&r.path);
+        let ino = self.ino_of(&r.path, &r.node);
         let st = match &r.node {
             Node::HostFile(hp) => {
                 let md = std::fs::metadata(hp).map_err(|_| Errno::EIO)?;
@@ -369,7 +436,7 @@ impl Vfs {
             Node::MemFile(f) => FileStat {
                 ino,
                 mode: S_IFREG | 0o644,
-                nlink: self.names_of(f),
+                nlink: self.files.get(&file_key(f)).map_or(1, |m| m.nlink.max(1)),
                 size: f.borrow().len() as u64,
                 rdev: 0,
                 mtime: param::FILE_TIME,
@@ -436,15 +503,17 @@ impl Vfs {
         ];
         for name in names.into_keys() {
             let full = format!("{prefix}{name}");
-            let dtype = match self.lookup(&full) {
-                Some(Node::HostDir(_) | Node::MemDir) => 4,
-                Some(Node::HostSymlink(_) | Node::MemSymlink(_)) => 10,
-                Some(Node::Dev(_)) => 2,
-                Some(_) => 8,
-                None => continue,
+            let Some(node) = self.lookup(&full) else {
+                continue;
+            };
+            let dtype = match node {
+                Node::HostDir(_) | Node::MemDir => 4,
+                Node::HostSymlink(_) | Node::MemSymlink(_) => 10,
+                Node::Dev(_) => 2,
+                _ => 8,
             };
             out.push(DirEntry {
-                ino: path_ino(&full),
+                ino: self.ino_of(&full, &node),
                 name,
                 dtype,
             });
@@ -455,10 +524,8 @@ impl Vfs {
     /// Create (or truncate) a regular file in the overlay at canonical `full`.
     /// A new empty overlay file with permission bits `mode` (already masked by the umask).
     pub fn create_file(&mut self, full: &str, mode: u32) -> MemFile {
-        self.modes.insert(full.to_string(), mode & 0o7777);
-        let f: MemFile = Rc::new(RefCell::new(Vec::new()));
-        self.overlay
-            .insert(full.to_string(), OvNode::File(f.clone()));
+        let f = self.new_file(full, Vec::new(), mode);
+        self.set_entry(full, OvNode::File(f.clone()));
         f
     }
 
@@ -471,9 +538,8 @@ impl Vfs {
                 // to 0644, which would drop the execute bits of a program written to).
                 let mode = self.stat(r)?.mode & 0o7777;
                 let data = std::fs::read(hp).map_err(|_| Errno::EIO)?;
-                let f: MemFile = Rc::new(RefCell::new(data));
-                self.overlay.insert(r.path.clone(), OvNode::File(f.clone()));
-                self.modes.insert(r.path.clone(), mode);
+                let f = self.new_file(&r.path, data, mode);
+                self.set_entry(&r.path, OvNode::File(f.clone()));
                 Ok(f)
             }
             Node::HostDir(_) | Node::MemDir => Err(Errno::EISDIR),
@@ -512,26 +578,24 @@ impl Vfs {
         }
         let mode = self.stat(from)?.mode & 0o7777;
         let ov = match &from.node {
-            Node::HostFile(_) | Node::MemFile(_) => OvNode::File(self.copy_up(from)?),
+            Node::HostFile(_) | Node::MemFile(_) => {
+                let f = self.copy_up(from)?;
+                if let Some(m) = self.files.get_mut(&file_key(&f)) {
+                    m.nlink += 1;
+                }
+                OvNode::File(f)
+            }
             Node::HostSymlink(_) | Node::MemSymlink(_) => {
                 OvNode::Symlink(Self::read_link_node(&from.node)?)
             }
-            Node::Dev(d) => OvNode::Dev(*d),
+            Node::Dev(d) => {
+                self.modes.insert(to.to_string(), mode);
+                OvNode::Dev(*d)
+            }
             Node::HostDir(_) | Node::MemDir => return Err(Errno::EPERM),
         };
-        self.overlay.insert(to.to_string(), ov);
-        self.modes.insert(to.to_string(), mode);
+        self.set_entry(to, ov);
         Ok(())
-    }
-
-    /// How many names the overlay file `f` has (its stat `st_nlink`).
-    fn names_of(&self, f: &MemFile) -> u32 {
-        let n = self
-            .overlay
-            .values()
-            .filter(|v| matches!(v, OvNode::File(g) if Rc::ptr_eq(f, g)))
-            .count();
-        u32::try_from(n).unwrap_or(u32::MAX).max(1)
     }
 
     /// Remove a non-directory (unlink) or an empty directory (rmdir).
@@ -550,15 +614,21 @@ impl Vfs {
         if is_dir && self.list_dir(&r)?.len() > 2 {
             return Err(Errno::ENOTEMPTY);
         }
-        self.overlay.insert(full.to_string(), OvNode::Deleted);
+        self.set_entry(full, OvNode::Deleted);
         Ok(())
     }
 
     /// Rename within the overlay (copying a host file or symlink up first).
     pub fn rename(&mut self, from: &str, to: &str) -> SysResult<()> {
         let node = self.lookup(from).ok_or(Errno::ENOENT)?;
-        // The permission bits go with the file (they are kept by path): `chmod +x f; mv f g`
-        // must leave g executable.
+        // Two names of one file: rename does nothing (rename(2)).
+        if let (Node::MemFile(a), Some(Node::MemFile(b))) = (&node, self.lookup(to)) {
+            if Rc::ptr_eq(a, &b) {
+                return Ok(());
+            }
+        }
+        // The permission bits go with the file (a file's in its inode, anything else's by
+        // path): `chmod +x f; mv f g` must leave g executable.
         let mode = self
             .stat(&Resolved {
                 path: from.to_string(),
@@ -585,10 +655,21 @@ impl Vfs {
             // Renaming whole directories would need a subtree copy; not needed yet.
             Node::HostDir(_) | Node::MemDir => return Err(Errno::EXDEV),
         };
-        self.overlay.insert(from.to_string(), OvNode::Deleted);
-        self.overlay.insert(to.to_string(), ov);
+        let is_file = matches!(ov, OvNode::File(_));
+        // The file keeps its count: `from` gives up the name `to` takes.
+        if let OvNode::File(f) = &ov {
+            if let Some(m) = self.files.get_mut(&file_key(f)) {
+                m.nlink += 1;
+            }
+        }
+        self.set_entry(from, OvNode::Deleted);
+        self.set_entry(to, ov);
         self.modes.remove(from);
-        self.modes.insert(to.to_string(), mode);
+        if is_file {
+            self.modes.remove(to);
+        } else {
+            self.modes.insert(to.to_string(), mode);
+        }
         Ok(())
     }
 }
@@ -707,6 +788,38 @@ mod tests {
         let d = v.resolve("/data/sub", true).expect("resolve");
         assert_eq!(v.link(&d, "/data/sub2"), Err(Errno::EPERM));
         assert!(!root.join("data/b.txt").exists());
+    }
+
+    #[test]
+    fn hard_links_share_permission_bits_and_count() {
+        let mut v = Vfs::new(&tmp_root());
+        drop(v.create_file("/tmp/a", 0o644));
+        let a = v.resolve("/tmp/a", true).expect("resolve");
+        v.link(&a, "/tmp/b").expect("link");
+        let b = v.resolve("/tmp/b", true).expect("resolve");
+        v.chmod(&b, 0o700);
+        let a = v.resolve("/tmp/a", true).expect("resolve");
+        let st = v.stat(&a).expect("stat");
+        assert_eq!((st.mode & 0o7777, st.nlink), (0o700, 2));
+        assert_eq!(
+            v.stat(&b).expect("stat").ino,
+            st.ino,
+            "links share the inode number"
+        );
+        // A rename keeps the count; renaming onto another name of the same file does nothing.
+        v.rename("/tmp/b", "/tmp/c").expect("rename");
+        v.rename("/tmp/c", "/tmp/a").expect("rename onto itself");
+        let c = v.resolve("/tmp/c", true).expect("still there");
+        assert_eq!(v.stat(&c).expect("stat").nlink, 2);
+        // Renaming over another file takes that file's name away.
+        drop(v.create_file("/tmp/d", 0o600));
+        v.rename("/tmp/c", "/tmp/d").expect("rename over d");
+        let d = v.resolve("/tmp/d", true).expect("resolve");
+        let st = v.stat(&d).expect("stat");
+        assert_eq!((st.mode & 0o7777, st.nlink), (0o700, 2));
+        v.remove("/tmp/a", false).expect("unlink");
+        v.remove("/tmp/d", false).expect("unlink");
+        assert!(v.files.is_empty(), "an inode outlived its last name");
     }
 
     #[test]

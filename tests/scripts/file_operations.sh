@@ -1,4 +1,4 @@
-# File operations in tmp/: cp -r, mv of a directory, hard and symbolic links (nlink), sed -i, mktemp, modes kept across mv, dd conv=notrunc, <> fds.
+# File operations in tmp/: cp -r, mv of a directory, hard and symbolic links (nlink, modes shared by links), sed -i, mktemp, modes kept across mv, dd conv=notrunc, <> fds.
 # The native run inherits the test runner's umask; modes are printed, so fix it.
 umask 022
 d=tmp/file_operations
@@ -10,6 +10,9 @@ echo "more" >> "$d/hard"; cat "$d/a"
 ln -s a "$d/soft"; cat "$d/soft"; ls -1 "$d" | sort | tr '\n' ' '; echo
 ln "$d/a" "$d/hard" 2>&1 | sed 's/^ln: //'; ln "$d/moved" "$d/dirlink" 2>/dev/null || echo "no hard links to directories"
 rm "$d/a"; cat "$d/hard"; stat -c '%h link left' "$d/hard"
+echo x > "$d/l1"; ln "$d/l1" "$d/l2"; chmod 700 "$d/l2"; stat -c '%n %a %h' "$d/l1"
+mv "$d/l2" "$d/l3"; stat -c '%n %a %h' "$d/l1" "$d/l3"; [ "$(stat -c %i "$d/l1")" = "$(stat -c %i "$d/l3")" ] && echo "one inode"
+mv "$d/l3" "$d/l1" 2>&1 | sed 's/^mv: //'; rm -f "$d/l3"; stat -c '%n %a %h' "$d/l1"; rm "$d/l1"
 sed -i 's/hello/HELLO/' "$d/hard"; cat "$d/hard"; stat -c '%a after sed -i' "$d/hard"
 chmod 751 "$d/hard"; mv "$d/hard" "$d/renamed"; stat -c '%a after mv' "$d/renamed"
 t=$(mktemp -p "$d"); echo x > "$t"; ls "$d" | wc -l; rm "$t"
