@@ -459,6 +459,7 @@ impl Machine {
                         (*left).min(buf.len())
                     };
                     let got = match input.read(&mut buf[..want]) {
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                         Ok(0) | Err(_) => None,
                         Ok(n) => Some(buf[..n].to_vec()),
                     };

@@ -87,7 +87,7 @@ pub struct Cpu {
     pub text_pristine: bool,
 }
 
-// Glass's unicorn patch (tools/unicorn/0004-inline-block-budget.patch): the quantum is
+// Glass's unicorn patch (tools/unicorn/0005-inline-block-budget.patch): the quantum is
 // counted down in the generated code at every block start, with no hook call. A block that
 // finds no budget left stops the engine before it runs (and the count reads -1), so it runs
 // and is counted once, on resume (DESIGN.md).
