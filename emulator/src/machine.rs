@@ -113,6 +113,9 @@ pub struct ConsoleIn {
     pub eof: bool,
     /// Bytes the reader may still hand over before it waits for the guest to read.
     room: std::sync::Arc<(std::sync::Mutex<usize>, std::sync::Condvar)>,
+    /// The host stream and the queue to feed, until the first console read or poll starts
+    /// the reader (so input typed ahead stays with the host if no guest ever reads it).
+    pending: Option<(Box<dyn Read + Send>, std::sync::mpsc::Sender<Request>)>,
 }
 
 /// Console input the reader thread keeps ahead of the guest, at most.
@@ -439,11 +442,23 @@ impl Machine {
         if self.k.console_in.is_some() {
             return;
         }
-        let ci = ConsoleIn::default();
+        let input = std::mem::replace(&mut self.k.console.stdin, Box::new(std::io::empty()));
+        self.k.console_in = Some(ConsoleIn {
+            pending: Some((input, feed)),
+            ..ConsoleIn::default()
+        });
+    }
+
+    /// Start the console reader of [`Machine::console_async`], if it has not started yet.
+    pub fn start_console_reader(&mut self) {
+        let Some(ci) = self.k.console_in.as_mut() else {
+            return;
+        };
+        let Some((mut input, feed)) = ci.pending.take() else {
+            return;
+        };
         *ci.room.0.lock().unwrap_or_else(|p| p.into_inner()) = CONSOLE_AHEAD;
         let room = ci.room.clone();
-        let mut input = std::mem::replace(&mut self.k.console.stdin, Box::new(std::io::empty()));
-        self.k.console_in = Some(ci);
         let spawned = std::thread::Builder::new()
             .name("glass-console".into())
             .spawn(move || {

@@ -637,3 +637,27 @@ fn console_wait_leaves_proc_and_other_processes_running() {
     assert_eq!(m.wait_exit(30), Some(0), "{}", m.stderr());
     assert_eq!(m.stdout(), "loop done\ngot hello\nworld\n");
 }
+
+/// The console reader starts at the first console read or poll: a served guest that never
+/// reads leaves the host's input to whoever reads it next.
+#[test]
+fn console_input_not_read_by_a_guest_stays_with_the_host() {
+    use std::io::Write as _;
+    let root = guest_root();
+    let mut sh = Command::new("sh")
+        .arg("-c")
+        .arg("\"$0\" run --root \"$1\" --serve 127.0.0.1:0 -- /bin/true 2>/dev/null; echo \"left: $(cat)\"")
+        .arg(glass_tests::glass_bin())
+        .arg(&root)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("sh");
+    sh.stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"typed ahead\n")
+        .expect("write");
+    let out = sh.wait_with_output().expect("wait");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "left: typed ahead\n");
+}

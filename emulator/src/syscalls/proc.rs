@@ -927,6 +927,7 @@ impl Machine {
 
     /// A read of the empty console: wait for input like a pipe read (EAGAIN if O_NONBLOCK).
     fn console_wait(&mut self, i: usize, fd: u64) -> Outcome {
+        self.start_console_reader();
         match self.procs[i].fds.get(fd as i32) {
             Ok(f) if f.borrow().flags & O_NONBLOCK != 0 => err(Errno::EAGAIN),
             _ => Outcome::Block(Wait::Console),
@@ -1101,6 +1102,10 @@ impl Machine {
     fn poll(&mut self, i: usize, fds: u64, n: u64, timeout_ns: Option<u64>) -> Outcome {
         if n > 1024 {
             return err(Errno::EINVAL);
+        }
+        // The set may hold the console, which needs its reader running to become ready.
+        if self.k.console_in.is_some() {
+            self.start_console_reader();
         }
         let console_in = self.k.console_in.as_ref().is_none_or(|c| c.readable());
         let p = &mut self.procs[i];
