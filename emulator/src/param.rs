@@ -11,6 +11,8 @@ pub const STACK_TOP: u64 = 0x7fff_ffff_f000;
 pub const STACK_SIZE: u64 = 8 << 20;
 /// The part of the stack mapped at exec; the rest is mapped as the stack grows into it.
 pub const STACK_INITIAL: u64 = 128 << 10;
+/// The stack grows by at least this much at a time (down to the faulting page, or further).
+pub const STACK_GROW: u64 = 64 << 10;
 
 /// The page holding the sigreturn trampoline of arches whose signal frames return through
 /// one (aarch64 and riscv64 Linux use the vDSO's; glass maps this page instead).

@@ -1058,6 +1058,28 @@ static int t_sysinfo(void)
 	return 1;
 }
 
+/* One 1 KiB frame per level, kept alive across the call by the read after it. */
+__attribute__((noinline)) static unsigned deep(unsigned n)
+{
+	volatile unsigned char buf[1024];
+	buf[0] = (unsigned char)n;
+	buf[sizeof buf - 1] = (unsigned char)(n >> 3);
+	unsigned r = n ? deep(n - 1) : 0;
+	return r + buf[0] + buf[sizeof buf - 1];
+}
+
+static int t_stack_growth(void)
+{
+	/* About 2 MiB of frames: well past the stack's first mapping, within the 8 MiB limit,
+	 * so the stack must grow on faults as a Linux stack VMA does. */
+	unsigned want = 0;
+	for (unsigned k = 0; k <= 2000; k++)
+		want += (k & 0xff) + ((k >> 3) & 0xff);
+	unsigned got = deep(2000);
+	CHECK(got == want, "deep recursion gave %u, want %u", got, want);
+	return 1;
+}
+
 static int t_rlimit(void)
 {
 	struct rlimit st, nf, nf2, old;
@@ -1129,6 +1151,7 @@ static const struct test tests[] = {
 	{ "umask", t_umask },
 	{ "sysinfo", t_sysinfo },
 	{ "rlimit", t_rlimit },
+	{ "stack_growth", t_stack_growth },
 };
 
 static void usage(void)

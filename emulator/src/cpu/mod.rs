@@ -111,6 +111,9 @@ fn blocks_run(uc: &Engine, budget: u64) -> u64 {
     budget.saturating_sub(left.max(0)) as u64
 }
 
+/// An access to unmapped memory. One between the stack's mapped bottom and its growth limit
+/// grows the stack down to it (at least [`param::STACK_GROW`] at a time), as a Linux stack
+/// VMA grows on a fault, and the access goes on; any other is a fault for the scheduler.
 pub(crate) fn mem_invalid_hook(
     uc: &mut Unicorn<'_, HookState>,
     ty: MemType,
@@ -118,6 +121,24 @@ pub(crate) fn mem_invalid_hook(
     _size: usize,
     _value: i64,
 ) -> bool {
+    use crate::param::{PAGE_SIZE, STACK_GROW};
+    let (lo, min) = {
+        let d = uc.get_data();
+        (d.stack_lo, d.stack_min)
+    };
+    let data = matches!(ty, MemType::READ_UNMAPPED | MemType::WRITE_UNMAPPED);
+    if data && min <= addr && addr < lo {
+        let bottom = (addr & !(PAGE_SIZE - 1))
+            .min(lo.saturating_sub(STACK_GROW))
+            .max(min);
+        if uc
+            .mem_map(bottom, lo - bottom, Prot::READ | Prot::WRITE)
+            .is_ok()
+        {
+            uc.get_data_mut().stack_lo = bottom;
+            return true;
+        }
+    }
     uc.get_data_mut().fault = Some((ty, addr));
     false
 }
