@@ -302,9 +302,22 @@ pub fn load(
             vm.add(a, a + PAGE_SIZE, 5, SegKind::Text);
         }
     }
-    // The stack: a first piece is mapped; the rest grows on demand down to STACK_SIZE.
-    let stack_base = param::STACK_TOP - param::STACK_INITIAL;
-    cpu.map(stack_base, param::STACK_INITIAL, 3)
+    // The stack: a first piece is mapped; the rest grows on demand down to STACK_SIZE. The
+    // first piece holds the strings and pointer tables of argv and envp whatever their size
+    // (execve has kept them under ARG_MAX), with STACK_INITIAL to spare below them.
+    let table_bytes: usize = argv
+        .iter()
+        .chain(envp.iter())
+        .map(|s| s.len() + 1 + 8)
+        .sum::<usize>()
+        + execfn.len()
+        + 4096;
+    let initial = (param::STACK_INITIAL + table_bytes as u64)
+        .div_ceil(PAGE_SIZE)
+        .saturating_mul(PAGE_SIZE)
+        .min(param::STACK_SIZE);
+    let stack_base = param::STACK_TOP - initial;
+    cpu.map(stack_base, initial, 3)
         .map_err(|_| map_err("stack", stack_base))?;
     cpu.set_stack_bounds(stack_base, param::STACK_TOP - param::STACK_SIZE);
     vm.add(stack_base, param::STACK_TOP, 3, SegKind::Stack);

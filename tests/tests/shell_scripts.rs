@@ -298,6 +298,7 @@ scripts! {
     csv_summary => 0;
     errors_and_messages => 2;
     eval_and_positional => 0;
+    exec_arg_limits => 0;
     exec_redirections => 0;
     exit_status => 17;
     exit_trap_status => 1;

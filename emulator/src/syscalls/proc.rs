@@ -257,6 +257,8 @@ const WUNTRACED: u64 = 2;
 const WCONTINUED: u64 = 8;
 /// Longest argv+envp we copy (Linux ARG_MAX with the default stack limit is 2 MiB).
 const ARG_MAX: usize = 2 << 20;
+/// Longest single argument or environment string, NUL included (32 pages).
+const MAX_ARG_STRLEN: usize = 32 * 4096;
 
 fn err(e: Errno) -> Outcome {
     Outcome::from(Err::<u64, Errno>(e))
@@ -521,7 +523,12 @@ impl Machine {
                 return Ok(out);
             }
             let s = p.cpu.read_cstr(ptr, ARG_MAX)?;
-            *total += s.len() + 1;
+            // Linux (fs/exec.c): one string at most MAX_ARG_STRLEN, and the strings with
+            // their pointers within a quarter of the stack limit.
+            if s.len() + 1 > MAX_ARG_STRLEN {
+                return Err(Errno::E2BIG);
+            }
+            *total += s.len() + 1 + 8;
             if *total > ARG_MAX {
                 return Err(Errno::E2BIG);
             }
@@ -654,7 +661,13 @@ impl Machine {
                     &mut p.cpu, &mut vm, &elf, &image, &args, &env, &canon, &random, &old_text,
                 ) {
                     Ok(s) => s,
-                    Err(_) => return err(Errno::ENOEXEC),
+                    Err(e) => {
+                        // The old image is gone: no process to return to. Linux kills it
+                        // with SIGSEGV here.
+                        let _ = writeln!(self.k.console.stderr, "glass: exec {target}: {e}");
+                        self.kill(i, ExitStatus::Signal(crate::sched::SIGSEGV));
+                        return Outcome::NoReturn;
+                    }
                 };
                 p.cpu.set_pc(start.entry);
                 p.cpu.set_sp(start.sp);
