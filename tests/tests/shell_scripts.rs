@@ -323,6 +323,7 @@ scripts! {
     set_e_variants => 1;
     shell_options => 0;
     signals_and_jobs => 0;
+    stack_use => 0;
     stderr_ordering => 0;
     string_processing => 0;
     subshells => 0;
