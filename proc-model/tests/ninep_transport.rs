@@ -232,6 +232,34 @@ impl<S: Read + Write> Client<S> {
         assert!(matches!(r, Rmsg::Attach(_)), "{r:?}");
     }
 
+    /// Walk fid 1 to the root file `name`, open it, and send a 10-byte Tread with `tag`
+    /// without waiting for its reply.
+    fn start_read(&mut self, name: &str, tag: u16) {
+        self.rpc(
+            2,
+            Twalk {
+                fid: Fid(0),
+                newfid: Fid(1),
+                wname: vec![name.into()],
+            },
+        );
+        self.rpc(
+            3,
+            Topen {
+                fid: Fid(1),
+                mode: OREAD,
+            },
+        );
+        self.send(
+            tag,
+            Tread {
+                fid: Fid(1),
+                offset: 0,
+                count: 10,
+            },
+        );
+    }
+
     fn cat(&mut self, fid: u32, path: &[&str]) -> Vec<u8> {
         self.cat_count(fid, path, 8000)
     }
@@ -423,29 +451,7 @@ fn transport_abrupt_close_mid_frame_disturbs_no_one() {
     {
         let mut blocked = connect(addr);
         blocked.handshake();
-        blocked.rpc(
-            2,
-            Twalk {
-                fid: Fid(0),
-                newfid: Fid(1),
-                wname: vec!["block".into()],
-            },
-        );
-        blocked.rpc(
-            3,
-            Topen {
-                fid: Fid(1),
-                mode: OREAD,
-            },
-        );
-        blocked.send(
-            4,
-            Tread {
-                fid: Fid(1),
-                offset: 0,
-                count: 10,
-            },
-        );
+        blocked.start_read("block", 4);
     } // dropped with a read blocked in the tree: the close cancels it
     assert_eq!(good.cat(1, &["hello"]), b"hello, world\n");
     // Both dead connections are torn down.
@@ -463,29 +469,7 @@ fn transport_flush_of_blocked_read_while_connection_serves() {
     let (_server, addr) = tcp_server();
     let mut c = connect(addr);
     c.handshake();
-    c.rpc(
-        2,
-        Twalk {
-            fid: Fid(0),
-            newfid: Fid(1),
-            wname: vec!["block".into()],
-        },
-    );
-    c.rpc(
-        3,
-        Topen {
-            fid: Fid(1),
-            mode: OREAD,
-        },
-    );
-    c.send(
-        10,
-        Tread {
-            fid: Fid(1),
-            offset: 0,
-            count: 10,
-        },
-    );
+    c.start_read("block", 10);
     // The blocked read holds a worker; the connection still answers other requests.
     assert_eq!(c.cat(2, &["hello"]), b"hello, world\n");
     c.send(11, Tflush { oldtag: Tag(10) });
@@ -531,29 +515,7 @@ fn transport_shutdown_answers_requests_in_flight_first() {
     let (server, addr) = tcp_server_of(t.clone());
     let mut c = connect(addr);
     c.handshake();
-    c.rpc(
-        2,
-        Twalk {
-            fid: Fid(0),
-            newfid: Fid(1),
-            wname: vec!["slow".into()],
-        },
-    );
-    c.rpc(
-        3,
-        Topen {
-            fid: Fid(1),
-            mode: OREAD,
-        },
-    );
-    c.send(
-        10,
-        Tread {
-            fid: Fid(1),
-            offset: 0,
-            count: 10,
-        },
-    );
+    c.start_read("slow", 10);
     while !t.slow_started.load(std::sync::atomic::Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(1));
     }

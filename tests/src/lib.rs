@@ -227,6 +227,24 @@ pub fn show(b: &[u8]) -> String {
     }
 }
 
+/// Both runs' outputs for a failure report: native stdout, glass stdout, native stderr,
+/// glass stderr, each under its own `--- ` heading.
+pub fn both_outputs(
+    native_out: &[u8],
+    glass_out: &[u8],
+    native_err: &[u8],
+    glass_err: &[u8],
+) -> String {
+    format!(
+        "--- native stdout:\n{}\n--- glass stdout:\n{}\n--- native stderr:\n{}\n\
+         --- glass stderr:\n{}",
+        show(native_out),
+        show(glass_out),
+        show(native_err),
+        show(glass_err)
+    )
+}
+
 /// Where two outputs first differ: byte offset, line number, and that line from each side.
 pub fn first_difference(native: &[u8], glass: &[u8]) -> Option<String> {
     if native == glass {

@@ -5,7 +5,9 @@
 //! avoid anything that depends on time, owner, inode numbers, directory order or host paths
 //! (`ls -1`, `stat -c '%s %F %n'`, `find … | sort`). One test per case, named after the applet.
 
-use glass_tests::{first_difference, guest_env, guest_root, run_glass, show, status_code};
+use glass_tests::{
+    both_outputs, first_difference, guest_env, guest_root, run_glass, show, status_code,
+};
 use std::process::{Command, Stdio};
 
 /// Run one applet natively and under glass; panic with a readable report on any difference.
@@ -66,13 +68,9 @@ fn check(case: &str, args: &[&str], want_exit: i32) {
     }
     assert!(
         problems.is_empty(),
-        "[{case}] `busybox {cmdline}`: {}\n--- native stdout:\n{}\n--- glass stdout:\n{}\n\
-         --- native stderr:\n{}\n--- glass stderr:\n{}",
+        "[{case}] `busybox {cmdline}`: {}\n{}",
         problems.join("; "),
-        show(&native.stdout),
-        show(&glass.stdout),
-        show(&native.stderr),
-        show(&glass.stderr)
+        both_outputs(&native.stdout, &glass.stdout, &native.stderr, &glass.stderr)
     );
 }
 

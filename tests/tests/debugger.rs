@@ -449,22 +449,20 @@ fn startsyscall_steps_busybox_cat_like_strace() {
     // Every call but the last (exit_group) also stopped at its exit with its result.
     assert_eq!(exits.len(), entries.len() - 1, "{exits:#?}");
     // The file calls carry the same arguments and results as natively.
+    // The first word after the last " = ": strace's result, or the `syscall` file's.
+    let ret_of = |l: &str| -> String {
+        l.rsplit(" = ")
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
     for (i, (name, line)) in native.iter().enumerate() {
-        let result = line
-            .rsplit(" = ")
-            .next()
-            .unwrap_or("")
-            .split_whitespace()
-            .next()
-            .unwrap_or("");
+        let result = ret_of(line);
         let ours = exits.get(i).map(String::as_str).unwrap_or("");
-        let our_ret = ours
-            .rsplit(" = ")
-            .next()
-            .unwrap_or("")
-            .split_whitespace()
-            .next()
-            .unwrap_or("");
+        let our_ret = ret_of(ours);
         match name.as_str() {
             "openat" => {
                 assert!(entries[i].contains("/\"data/README\""), "{}", entries[i]);

@@ -12,7 +12,7 @@
 //! that leaves any behind. One native run per script serves both arches.
 
 use glass_tests::{
-    first_difference, glass_bin, guest_env, guest_root, repo_root, show, status_code,
+    both_outputs, first_difference, glass_bin, guest_env, guest_root, repo_root, show, status_code,
 };
 use std::collections::HashMap;
 use std::io::Read;
@@ -246,14 +246,9 @@ fn check(name: &'static str, guest: Guest, want_exit: i32) {
     }
     assert!(
         problems.is_empty(),
-        "[{name}, {arch} busybox under glass] differs from native:\n{}\n\
-         --- native stdout:\n{}\n--- glass stdout:\n{}\n--- native stderr:\n{}\n\
-         --- glass stderr:\n{}",
+        "[{name}, {arch} busybox under glass] differs from native:\n{}\n{}",
         problems.join("\n"),
-        show(&native.stdout),
-        show(&glass.stdout),
-        show(&native.stderr),
-        show(&glass.stderr)
+        both_outputs(&native.stdout, &glass.stdout, &native.stderr, &glass.stderr)
     );
 }
 

@@ -180,6 +180,16 @@ impl H {
         }
     }
 
+    /// Write `waitstop` to the ctl file `path`, which blocks.
+    fn blocked_waitstop(&mut self, path: &str) -> Blocked {
+        let fid = self.open_path(path, OWRITE);
+        self.blocked(Twrite {
+            fid: Fid(fid),
+            offset: 0,
+            data: b"waitstop".to_vec(),
+        })
+    }
+
     /// Wait for a blocked request to end (after the test changed the machine).
     fn finish(&mut self, b: Blocked) -> Vec<(Tag, Rmsg)> {
         let done = b.rx.recv().expect("job ends");
@@ -294,17 +304,7 @@ impl H {
 
     /// The entries of a directory, read as a client does (offset 0, then where it ended).
     fn ls(&mut self, path: &str) -> Vec<Stat> {
-        let fid = self.open_path(path, OREAD);
-        let mut raw = Vec::new();
-        loop {
-            let d = data(&self.read(fid, raw.len() as u64, IOUNIT));
-            if d.is_empty() {
-                break;
-            }
-            raw.extend(d);
-        }
-        self.clunk(fid);
-        decode_dir_entries(&raw).expect("whole stat entries")
+        decode_dir_entries(&self.cat(path)).expect("whole stat entries")
     }
 
     /// Write one ctl message to `pid`'s ctl as this client.
@@ -1443,12 +1443,7 @@ fn ctl_each_message_in_each_state_table() {
 #[test]
 fn ctl_waitstop_blocks_until_stopped() {
     let mut h = H::new(EVE);
-    let fid = h.open_path("10/ctl", OWRITE);
-    let b = h.blocked(Twrite {
-        fid: Fid(fid),
-        offset: 0,
-        data: b"waitstop".to_vec(),
-    });
+    let b = h.blocked_waitstop("10/ctl");
     // Another debugger waiting on the same process: in use.
     let other = h.open_path("10/ctl", OWRITE);
     assert_eq!(ename(&h.write(other, 0, b"waitstop")), err::EINUSE);
@@ -1466,12 +1461,7 @@ fn ctl_waitstop_blocks_until_stopped() {
 #[test]
 fn ctl_waitstop_process_exits_process_exited() {
     let mut h = H::new(EVE);
-    let fid = h.open_path("10/ctl", OWRITE);
-    let b = h.blocked(Twrite {
-        fid: Fid(fid),
-        offset: 0,
-        data: b"waitstop".to_vec(),
-    });
+    let b = h.blocked_waitstop("10/ctl");
     h.fake.exit(Pid(10), "");
     let out = h.finish(b);
     assert!(
