@@ -64,15 +64,9 @@ fn trap_note(
             pc,
             u64::from(n),
         ),
-        (Arch::Riscv64, 3) => {
-            // The invalid-instruction hook leaves pc at the ebreak; should unicorn ever hand
-            // it to the interrupt hook instead, it has added 4 (c.ebreak is 2 bytes).
-            let at = [pc, pc.wrapping_sub(4), pc.wrapping_sub(2)]
-                .into_iter()
-                .find(|&a| crate::cpu::riscv64::is_ebreak_at(&cpu.uc, a))
-                .unwrap_or(pc);
-            ("sys: breakpoint".into(), SIGTRAP, at, 3)
-        }
+        // From the insn-invalid hook (cpu/riscv64.rs), which leaves pc at the ebreak:
+        // unicorn never hands cause 3 to the interrupt hook.
+        (Arch::Riscv64, 3) => ("sys: breakpoint".into(), SIGTRAP, pc, 3),
         (Arch::Riscv64, 2) => (
             "sys: trap: illegal instruction".into(),
             SIGILL,

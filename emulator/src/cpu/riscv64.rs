@@ -19,7 +19,7 @@ const C_EBREAK: u16 = 0x9002;
 
 /// Whether the instruction at `addr` is `ebreak` or `c.ebreak` (the low two bits say which
 /// length the instruction has).
-pub fn is_ebreak_at(uc: &Unicorn<'_, HookState>, addr: u64) -> bool {
+fn is_ebreak_at(uc: &Unicorn<'_, HookState>, addr: u64) -> bool {
     let mut b = [0u8; 4];
     if uc.mem_read(addr, &mut b[..2]).is_err() {
         return false;

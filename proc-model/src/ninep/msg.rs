@@ -245,6 +245,18 @@ fn end_frame(buf: &mut [u8], start: usize) {
     buf[start..start + 4].copy_from_slice(&size.to_le_bytes());
 }
 
+impl Rread {
+    /// Append the frame header of an Rread carrying `count` bytes (size, type, tag, count):
+    /// the frame is this header followed by the data, so a transport can send the data
+    /// without copying it into the frame.
+    pub fn encode_header(tag: Tag, count: usize, buf: &mut Vec<u8>) {
+        let start = start_frame(buf, Self::TYPE, tag);
+        (count as u32).encode(buf);
+        let size = (buf.len() - start + count) as u32;
+        buf[start..start + 4].copy_from_slice(&size.to_le_bytes());
+    }
+}
+
 macro_rules! message_enum {
     ($(#[$m:meta])* $enum:ident { $($variant:ident($ty:ident)),* $(,)? }) => {
         $(#[$m])*

@@ -5,7 +5,7 @@
 //! that one connection and nothing else.
 
 use super::fs::FileTree;
-use super::msg::Rmsg;
+use super::msg::{Rmsg, Rread};
 use super::server::{Config, Outbox, Received, Session};
 use super::wire::{Tag, HEADER_LEN};
 use std::collections::HashMap;
@@ -460,11 +460,7 @@ impl<S: Stream> Outbox for &Writer<S> {
         // read of mem is not copied once more into a frame buffer.
         let data: &[u8] = match &msg {
             Rmsg::Read(r) if r.data.len() > READ_BUFFER => {
-                let size = (HEADER_LEN + 4 + r.data.len()) as u32;
-                buf.extend_from_slice(&size.to_le_bytes());
-                buf.push(msg.msg_type());
-                buf.extend_from_slice(&tag.0.to_le_bytes());
-                buf.extend_from_slice(&(r.data.len() as u32).to_le_bytes());
+                Rread::encode_header(tag, r.data.len(), &mut buf);
                 &r.data
             }
             _ => {

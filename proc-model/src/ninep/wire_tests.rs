@@ -641,3 +641,15 @@ fn codec_long_string_is_cut_at_char_boundary() {
     assert_eq!(n, 65534);
     assert_eq!(Reader::new(&b).string().map(|s| s.len()), Ok(65534));
 }
+
+/// An Rread's header alone, then its data, is the whole frame (intro(5): size[4] Rread tag[2]
+/// count[4] data[count]).
+#[test]
+fn rread_header_then_data_is_the_frame() {
+    let data = b"hello".to_vec();
+    let mut frame = Vec::new();
+    Rread::encode_header(Tag(0x0102), data.len(), &mut frame);
+    assert_eq!(frame, hex("10000000 75 0201 05000000"));
+    frame.extend_from_slice(&data);
+    assert_eq!(frame, Rmsg::Read(Rread { data }).encode_frame(Tag(0x0102)));
+}
