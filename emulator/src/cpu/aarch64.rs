@@ -120,6 +120,10 @@ pub fn set_sp(uc: &mut Engine, v: u64) {
     let _ = uc.reg_write(R::SP, v);
 }
 
+pub fn tls(uc: &Engine) -> u64 {
+    uc.reg_read(R::TPIDR_EL0).unwrap_or(0)
+}
+
 pub fn set_tls(uc: &mut Engine, v: u64) {
     let _ = uc.reg_write(R::TPIDR_EL0, v);
 }

@@ -258,6 +258,11 @@ impl Cpu {
         arch_call!(self.arch, set_sp(&mut self.uc, v))
     }
 
+    /// The TLS pointer (x86_64 FS_BASE, arm64 TPIDR_EL0, riscv64 tp).
+    pub fn tls(&self) -> u64 {
+        arch_call!(self.arch, tls(&self.uc))
+    }
+
     pub fn set_tls(&mut self, v: u64) {
         arch_call!(self.arch, set_tls(&mut self.uc, v))
     }
@@ -292,15 +297,6 @@ impl Cpu {
             .map_err(|_| Errno::ENOMEM)
     }
 
-    pub fn read(&self, addr: u64, len: usize) -> SysResult<Vec<u8>> {
-        if len == 0 {
-            return Ok(Vec::new());
-        }
-        self.uc
-            .mem_read_as_vec(addr, len)
-            .map_err(|_| Errno::EFAULT)
-    }
-
     pub fn read_into(&self, addr: u64, buf: &mut [u8]) -> SysResult<()> {
         if buf.is_empty() {
             return Ok(());
@@ -313,38 +309,6 @@ impl Cpu {
             return Ok(());
         }
         self.uc.mem_write(addr, data).map_err(|_| Errno::EFAULT)
-    }
-
-    /// Read a NUL-terminated string of at most `max` bytes.
-    pub fn read_cstr(&self, addr: u64, max: usize) -> SysResult<Vec<u8>> {
-        let mut out = Vec::new();
-        let mut a = addr;
-        while out.len() < max {
-            // Read up to the end of the page so a string near a mapping's end is fine.
-            let chunk = (4096 - (a & 4095)) as usize;
-            let buf = self.read(a, chunk.min(max - out.len()))?;
-            if let Some(i) = buf.iter().position(|&b| b == 0) {
-                out.extend_from_slice(&buf[..i]);
-                return Ok(out);
-            }
-            out.extend_from_slice(&buf);
-            a += chunk as u64;
-        }
-        Err(Errno::ENAMETOOLONG)
-    }
-
-    pub fn read_u64(&self, addr: u64) -> SysResult<u64> {
-        let mut b = [0u8; 8];
-        self.read_into(addr, &mut b)?;
-        Ok(u64::from_le_bytes(b))
-    }
-
-    pub fn write_u64(&mut self, addr: u64, v: u64) -> SysResult<()> {
-        self.write(addr, &v.to_le_bytes())
-    }
-
-    pub fn write_u32(&mut self, addr: u64, v: u32) -> SysResult<()> {
-        self.write(addr, &v.to_le_bytes())
     }
 
     /// Unmap everything but the ranges in `keep` (sorted, non-overlapping), and reset the
@@ -437,6 +401,34 @@ impl Cpu {
     /// Forget translations of [begin, end): code written from the host must be seen.
     pub fn invalidate_code(&mut self, begin: u64, end: u64) {
         let _ = self.uc.ctl_remove_cache(begin, end);
+    }
+}
+
+/// The engine is the address space's memory (guestmem.rs): the syscall layer reaches guest
+/// bytes and mappings only through this.
+impl crate::guestmem::GuestMem for Cpu {
+    fn read_into(&self, addr: u64, buf: &mut [u8]) -> SysResult<()> {
+        Cpu::read_into(self, addr, buf)
+    }
+
+    fn write(&mut self, addr: u64, data: &[u8]) -> SysResult<()> {
+        Cpu::write(self, addr, data)
+    }
+
+    fn map(&mut self, addr: u64, size: u64, prot: u32) -> SysResult<()> {
+        Cpu::map(self, addr, size, prot)
+    }
+
+    fn unmap(&mut self, addr: u64, size: u64) -> SysResult<()> {
+        Cpu::unmap(self, addr, size)
+    }
+
+    fn protect(&mut self, addr: u64, size: u64, prot: u32) -> SysResult<()> {
+        Cpu::protect(self, addr, size, prot)
+    }
+
+    fn text_written(&mut self) {
+        self.text_pristine = false;
     }
 }
 

@@ -161,6 +161,10 @@ pub fn set_sp(uc: &mut Engine, v: u64) {
     let _ = uc.reg_write(R::X2, v);
 }
 
+pub fn tls(uc: &Engine) -> u64 {
+    uc.reg_read(R::X4).unwrap_or(0)
+}
+
 pub fn set_tls(uc: &mut Engine, v: u64) {
     let _ = uc.reg_write(R::X4, v);
 }

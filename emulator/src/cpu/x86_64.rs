@@ -39,6 +39,10 @@ pub fn set_sp(uc: &mut Engine, v: u64) {
     let _ = uc.reg_write(RegisterX86::RSP, v);
 }
 
+pub fn tls(uc: &Engine) -> u64 {
+    uc.reg_read(RegisterX86::FS_BASE).unwrap_or(0)
+}
+
 pub fn set_tls(uc: &mut Engine, v: u64) {
     let _ = uc.reg_write(RegisterX86::FS_BASE, v);
 }
