@@ -5,8 +5,8 @@ use crate::cpu::{Arch, Cpu};
 use crate::loader::{self, LoadError};
 use crate::param;
 pub use crate::proc::{
-    Detached, ExitStatus, Group, PState, Plan9State, ProcMut, ProcRef, SigAction, Space, SpaceId,
-    Task, Wait,
+    Detached, ExitStatus, FutexKey, Group, PState, Plan9State, ProcMut, ProcRef, SigAction, Space,
+    SpaceId, Task, Wait,
 };
 use crate::rng::Rng;
 use crate::syscalls::Sys;
@@ -57,6 +57,8 @@ pub struct Config {
     /// Perturb the schedule (which runnable process runs next, quantum jitter) with this
     /// seed; None is plain round robin.
     pub sched_seed: Option<u64>,
+    /// CPUs the guest sees (1 to 64).
+    pub cpus: u32,
 }
 
 impl Config {
@@ -73,6 +75,7 @@ impl Config {
             eve: host_user(),
             hang: false,
             sched_seed: None,
+            cpus: 1,
         }
     }
 }
@@ -161,6 +164,10 @@ pub struct Kernel {
     pub unimplemented: BTreeMap<u64, (Option<Sys>, u64)>,
     /// The number the next pipe gets.
     pub next_pipe: u64,
+    /// Futex waits begun so far (orders the waiters of a word).
+    pub futex_seq: u64,
+    /// CPUs the guest sees (`--cpus`).
+    pub cpus: u32,
 }
 
 impl Kernel {
@@ -228,6 +235,8 @@ impl Kernel {
             images: Default::default(),
             unimplemented: BTreeMap::new(),
             next_pipe: 1,
+            futex_seq: 0,
+            cpus: 1,
         }
     }
 }
@@ -387,6 +396,7 @@ impl Machine {
             None => Trace::digest_only(),
         };
         let mut k = Kernel::new(vfs, config.seed, console, trace);
+        k.cpus = config.cpus.clamp(1, 64);
         let prog_err = |reason: String| MachineError::Program {
             program: config.program.clone(),
             reason,
@@ -436,7 +446,14 @@ impl Machine {
             k,
             tasks: BTreeMap::from([(pid, task)]),
             groups: BTreeMap::from([(pid, group)]),
-            spaces: BTreeMap::from([(space, Space { cpu, vm })]),
+            spaces: BTreeMap::from([(
+                space,
+                Space {
+                    cpu,
+                    vm,
+                    loaded: pid,
+                },
+            )]),
             quantum: config.quantum.max(1),
             requests: None,
             parked: Vec::new(),
@@ -458,15 +475,41 @@ impl Machine {
         Some(self.spaces.get(&g.space)?.cpu.arch)
     }
 
-    /// Task `tid` with its group and address space.
+    /// Put task `tid`'s registers in its address space's engine, saving those of the thread
+    /// that was there (threads of one group share the engine and its translations).
+    pub fn load(&mut self, tid: Pid) {
+        let Some(t) = self.tasks.get(&tid) else {
+            return;
+        };
+        let Some(space) = self.groups.get(&t.tgid).map(|g| g.space) else {
+            return;
+        };
+        let Some(s) = self.spaces.get_mut(&space) else {
+            return;
+        };
+        if s.loaded == tid {
+            return;
+        }
+        if let Some(prev) = self.tasks.get_mut(&s.loaded) {
+            // A failed save leaves the thread's old registers: the engine is out of memory.
+            let _ = s.cpu.save_regs(&mut prev.regs);
+        }
+        if let Some(regs) = self.tasks.get(&tid).and_then(|t| t.regs.as_ref()) {
+            let _ = s.cpu.load_regs(regs);
+        }
+        s.loaded = tid;
+    }
+
+    /// Task `tid` with its group and address space, its registers loaded.
     pub fn parts(&mut self, tid: Pid) -> Option<ProcMut<'_>> {
+        self.load(tid);
         let t = self.tasks.get_mut(&tid)?;
         let g = self.groups.get_mut(&t.tgid)?;
         let s = self.spaces.get_mut(&g.space)?;
         Some(ProcMut { t, g, s })
     }
 
-    /// [`Machine::parts`], shared.
+    /// [`Machine::parts`], shared: the registers in the engine may be another thread's.
     pub fn parts_ref(&self, tid: Pid) -> Option<ProcRef<'_>> {
         let t = self.tasks.get(&tid)?;
         let g = self.groups.get(&t.tgid)?;
@@ -484,8 +527,9 @@ impl Machine {
         self.groups.get_mut(&tgid)
     }
 
-    /// The engine of task `tid`'s address space.
+    /// The engine of task `tid`'s address space, with its registers loaded.
     pub fn cpu_of(&mut self, tid: Pid) -> Option<&mut Cpu> {
+        self.load(tid);
         let g = self.groups.get(&self.tasks.get(&tid)?.tgid)?;
         self.spaces.get_mut(&g.space).map(|s| &mut s.cpu)
     }
@@ -505,6 +549,25 @@ impl Machine {
         let pid = Pid(self.next_pid);
         self.next_pid += 1;
         pid
+    }
+
+    /// Task `tid`'s blocked call completes with `ret` (a futex wake): it becomes Ready with
+    /// the result in its register, and the call is traced.
+    pub fn complete(&mut self, tid: Pid, ret: u64) {
+        let now = self.k.clock.ns;
+        let Some(p) = self.parts(tid) else { return };
+        p.t.state = PState::Ready;
+        if let Some((sys, nr, args)) = p.t.retry.take() {
+            p.s.cpu.set_syscall_ret(ret);
+            self.k.trace.syscall(&crate::trace::Event {
+                ns: now,
+                pid: tid.0,
+                name: sys.name(),
+                nr,
+                args: &args[..sys.argc()],
+                ret: ret as i64,
+            });
+        }
     }
 
     /// Put an address space in the table.

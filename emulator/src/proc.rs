@@ -83,7 +83,22 @@ pub enum Wait {
     Poll(Vec<(i32, u16)>, Option<u64>),
     /// read of an empty console while /proc is served: input to arrive.
     Console,
+    /// futex(2) FUTEX_WAIT: a FUTEX_WAKE on the word, or the deadline. `seq` orders the
+    /// waiters of one word (first come, first woken, unless chaos scheduling shuffles).
+    Futex {
+        key: FutexKey,
+        bitset: u32,
+        deadline: Option<u64>,
+        seq: u64,
+    },
+    /// The group leader called exit(2) while other threads live: the process ends with its
+    /// last thread (it is never woken).
+    GroupExit,
 }
+
+/// A futex word: the address space and the address (private and shared futexes are the
+/// same thing here, since only threads share memory).
+pub type FutexKey = (SpaceId, u64);
 
 impl Wait {
     /// The state name Plan 9 shows while a process is inside this call.
@@ -93,8 +108,9 @@ impl Wait {
             Wait::PipeWrite(_) => "Pwrite",
             Wait::Child | Wait::Vfork(_) => "Await",
             Wait::Until(_) => "Sleep",
-            Wait::Signal => "Rendez",
+            Wait::Signal | Wait::Futex { .. } => "Rendez",
             Wait::Poll(..) => "Poll",
+            Wait::GroupExit => "Moribund",
         }
     }
 
@@ -121,6 +137,8 @@ impl Wait {
             Wait::Until(_) => "sleeping".into(),
             Wait::Signal => "waiting for a signal".into(),
             Wait::Console => "reading the console".into(),
+            Wait::Futex { key, .. } => format!("waiting on futex {:#x}", key.1),
+            Wait::GroupExit => "exited, waiting for its other threads".into(),
             Wait::Poll(set, _) => format!(
                 "polling fds {:?}",
                 set.iter().map(|x| x.0).collect::<Vec<_>>()
@@ -209,6 +227,8 @@ pub struct Task {
     pub sigmask: u64,
     /// Pending signals, bit (sig-1).
     pub sig_pending: u64,
+    /// Who sent each pending signal: (si_code, si_pid), by signal number.
+    pub sig_from: [(i32, u32); param::NSIG + 1],
     /// The mask to restore after a handler that interrupted sigsuspend.
     pub saved_mask: Option<u64>,
     /// Floating-point state saved by signal delivery, restored by rt_sigreturn.
@@ -227,6 +247,12 @@ pub struct Task {
     pub syscalls: u64,
     pub start_ns: u64,
     pub p9: Plan9State,
+    /// The registers, while another thread of the address space is loaded in the engine.
+    pub regs: Option<crate::cpu::RegCtx>,
+    /// set_tid_address / CLONE_CHILD_CLEARTID: zeroed and futex-woken when the thread ends.
+    pub clear_tid: u64,
+    /// set_robust_list: the head of the thread's robust futex list (0 if none).
+    pub robust_list: u64,
 }
 
 impl Task {
@@ -238,6 +264,7 @@ impl Task {
             state: PState::Ready,
             sigmask: 0,
             sig_pending: 0,
+            sig_from: [(0, 0); param::NSIG + 1],
             saved_mask: None,
             fp_stack: Vec::new(),
             retry: None,
@@ -248,6 +275,9 @@ impl Task {
             syscalls: 0,
             start_ns: now,
             p9,
+            regs: None,
+            clear_tid: 0,
+            robust_list: 0,
         }
     }
 }
@@ -323,6 +353,8 @@ impl Group {
 pub struct Space {
     pub cpu: Cpu,
     pub vm: AddressSpace,
+    /// The thread whose registers are in the engine.
+    pub loaded: Pid,
 }
 
 /// A whole process taken out of the tables: a reaped Broken process kept for /proc.

@@ -202,6 +202,9 @@ impl Machine {
             .filter_map(|t| match &t.state {
                 PState::Blocked(Wait::Until(d)) => Some(*d),
                 PState::Blocked(Wait::Poll(_, Some(d))) => Some(*d),
+                PState::Blocked(Wait::Futex {
+                    deadline: Some(d), ..
+                }) => Some(*d),
                 s if !s.is_zombie() => self.groups.get(&t.tgid).and_then(|g| g.alarm_ns),
                 _ => None,
             })
@@ -237,7 +240,12 @@ impl Machine {
                 }
                 return d.is_some_and(|d| now >= d).then_some(Some(0));
             }
-            Wait::Signal => false,
+            Wait::Futex { deadline, .. } => {
+                return deadline
+                    .is_some_and(|d| now >= d)
+                    .then_some(Some(Errno::ETIMEDOUT.ret()))
+            }
+            Wait::Signal | Wait::GroupExit => false,
             Wait::Console => self.k.console_in.as_ref().is_none_or(|c| c.readable()),
         };
         holds.then_some(None)
@@ -254,6 +262,7 @@ impl Machine {
             // A call whose condition holds completes; only one that would go on waiting is
             // interrupted by a deliverable signal (Linux checks the condition first).
             match wake {
+                None if matches!(w, Wait::GroupExit) => {}
                 None if self.signal_deliverable(tid) => self.interrupt_blocked(tid),
                 None => {}
                 Some(None) => {
@@ -505,6 +514,18 @@ impl Machine {
                 }
                 Errno::ENOSYS.ret() as i64
             }
+            Outcome::ThreadExit(code) => {
+                self.k.trace.syscall(&Event {
+                    ns: self.k.clock.ns,
+                    pid: tid.0,
+                    name,
+                    nr,
+                    args: &args[..argc],
+                    ret: 0,
+                });
+                self.thread_exit(tid, code);
+                return;
+            }
             Outcome::Exit(code) => {
                 self.k.trace.syscall(&Event {
                     ns: self.k.clock.ns,
@@ -545,7 +566,139 @@ impl Machine {
         self.exit(tid, status);
     }
 
+    /// exit(2) of one thread: its clear_child_tid word is zeroed and woken, and it goes
+    /// away; the last thread's exit ends the process. A leader that exits before its other
+    /// threads stays, Moribund, until they end (as Linux keeps a zombie leader).
+    fn thread_exit(&mut self, tid: Pid, code: i32) {
+        let Some(tgid) = self.tasks.get(&tid).map(|t| t.tgid) else {
+            return;
+        };
+        let others = self.tasks.values().any(|t| {
+            t.tgid == tgid && t.tid != tid && !matches!(t.state, PState::Blocked(Wait::GroupExit))
+        });
+        if !others {
+            return self.exit(tid, ExitStatus::Code(code));
+        }
+        self.release_thread(tid);
+        if tid == tgid {
+            if let Some(t) = self.tasks.get_mut(&tid) {
+                t.state = PState::Blocked(Wait::GroupExit);
+                t.retry = None;
+            }
+        } else {
+            self.k.trace.exit(tid.0, code);
+            self.tasks.remove(&tid);
+        }
+    }
+
+    /// What the kernel does for a thread that ends while its address space lives on:
+    /// clear_child_tid (CLONE_CHILD_CLEARTID, set_tid_address) is zeroed and one waiter on
+    /// it woken, which is how pthread_join learns of the end.
+    fn release_thread(&mut self, tid: Pid) {
+        self.release_robust_futexes(tid);
+        let Some(addr) = self.tasks.get(&tid).map(|t| t.clear_tid) else {
+            return;
+        };
+        if addr != 0 {
+            if let Some(cpu) = self.cpu_of(tid) {
+                if cpu.write_u32(addr, 0).is_ok() {
+                    crate::syscalls::sched::futex_wake(self, tid, addr, 1, u32::MAX);
+                }
+            }
+        }
+    }
+
+    /// The robust futexes a dying thread holds (set_robust_list(2), the kernel's
+    /// exit_robust_list): each word it owns gets FUTEX_OWNER_DIED, and a waiter is woken,
+    /// so the next locker of a robust mutex sees EOWNERDEAD.
+    fn release_robust_futexes(&mut self, tid: Pid) {
+        const FUTEX_WAITERS: u32 = 0x8000_0000;
+        const FUTEX_OWNER_DIED: u32 = 0x4000_0000;
+        const FUTEX_TID_MASK: u32 = 0x3fff_ffff;
+        /// The kernel's ROBUST_LIST_LIMIT: a list longer (or circular) is abandoned.
+        const LIMIT: usize = 2048;
+        let Some(head) = self
+            .tasks
+            .get(&tid)
+            .map(|t| t.robust_list)
+            .filter(|&h| h != 0)
+        else {
+            return;
+        };
+        let Some(cpu) = self.cpu_of(tid) else { return };
+        let (Ok(first), Ok(offset), Ok(pending)) = (
+            cpu.read_u64(head),
+            cpu.read_u64(head + 8),
+            cpu.read_u64(head + 16),
+        ) else {
+            return;
+        };
+        let mut words = Vec::new();
+        let mut entry = first & !1;
+        for _ in 0..LIMIT {
+            if entry == head || entry == 0 {
+                break;
+            }
+            if entry != pending & !1 {
+                words.push(entry.wrapping_add(offset));
+            }
+            match cpu.read_u64(entry) {
+                Ok(next) => entry = next & !1,
+                Err(_) => break,
+            }
+        }
+        if pending & !1 != 0 {
+            words.push((pending & !1).wrapping_add(offset));
+        }
+        for w in words {
+            let Some(cpu) = self.cpu_of(tid) else { return };
+            let Ok(v) = cpu.read_u32(w) else { continue };
+            if v & FUTEX_TID_MASK != tid.0 {
+                continue;
+            }
+            if cpu
+                .write_u32(w, (v & FUTEX_WAITERS) | FUTEX_OWNER_DIED)
+                .is_ok()
+                && v & FUTEX_WAITERS != 0
+            {
+                crate::syscalls::sched::futex_wake(self, tid, w, 1, u32::MAX);
+            }
+        }
+    }
+
     fn exit(&mut self, tid: Pid, status: ExitStatus) {
+        // The whole thread group ends: the other threads go at once, the leader remains
+        // as the process's zombie.
+        let Some(leader) = self.tasks.get(&tid).map(|t| t.tgid) else {
+            return;
+        };
+        let others: Vec<Pid> = self
+            .tasks
+            .values()
+            .filter(|t| t.tgid == leader && t.tid != leader)
+            .map(|t| t.tid)
+            .collect();
+        if let (Some(broken), Some(l)) = (
+            self.tasks.get(&tid).and_then(|t| t.p9.broken.clone()),
+            self.tasks.get_mut(&leader),
+        ) {
+            l.p9.broken = Some(broken);
+        }
+        for t in others {
+            self.tasks.remove(&t);
+        }
+        if let Some(space) = self.group_of(leader).map(|g| g.space) {
+            if let Some(s) = self.spaces.get_mut(&space) {
+                if s.loaded != leader {
+                    // The leader's registers (what /proc shows of a Broken process).
+                    if let Some(regs) = self.tasks.get(&leader).and_then(|t| t.regs.as_ref()) {
+                        let _ = s.cpu.load_regs(regs);
+                    }
+                    s.loaded = leader;
+                }
+            }
+        }
+        let tid = leader;
         let Some(p) = self.parts(tid) else { return };
         if p.t.state.is_zombie() {
             return;

@@ -34,6 +34,10 @@ const SA_NODEFER: u64 = 0x4000_0000;
 const SA_RESTORER: u64 = 0x0400_0000;
 const SA_RESETHAND: u64 = 0x8000_0000;
 
+/// siginfo si_code values (asm-generic/siginfo.h): sent by kill(2), by tkill/tgkill.
+pub const SI_USER: i32 = 0;
+pub const SI_TKILL: i32 = -6;
+
 pub fn bit(sig: i32) -> u64 {
     1u64 << (sig - 1)
 }
@@ -147,9 +151,61 @@ pub fn new_mask(how: u64, old: u64, set: u64) -> SysResult<u64> {
 impl Machine {
     /// Post `sig` to task `tid` (kill(2) semantics for one target).
     pub fn post_signal(&mut self, tid: Pid, sig: i32) {
-        if let Some(p) = self.parts(tid) {
-            post(p.t, p.g, sig);
+        self.post_signal_from(tid, sig, SI_USER, 0);
+    }
+
+    /// Post `sig` to task `tid` with the sender its handler sees in siginfo (si_code,
+    /// si_pid): glibc's cancellation handler checks that SIGCANCEL came from tgkill of
+    /// its own process.
+    pub fn post_signal_from(&mut self, tid: Pid, sig: i32, code: i32, from: u32) {
+        let Machine { tasks, groups, .. } = self;
+        let Some(t) = tasks.get_mut(&tid) else { return };
+        let Some(g) = groups.get_mut(&t.tgid) else {
+            return;
+        };
+        post(t, g, sig);
+        if t.sig_pending & bit(sig) != 0 {
+            if let Some(f) = t.sig_from.get_mut(sig as usize) {
+                *f = (code, from);
+            }
         }
+    }
+
+    /// Post `sig` to the process `pid` (kill(2)): one thread takes it, the first in tid
+    /// order that does not block it (else the leader), so the choice is deterministic.
+    /// SIGCONT resumes every thread of a job-stopped process.
+    pub fn post_process_signal(&mut self, pid: Pid, sig: i32) {
+        self.post_process_signal_from(pid, sig, 0);
+    }
+
+    /// [`Machine::post_process_signal`] from process `from` (kill(2): si_code SI_USER).
+    pub fn post_process_signal_from(&mut self, pid: Pid, sig: i32, from: u32) {
+        let threads: Vec<Pid> = self
+            .tasks
+            .values()
+            .filter(|t| t.tgid == pid && !t.state.is_zombie())
+            .map(|t| t.tid)
+            .collect();
+        if sig == SIGCONT || sig == SIGKILL {
+            for &t in threads.iter().filter(|&&t| t != pid) {
+                if let Some(task) = self.tasks.get_mut(&t) {
+                    if let PState::JobStopped(_) = task.state {
+                        task.state = PState::Ready;
+                    }
+                }
+            }
+        }
+        let target = threads
+            .iter()
+            .copied()
+            .find(|t| {
+                self.tasks.get(t).is_some_and(|t| {
+                    t.sigmask & bit(sig) == 0
+                        && !matches!(t.state, PState::Blocked(crate::machine::Wait::GroupExit))
+                })
+            })
+            .unwrap_or(pid);
+        self.post_signal_from(target, sig, SI_USER, from);
     }
 
     /// Is a signal deliverable to task `tid` now (pending and not blocked)?
@@ -226,7 +282,10 @@ impl Machine {
             let old_mask = p.t.saved_mask.take().unwrap_or(p.t.sigmask);
             let mut info = [0u8; 128];
             info[0..4].copy_from_slice(&sig.to_le_bytes());
-            // si_code SI_USER (0); si_pid/si_uid stay 0 (the kernel, or a process as root).
+            // si_code and si_pid of the sender; si_uid stays 0 (the guest runs as root).
+            let (code, from) = p.t.sig_from.get(sig as usize).copied().unwrap_or((0, 0));
+            info[8..12].copy_from_slice(&code.to_le_bytes());
+            info[16..20].copy_from_slice(&from.to_le_bytes());
             p.t.fp_stack.push(p.s.cpu.fp_save());
             // Without SA_RESTORER the handler returns through the machine's trampoline page.
             let restorer = if act.flags & SA_RESTORER != 0 {
@@ -273,7 +332,7 @@ impl Machine {
             return;
         };
         if self.live(ppid) {
-            self.post_signal(ppid, SIGCHLD);
+            self.post_process_signal(ppid, SIGCHLD);
         }
     }
 }
@@ -387,7 +446,7 @@ impl Machine {
             })
             .collect();
         for pid in due {
-            self.post_signal(pid, SIGALRM);
+            self.post_process_signal(pid, SIGALRM);
         }
     }
 }

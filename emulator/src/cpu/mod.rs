@@ -404,6 +404,33 @@ impl Cpu {
     }
 }
 
+/// One thread's registers while another thread of the same address space runs on the engine
+/// (a unicorn context: it belongs to the engine that saved it).
+pub struct RegCtx(unicorn_engine::Context);
+
+impl std::fmt::Debug for RegCtx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RegCtx")
+    }
+}
+
+impl Cpu {
+    /// Save the engine's registers into `ctx`, allocating it on first use.
+    pub fn save_regs(&self, ctx: &mut Option<RegCtx>) -> Result<(), CpuError> {
+        match ctx {
+            Some(c) => self.uc.context_save(&mut c.0)?,
+            None => *ctx = Some(RegCtx(self.uc.context_init()?)),
+        }
+        Ok(())
+    }
+
+    /// Put registers saved by [`Cpu::save_regs`] back into the engine.
+    pub fn load_regs(&mut self, ctx: &RegCtx) -> Result<(), CpuError> {
+        self.uc.context_restore(&ctx.0)?;
+        Ok(())
+    }
+}
+
 /// The engine is the address space's memory (guestmem.rs): the syscall layer reaches guest
 /// bytes and mappings only through this.
 impl crate::guestmem::GuestMem for Cpu {

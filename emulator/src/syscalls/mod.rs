@@ -85,8 +85,10 @@ syscalls! {
 pub enum Outcome {
     /// Put this value in the result register and continue.
     Ret(u64),
-    /// The process exits with this status (exit / exit_group).
+    /// The process exits with this status (exit_group, or exit of its last thread).
     Exit(i32),
+    /// This thread exits (exit).
+    ThreadExit(i32),
     /// Not implemented: ENOSYS, reported once per number.
     NoSys,
     /// The call must wait; it is dispatched again when the condition may hold.
@@ -150,6 +152,7 @@ const CWD: u64 = fs::AT_FDCWD as u64;
 /// The one system-call table: carry out call `sys` of task `tid` with arguments `a`.
 pub fn dispatch(m: &mut Machine, tid: Pid, sys: Sys, a: [u64; 6]) -> Outcome {
     use Sys::*;
+    m.load(tid);
     // Calls that act on the process table, on other processes, or on the registers.
     match sys {
         Fork => return proc::fork(m, tid, proc::SIGCHLD_EXIT, 0, [0; 3]),
@@ -160,8 +163,8 @@ pub fn dispatch(m: &mut Machine, tid: Pid, sys: Sys, a: [u64; 6]) -> Outcome {
         Wait4 => return proc::wait4(m, tid, a[0] as i32, a[1], a[2]),
         Waitid => return proc::waitid(m, tid, a),
         Kill => return signal::kill(m, tid, a[0] as i32, a[1] as i32),
-        Tkill => return signal::kill(m, tid, a[0] as i32, a[1] as i32),
-        Tgkill => return signal::kill(m, tid, a[1] as i32, a[2] as i32),
+        Tkill => return signal::tgkill(m, tid, None, a[0] as i32, a[1] as i32),
+        Tgkill => return signal::tgkill(m, tid, Some(a[0] as i32), a[1] as i32, a[2] as i32),
         RtSigreturn => {
             m.sigreturn(tid);
             return Outcome::NoReturn;
@@ -171,6 +174,7 @@ pub fn dispatch(m: &mut Machine, tid: Pid, sys: Sys, a: [u64; 6]) -> Outcome {
         Getpgid => return proc::getpgid(m, tid, a[0] as i32, false),
         Getsid => return proc::getpgid(m, tid, a[0] as i32, true),
         Setsid => return proc::setsid(m, tid),
+        Futex => return sched::futex(m, tid, a),
         _ => {}
     }
     let Some(mut cx) = cx_of(m, tid) else {
@@ -242,8 +246,8 @@ pub fn dispatch(m: &mut Machine, tid: Pid, sys: Sys, a: [u64; 6]) -> Outcome {
         Mprotect => mem::mprotect(cx, a),
         Mremap => mem::mremap(cx, a),
         Madvise | Mincore => Ok(0),
-        SetTidAddress => Ok(u64::from(cx.t.tid.0)),
-        SetRobustList => Ok(0),
+        SetTidAddress => proc::set_tid_address(cx, a),
+        SetRobustList => proc::set_robust_list(cx, a),
         Rseq => Err(Errno::ENOSYS),
         Prlimit64 => proc::prlimit64(cx, a),
         Getrlimit => proc::prlimit64(cx, [0, a[0], 0, a[1], 0, 0]),
@@ -270,7 +274,6 @@ pub fn dispatch(m: &mut Machine, tid: Pid, sys: Sys, a: [u64; 6]) -> Outcome {
         Prctl => Err(Errno::EINVAL),
         SchedYield => Ok(0),
         SchedGetaffinity => sched::sched_getaffinity(cx, a),
-        Futex => sched::futex(cx, a),
         ClockGettime => time::clock_gettime(cx, a),
         ClockGetres => time::clock_getres(cx, a),
         Gettimeofday => time::gettimeofday(cx, a),
@@ -280,8 +283,10 @@ pub fn dispatch(m: &mut Machine, tid: Pid, sys: Sys, a: [u64; 6]) -> Outcome {
         Alarm => time::alarm(cx, a),
         Setitimer => time::setitimer(cx, a),
         Getitimer => time::setitimer(cx, [a[0], 0, a[1], 0, 0, 0]),
-        Exit | ExitGroup => return Outcome::Exit((a[0] & 0xff) as i32),
-        // Clone3: glibc falls back to clone when it is missing.
+        Exit => return Outcome::ThreadExit((a[0] & 0xff) as i32),
+        ExitGroup => return Outcome::Exit((a[0] & 0xff) as i32),
+        // glibc and Go fall back to clone when clone3 is missing: not worth a report.
+        Clone3 => Err(Errno::ENOSYS),
         _ => return Outcome::NoSys,
     };
     r.into()

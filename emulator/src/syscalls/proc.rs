@@ -13,12 +13,32 @@ use crate::syscalls::{Cx, Outcome};
 use std::io::Write as _;
 use std::sync::Arc;
 
+/// clone(2) flags (include/uapi/linux/sched.h).
+const CSIGNAL: u64 = 0xff;
 const CLONE_VM: u64 = 0x100;
+const CLONE_FS: u64 = 0x200;
+const CLONE_FILES: u64 = 0x400;
+const CLONE_SIGHAND: u64 = 0x800;
 const CLONE_VFORK: u64 = 0x4000;
 const CLONE_THREAD: u64 = 0x10000;
+const CLONE_SYSVSEM: u64 = 0x40000;
 const CLONE_SETTLS: u64 = 0x80000;
 const CLONE_PARENT_SETTID: u64 = 0x100000;
+const CLONE_CHILD_CLEARTID: u64 = 0x200000;
+const CLONE_DETACHED: u64 = 0x400000;
 const CLONE_CHILD_SETTID: u64 = 0x0100_0000;
+/// The flags a new thread may carry (glibc's pthread_create, Go's newosproc, musl).
+const THREAD_FLAGS: u64 = CLONE_VM
+    | CLONE_FS
+    | CLONE_FILES
+    | CLONE_SIGHAND
+    | CLONE_THREAD
+    | CLONE_SYSVSEM
+    | CLONE_SETTLS
+    | CLONE_PARENT_SETTID
+    | CLONE_CHILD_CLEARTID
+    | CLONE_CHILD_SETTID
+    | CLONE_DETACHED;
 /// fork(2) is clone with SIGCHLD as the exit signal.
 pub const SIGCHLD_EXIT: u64 = SIGCHLD as u64;
 /// vfork(2) is clone(CLONE_VM | CLONE_VFORK | SIGCHLD).
@@ -187,15 +207,9 @@ pub fn clone(m: &mut Machine, tid: Pid, a: [u64; 6]) -> Outcome {
 /// dispositions and mask. `tids` are (parent_tid, child_tid, tls).
 pub fn fork(m: &mut Machine, tid: Pid, flags: u64, stack: u64, tids: [u64; 3]) -> Outcome {
     if flags & CLONE_THREAD != 0 {
-        if !m.warned_threads {
-            m.warned_threads = true;
-            let _ = writeln!(
-                m.k.console.stderr,
-                "glass: threads (clone with CLONE_THREAD) are not supported yet; returning EINVAL"
-            );
-        }
-        return Errno::EINVAL.into();
+        return thread(m, tid, flags, stack, tids);
     }
+    m.load(tid);
     let Some(parent) = m.parts_ref(tid) else {
         return Errno::ESRCH.into();
     };
@@ -238,6 +252,7 @@ pub fn fork(m: &mut Machine, tid: Pid, flags: u64, stack: u64, tids: [u64; 3]) -
         cpu.set_tls(tids[2]);
     }
     let vm = parent.s.vm.clone();
+    let parent_pid = parent.g.pid;
     let mut group = parent.g.clone();
     let mut task = Task::new(Pid(0), Pid(0), m.k.clock.ns, parent.t.p9.forked());
     task.sigmask = parent.t.sigmask;
@@ -246,10 +261,14 @@ pub fn fork(m: &mut Machine, tid: Pid, flags: u64, stack: u64, tids: [u64; 3]) -
     if flags & CLONE_CHILD_SETTID != 0 {
         let _ = cpu.write_u32(tids[1], pid.0);
     }
-    let space = m.add_space(Space { cpu, vm });
+    let space = m.add_space(Space {
+        cpu,
+        vm,
+        loaded: pid,
+    });
     (task.tid, task.tgid) = (pid, pid);
     group.pid = pid;
-    group.ppid = tid;
+    group.ppid = parent_pid;
     group.space = space;
     group.alarm_ns = None;
     group.stop_unreported = None;
@@ -266,6 +285,80 @@ pub fn fork(m: &mut Machine, tid: Pid, flags: u64, stack: u64, tids: [u64; 3]) -
     } else {
         Outcome::Ret(u64::from(pid.0))
     }
+}
+
+/// clone of a new thread in the caller's group: it shares the address space (and its
+/// engine: each thread's registers are saved while another runs), fds, dispositions, cwd;
+/// it starts at the clone's return with 0 in the result register, on `stack`.
+fn thread(m: &mut Machine, tid: Pid, flags: u64, stack: u64, tids: [u64; 3]) -> Outcome {
+    // clone(2): CLONE_THREAD needs CLONE_SIGHAND, which needs CLONE_VM.
+    let extra = flags & !(THREAD_FLAGS | CSIGNAL);
+    if flags & (CLONE_SIGHAND | CLONE_VM) != CLONE_SIGHAND | CLONE_VM || extra != 0 {
+        if !m.warned_threads {
+            m.warned_threads = true;
+            let _ = writeln!(
+                m.k.console.stderr,
+                "glass: clone flags {flags:#x} are not supported (unsupported bits {extra:#x}); returning EINVAL"
+            );
+        }
+        return Errno::EINVAL.into();
+    }
+    let new = m.alloc_pid();
+    let now = m.k.clock.ns;
+    let Some(p) = m.parts(tid) else {
+        return Errno::ESRCH.into();
+    };
+    // The new thread's registers: the caller's, with the clone's result 0, its stack and
+    // TLS; built in the engine and saved, then the caller's are put back.
+    let mut caller = None;
+    let mut child = None;
+    let cpu = &mut p.s.cpu;
+    if cpu.save_regs(&mut caller).is_err() {
+        return Errno::ENOMEM.into();
+    }
+    cpu.set_syscall_ret(0);
+    if stack != 0 {
+        cpu.set_sp(stack);
+    }
+    if flags & CLONE_SETTLS != 0 {
+        cpu.set_tls(tids[2]);
+    }
+    let saved = cpu.save_regs(&mut child);
+    if let Some(c) = &caller {
+        let _ = cpu.load_regs(c);
+    }
+    if saved.is_err() {
+        return Errno::ENOMEM.into();
+    }
+    if flags & CLONE_PARENT_SETTID != 0 && cpu.write_u32(tids[0], new.0).is_err() {
+        return Errno::EFAULT.into();
+    }
+    if flags & CLONE_CHILD_SETTID != 0 && cpu.write_u32(tids[1], new.0).is_err() {
+        return Errno::EFAULT.into();
+    }
+    let mut t = Task::new(new, p.t.tgid, now, p.t.p9.forked());
+    t.sigmask = p.t.sigmask;
+    t.regs = child;
+    if flags & CLONE_CHILD_CLEARTID != 0 {
+        t.clear_tid = tids[1];
+    }
+    m.tasks.insert(new, t);
+    Outcome::Ret(u64::from(new.0))
+}
+
+/// set_tid_address(tidptr): zeroed and futex-woken when the thread ends; returns the tid.
+pub fn set_tid_address(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    cx.t.clear_tid = a[0];
+    Ok(u64::from(cx.t.tid.0))
+}
+
+/// set_robust_list(head, len): `len` is the size of struct robust_list_head (24 bytes).
+pub fn set_robust_list(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    if a[1] != 24 {
+        return Err(Errno::EINVAL);
+    }
+    cx.t.robust_list = a[0];
+    Ok(0)
 }
 
 /// argv or envp: a NULL-terminated array of string pointers, within Linux's limits
@@ -412,6 +505,7 @@ pub fn execve(m: &mut Machine, tid: Pid, path: u64, argv: u64, envp: u64) -> Out
             },
         }
     };
+    let tid = m.only_thread(tid);
     let mut vm = crate::vm::AddressSpace::default();
     let mut random = [0u8; 16];
     m.k.rng.fill(&mut random);
@@ -686,6 +780,36 @@ pub fn setsid(m: &mut Machine, tid: Pid) -> Outcome {
 }
 
 impl Machine {
+    /// execve from a thread: the other threads of the group end, and the caller goes on
+    /// as the group's leader, with its pid (execve(2)). Returns the caller's new tid.
+    pub fn only_thread(&mut self, tid: Pid) -> Pid {
+        let Some(leader) = self.tasks.get(&tid).map(|t| t.tgid) else {
+            return tid;
+        };
+        self.load(tid);
+        let others: Vec<Pid> = self
+            .tasks
+            .values()
+            .filter(|t| t.tgid == leader && t.tid != tid)
+            .map(|t| t.tid)
+            .collect();
+        for t in others {
+            self.tasks.remove(&t);
+        }
+        if tid != leader {
+            if let Some(mut t) = self.tasks.remove(&tid) {
+                t.tid = leader;
+                self.tasks.insert(leader, t);
+            }
+            if let Some(space) = self.groups.get(&leader).map(|g| g.space) {
+                if let Some(s) = self.spaces.get_mut(&space) {
+                    s.loaded = leader;
+                }
+            }
+        }
+        leader
+    }
+
     /// Remove a zombie from the tables; a Broken one stays visible to /proc.
     pub fn reap(&mut self, pid: Pid) {
         let (Some(task), Some(group)) = (self.tasks.remove(&pid), self.groups.remove(&pid)) else {

@@ -121,8 +121,25 @@ pub fn kill(m: &mut Machine, tid: Pid, pid: i32, sig: i32) -> Outcome {
     }
     if sig != 0 {
         for t in targets {
-            m.post_signal(t, sig);
+            m.post_process_signal_from(t, sig, my_pid);
         }
+    }
+    Outcome::Ret(0)
+}
+
+/// tgkill(tgid, tid, sig) and tkill(tid, sig) (tgid None): a signal to one thread.
+pub fn tgkill(m: &mut Machine, me: Pid, tgid: Option<i32>, tid: i32, sig: i32) -> Outcome {
+    if !(0..=crate::param::NSIG as i32).contains(&sig) || tid <= 0 || tgid.is_some_and(|g| g <= 0) {
+        return Errno::EINVAL.into();
+    }
+    let target = Pid(tid as u32);
+    match m.tasks.get(&target) {
+        Some(t) if !t.state.is_zombie() && tgid.is_none_or(|g| t.tgid.0 == g as u32) => {}
+        _ => return Errno::ESRCH.into(),
+    }
+    if sig != 0 {
+        let from = m.group_of(me).map_or(0, |g| g.pid.0);
+        m.post_signal_from(target, sig, crate::signal::SI_TKILL, from);
     }
     Outcome::Ret(0)
 }
