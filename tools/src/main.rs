@@ -131,6 +131,37 @@ pub fn default_root() -> PathBuf {
 }
 
 impl MachineArgs {
+    /// The options as `glass run` takes them (only those that differ from the defaults),
+    /// so a printed command line reproduces the run.
+    pub fn to_cli(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        if let Some(r) = &self.root {
+            v.push(format!("--root={}", r.display()));
+        }
+        if self.cwd != "/" {
+            v.push(format!("--cwd={}", self.cwd));
+        }
+        if self.seed != 0 {
+            v.push(format!("--seed={}", self.seed));
+        }
+        for e in &self.env {
+            v.push(format!("--env={e}"));
+        }
+        if self.hang {
+            v.push("--hang".into());
+        }
+        if let Some(s) = self.sched_seed {
+            v.push(format!("--sched-seed={s}"));
+        }
+        if self.quantum != glass_emulator::param::QUANTUM_BLOCKS {
+            v.push(format!("--quantum={}", self.quantum));
+        }
+        if self.cpus != 1 {
+            v.push(format!("--cpus={}", self.cpus));
+        }
+        v
+    }
+
     pub fn config(&self, command: &[String]) -> Result<Config, String> {
         let root = self.root.clone().unwrap_or_else(default_root);
         if !root.is_dir() {
