@@ -1,6 +1,6 @@
 //! Plan 9 error strings the 9P server core sends in Rerror: lib9p's (9front
 //! `sys/src/lib9p/srv.c`), plan9port's `unknown message`, the kernel's Eshort, and the few
-//! Glass adds; see plan9-proc-9p.md §4.4.
+//! Glass adds; see docs/plan9-proc-9p.md §4.4.
 
 /// The program name lib9p prefixes to `authentication not required` (argv0 in lib9p).
 pub const PROG: &str = "glass";

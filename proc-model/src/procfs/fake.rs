@@ -1,6 +1,6 @@
 //! A small deterministic machine for the /proc tree tests: a fixed process table with real
 //! segment bytes, fd tables, notes, wait records and a ctl state machine that follows
-//! plan9-proc-9p.md §2.2 (9front devproc.c procctlreq), so the tests can drive `ProcFs` through
+//! docs/plan9-proc-9p.md §2.2 (9front devproc.c procctlreq), so the tests can drive `ProcFs` through
 //! the 9P server core without an emulator.
 //!
 //! The table, in process-table (slot) order, which is not pid order:

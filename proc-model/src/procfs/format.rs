@@ -1,6 +1,6 @@
 //! Renderers of the /proc text and binary files, byte for byte as 9front prints them
 //! (port/devproc.c, port/devcons.c readnum/readstr, libc fmtquote.c) and the Plan 9 Ureg
-//! layouts of amd64, arm64 and riscv64 (plan9-proc-9p.md §1.4, §1.6).
+//! layouts of amd64, arm64 and riscv64 (docs/plan9-proc-9p.md §1.4, §1.6).
 
 use crate::machine::{
     Amd64Gpr, Arch, FdEntry, FdTable, ProcInfo, ProcState, Regs, SegKind, Segment, WaitRecord,
@@ -251,7 +251,7 @@ fn get16(buf: &[u8], off: usize) -> u16 {
     u16::from_le_bytes([buf[off], buf[off + 1]])
 }
 
-/// Encode registers as the Ureg image of their arch (plan9-proc-9p.md §1.6).
+/// Encode registers as the Ureg image of their arch (docs/plan9-proc-9p.md §1.6).
 pub fn ureg(r: &Regs) -> Vec<u8> {
     match r {
         Regs::Amd64 {

@@ -1,6 +1,6 @@
 //! The /proc file tree (proc(3), 9front port/devproc.c) over a [`Machine`]: one table of
 //! files, one generator of directory entries, one read/write switch on file kind. Qids,
-//! modes, permissions, formats and error strings follow plan9-proc-9p.md §1 and §5.
+//! modes, permissions, formats and error strings follow docs/plan9-proc-9p.md §1 and §5.
 //!
 //! Qid encoding (9front): the low 5 bits of `path` are the file type, above them a stable
 //! per-process number standing in for slot+1; `vers` is the pid, so a fid whose process has

@@ -1,8 +1,8 @@
 //! Tests of the /proc tree over the fake machine (fake.rs), driven through the real 9P2000
 //! server core as a client would drive it: every request is encoded to a frame and handed to
 //! `Session::receive_frame`, every reply must survive encode/decode, and transcripts are one
-//! line per message (ninep::text). Expected values are taken from plan9-proc-9p.md (the section
-//! is cited at each test) and written out by hand, not copied from the program's output.
+//! line per message (ninep::text). Expected values are taken from docs/plan9-proc-9p.md (the
+//! section is cited at each test) and written out by hand, not copied from the program's output.
 
 use super::fake::{
     regs_of, text_of, Fake, ANON_SIZE, CONS_QID, EBADFD, EVE, GLENDA, NNOTE, PIPE_QID, TEXT_SIZE,
