@@ -62,7 +62,7 @@ impl ProcHandle {
         let (rtx, rrx) = channel();
         let ctx = rtx.clone();
         cancel.on_cancel(move || {
-            let _ = ctx.send(Err(ProcError::Other("interrupted".into())));
+            let _ = ctx.send(Err(ProcError::Interrupted));
         });
         self.tx
             .send(Box::new(move |m: &mut Machine| f(m, rtx)))
@@ -396,7 +396,7 @@ fn park_until_stopped(m: &mut Machine, pid: Pid, reply: Reply<()>, cancel: Cance
     }
     m.parked.push(Box::new(move |m: &mut Machine| {
         let r = if cancel.is_cancelled() {
-            Some(Err(ProcError::Other("interrupted".into())))
+            Some(Err(ProcError::Interrupted))
         } else {
             stopped(m)
         };
@@ -413,8 +413,10 @@ fn park_until_stopped(m: &mut Machine, pid: Pid, reply: Reply<()>, cancel: Cance
     }));
 }
 
+/// Carry out a ctl message as proc-model's one table (`ctlstate::ctl_effect`) says.
 fn ctl(m: &mut Machine, pid: Pid, msg: CtlMsg, reply: Reply<()>, cancel: Cancel) {
     use crate::debug::Trace;
+    use proc_model::ctlstate::{ctl_effect, CtlEffect, CtlState, CtlTarget, Resume};
     let Some(p) = m.p9_proc_mut(pid) else {
         let _ = reply.send(Err(ProcError::Exited));
         return;
@@ -422,13 +424,24 @@ fn ctl(m: &mut Machine, pid: Pid, msg: CtlMsg, reply: Reply<()>, cancel: Cancel)
     let now = |r: Result<(), ProcError>| {
         let _ = reply.send(r);
     };
-    let broken = p.p9.broken.is_some();
-    let stopped = matches!(p.state, PState::Stopped);
-    match msg {
-        CtlMsg::Stop => {
-            if broken || stopped {
-                return now(Ok(()));
-            }
+    let state = if p.p9.broken.is_some() {
+        CtlState::Broken
+    } else if matches!(p.state, PState::Stopped) {
+        CtlState::Stopped
+    } else {
+        CtlState::Live
+    };
+    let target = CtlTarget {
+        state,
+        notes_pending: !p.p9.notes.is_empty(),
+    };
+    let effect = match ctl_effect(target, &msg) {
+        Ok(e) => e,
+        Err(e) => return now(Err(e)),
+    };
+    match effect {
+        CtlEffect::Nothing => now(Ok(())),
+        CtlEffect::Stop => {
             // Requests run between quanta, so a runnable process is at a safe point and stops
             // now; one inside a system call stops when the call completes (as on Plan 9).
             match p.state {
@@ -437,75 +450,55 @@ fn ctl(m: &mut Machine, pid: Pid, msg: CtlMsg, reply: Reply<()>, cancel: Cancel)
             }
             park_until_stopped(m, pid, reply, cancel)
         }
-        CtlMsg::Start | CtlMsg::StartStop | CtlMsg::StartSyscall | CtlMsg::Step => {
-            if !stopped || broken {
-                return now(Err(ProcError::BadCtl));
-            }
-            match msg {
+        CtlEffect::WaitStop => park_until_stopped(m, pid, reply, cancel),
+        CtlEffect::Resume(mode) => {
+            match mode {
                 // One instruction, then Stopped; the tracing mode stays as it was.
-                CtlMsg::Step => p.p9.step = true,
-                CtlMsg::StartStop => p.p9.trace = Trace::StartStop,
-                CtlMsg::StartSyscall => p.p9.trace = Trace::StartSyscall,
-                _ => p.p9.trace = Trace::None,
+                Resume::Step => p.p9.step = true,
+                Resume::StartStop => p.p9.trace = Trace::StartStop,
+                Resume::StartSyscall => p.p9.trace = Trace::StartSyscall,
+                Resume::Run => p.p9.trace = Trace::None,
             }
             p.state = PState::Ready;
-            if msg == CtlMsg::Start {
-                now(Ok(()))
-            } else {
+            if mode.waits() {
                 park_until_stopped(m, pid, reply, cancel)
+            } else {
+                now(Ok(()))
             }
         }
-        CtlMsg::WaitStop => park_until_stopped(m, pid, reply, cancel),
-        CtlMsg::Kill => {
-            if broken {
-                // Release a Broken process.
-                m.broken.retain(|q| q.pid != pid);
-                if let Some(q) = m.procs.iter_mut().find(|q| q.pid == pid) {
-                    q.p9.broken = None;
-                }
-                return now(Ok(()));
+        CtlEffect::Release => {
+            m.broken.retain(|q| q.pid != pid);
+            if let Some(q) = m.procs.iter_mut().find(|q| q.pid == pid) {
+                q.p9.broken = None;
             }
+            now(Ok(()))
+        }
+        CtlEffect::Kill => {
             if let Some(i) = m.index_of(pid) {
                 m.procs[i].p9.trace = Trace::None;
                 m.kill(i, ExitStatus::Signal(9));
             }
             now(Ok(()))
         }
-        CtlMsg::Close(n) => {
-            if n < 0 {
-                return now(Err(ProcError::Other("fd out of range or not open".into())));
+        CtlEffect::Close(fd) => {
+            // An fd above the highest does nothing (§2.2 close).
+            if let Ok(fd) = i32::try_from(fd) {
+                let _ = p.fds.close(fd);
             }
-            let _ = p.fds.close(n as i32);
             now(Ok(()))
         }
-        CtlMsg::CloseFiles => {
+        CtlEffect::CloseFiles => {
             p.fds = Default::default();
             now(Ok(()))
         }
-        CtlMsg::Private => {
+        CtlEffect::Private => {
             p.p9.private = true;
             now(Ok(()))
         }
-        CtlMsg::Hang => {
-            p.p9.hang = true;
+        CtlEffect::Hang(on) => {
+            p.p9.hang = on;
             now(Ok(()))
         }
-        CtlMsg::NoHang => {
-            p.p9.hang = false;
-            now(Ok(()))
-        }
-        // Accepted; they have no meaning in a one-CPU machine without swap or priorities.
-        CtlMsg::NoSwap
-        | CtlMsg::Pri(_)
-        | CtlMsg::FixedPri(_)
-        | CtlMsg::Wired(_)
-        | CtlMsg::Trace(_)
-        | CtlMsg::Event
-        | CtlMsg::Interrupt
-        | CtlMsg::NoInterrupt => now(Ok(())),
-        CtlMsg::Profile => now(Err(ProcError::Other(
-            "profiling is not implemented in glass".into(),
-        ))),
     }
 }
 
