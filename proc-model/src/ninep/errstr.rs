@@ -49,3 +49,5 @@ pub const EWSTAT_DMDIR: &str = "wstat -- attempt to change DMDIR bit";
 pub const ETOO_MANY_REQUESTS: &str = "too many outstanding requests";
 /// Glass: a reply (a stat with very long strings) that does not fit the negotiated msize.
 pub const EREPLY_TOO_BIG: &str = "reply too large for msize";
+/// Eintr (port/error.h): a blocking request cancelled by Tflush.
+pub const EINTR: &str = "interrupted";

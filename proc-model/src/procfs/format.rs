@@ -268,7 +268,7 @@ pub fn ureg(r: &Regs) -> Vec<u8> {
             sp,
             ss,
         } => {
-            let mut b = vec![0u8; 184];
+            let mut b = vec![0u8; ureg_size(Arch::X86_64)];
             let g = [
                 gpr.ax, gpr.bx, gpr.cx, gpr.dx, gpr.si, gpr.di, gpr.bp, gpr.r8, gpr.r9, gpr.r10,
                 gpr.r11, gpr.r12, gpr.r13, gpr.r14, gpr.r15,
@@ -296,7 +296,7 @@ pub fn ureg(r: &Regs) -> Vec<u8> {
             psr,
             trap_type,
         } => {
-            let mut b = vec![0u8; 280];
+            let mut b = vec![0u8; ureg_size(Arch::Aarch64)];
             for (i, v) in x.iter().enumerate() {
                 put(&mut b, 8 * i, *v);
             }
@@ -315,7 +315,7 @@ pub fn ureg(r: &Regs) -> Vec<u8> {
             tval,
             curmode,
         } => {
-            let mut b = vec![0u8; 296];
+            let mut b = vec![0u8; ureg_size(Arch::Riscv64)];
             put(&mut b, 0, *pc);
             for (i, v) in x.iter().enumerate().skip(1) {
                 put(&mut b, 8 * i, *v);

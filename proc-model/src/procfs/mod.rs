@@ -38,7 +38,7 @@ pub mod err {
     pub const EPROFILE: &str = "profile is off";
     pub const EALREADY_OPEN: &str = "already open";
     pub const EISDIR: &str = "file is a directory";
-    pub const EINTR: &str = "interrupted";
+    pub use crate::ninep::errstr::EINTR;
     pub const EBADFD: &str = "fd out of range or not open";
     pub const ENOTES_PENDING: &str = "notes pending";
 }
