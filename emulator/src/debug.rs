@@ -32,7 +32,7 @@ pub const MAX_BROKEN: usize = 4;
 /// Wait records kept per process (proc(3)).
 pub const MAX_WAITQ: usize = 128;
 /// Pending notes per process (NNOTE).
-pub const NNOTE: usize = 5;
+pub const NNOTE: usize = proc_model::machine::NNOTE;
 /// Plan 9 Ureg `type` of an entry into the kernel by a system call (9front pc64: 64).
 pub const TRAP_SYSCALL: u64 = 64;
 /// Plan 9 Ureg `type` of a preemption: the clock interrupt's vector on 9front pc64.

@@ -1,5 +1,5 @@
 //! The Glass machine: unmodified static Linux programs run on unicorn CPUs under a
-//! deterministic Linux-ABI kernel (DESIGN.md). `Machine::new` loads a program from a guest
+//! deterministic Linux-ABI kernel (docs/DESIGN.md). `Machine::new` loads a program from a guest
 //! root, `Machine::run` runs it to the end and returns the exit status and the run digest.
 
 pub mod cpu;

@@ -114,7 +114,7 @@ pub fn parse(image: &[u8]) -> Result<Elf, LoadError> {
                 if filesz > memsz {
                     return Err(malformed("PT_LOAD filesz > memsz"));
                 }
-                // An all-bss PT_LOAD may have an offset past the end of the file (DESIGN.md).
+                // An all-bss PT_LOAD may have an offset past the end of the file (docs/DESIGN.md).
                 if filesz > 0
                     && offset
                         .checked_add(filesz)

@@ -143,7 +143,7 @@ impl ConsoleIn {
     }
 }
 
-/// Virtual time: a function of guest work only (DESIGN.md determinism contract).
+/// Virtual time: a function of guest work only (docs/DESIGN.md determinism contract).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Clock {
     pub ns: u64,

@@ -39,7 +39,7 @@ pub const NS_PER_BLOCK: u64 = 5;
 pub const NS_PER_SYSCALL: u64 = 100;
 
 /// Wall-clock value of virtual time zero: 2025-01-01T00:00:00Z.
-pub const EPOCH_BASE_SECS: u64 = 1_735_689_600;
+pub const EPOCH_BASE_SECS: u64 = proc_model::machine::GLASS_EPOCH_SECS as u64;
 
 /// The machine's fixed identity (uname(2)).
 pub const UTS_SYSNAME: &str = "Linux";

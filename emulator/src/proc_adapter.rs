@@ -1,6 +1,6 @@
 //! The one adapter between the machine and proc-model: implements `proc_model::machine::Machine`
 //! for a running `Machine`. 9P connection threads never touch an engine: each call becomes a
-//! closure sent to the machine thread, which runs it between quanta (DESIGN.md "Threads"), and
+//! closure sent to the machine thread, which runs it between quanta (docs/DESIGN.md "Threads"), and
 //! the caller waits for the answer. Calls that must wait for a state (ctl `waitstop`, a `wait`
 //! read) are parked on the machine side and answered when the state is reached, the process
 //! exits, or the request is cancelled by a Tflush.
@@ -64,7 +64,7 @@ impl ProcHandle {
         let (rtx, rrx) = channel();
         let ctx = rtx.clone();
         cancel.on_cancel(move || {
-            let _ = ctx.send(Err(ProcError::Other("interrupted".into())));
+            let _ = ctx.send(Err(ProcError::Interrupted));
         });
         self.tx
             .send(Box::new(move |m: &mut Machine| f(m, rtx)))
@@ -117,8 +117,8 @@ fn info(m: &Machine, p: ProcRef) -> ProcInfo {
             0,
         ],
         mem_kb: mem / 1024,
-        base_pri: 10,
-        pri: 10,
+        base_pri: proc_model::ctlstate::PRI_NORMAL,
+        pri: proc_model::ctlstate::PRI_NORMAL,
         procmode: t.p9.procmode,
         private: t.p9.private,
         has_regs: true,
@@ -399,7 +399,7 @@ fn park_until_stopped(m: &mut Machine, pid: Pid, reply: Reply<()>, cancel: Cance
     }
     m.parked.push(Box::new(move |m: &mut Machine| {
         let r = if cancel.is_cancelled() {
-            Some(Err(ProcError::Other("interrupted".into())))
+            Some(Err(ProcError::Interrupted))
         } else {
             stopped(m)
         };
@@ -416,8 +416,10 @@ fn park_until_stopped(m: &mut Machine, pid: Pid, reply: Reply<()>, cancel: Cance
     }));
 }
 
+/// Carry out a ctl message as proc-model's one table (`ctlstate::ctl_effect`) says.
 fn ctl(m: &mut Machine, pid: Pid, msg: CtlMsg, reply: Reply<()>, cancel: Cancel) {
     use crate::debug::Trace;
+    use proc_model::ctlstate::{ctl_effect, CtlEffect, CtlState, CtlTarget, Resume};
     let Some(p) = m.p9_proc_mut(pid) else {
         let _ = reply.send(Err(ProcError::Exited));
         return;
@@ -425,13 +427,24 @@ fn ctl(m: &mut Machine, pid: Pid, msg: CtlMsg, reply: Reply<()>, cancel: Cancel)
     let now = |r: Result<(), ProcError>| {
         let _ = reply.send(r);
     };
-    let broken = p.t.p9.broken.is_some();
-    let stopped = matches!(p.t.state, PState::Stopped);
-    match msg {
-        CtlMsg::Stop => {
-            if broken || stopped {
-                return now(Ok(()));
-            }
+    let state = if p.t.p9.broken.is_some() {
+        CtlState::Broken
+    } else if matches!(p.t.state, PState::Stopped) {
+        CtlState::Stopped
+    } else {
+        CtlState::Live
+    };
+    let target = CtlTarget {
+        state,
+        notes_pending: !p.t.p9.notes.is_empty(),
+    };
+    let effect = match ctl_effect(target, &msg) {
+        Ok(e) => e,
+        Err(e) => return now(Err(e)),
+    };
+    match effect {
+        CtlEffect::Nothing => now(Ok(())),
+        CtlEffect::Stop => {
             // Requests run between quanta, so a runnable process is at a safe point and stops
             // now; one inside a system call stops when the call completes (as on Plan 9).
             match p.t.state {
@@ -440,75 +453,55 @@ fn ctl(m: &mut Machine, pid: Pid, msg: CtlMsg, reply: Reply<()>, cancel: Cancel)
             }
             park_until_stopped(m, pid, reply, cancel)
         }
-        CtlMsg::Start | CtlMsg::StartStop | CtlMsg::StartSyscall | CtlMsg::Step => {
-            if !stopped || broken {
-                return now(Err(ProcError::BadCtl));
-            }
-            match msg {
+        CtlEffect::WaitStop => park_until_stopped(m, pid, reply, cancel),
+        CtlEffect::Resume(mode) => {
+            match mode {
                 // One instruction, then Stopped; the tracing mode stays as it was.
-                CtlMsg::Step => p.t.p9.step = true,
-                CtlMsg::StartStop => p.t.p9.trace = Trace::StartStop,
-                CtlMsg::StartSyscall => p.t.p9.trace = Trace::StartSyscall,
-                _ => p.t.p9.trace = Trace::None,
+                Resume::Step => p.t.p9.step = true,
+                Resume::StartStop => p.t.p9.trace = Trace::StartStop,
+                Resume::StartSyscall => p.t.p9.trace = Trace::StartSyscall,
+                Resume::Run => p.t.p9.trace = Trace::None,
             }
             p.t.state = PState::Ready;
-            if msg == CtlMsg::Start {
-                now(Ok(()))
-            } else {
+            if mode.waits() {
                 park_until_stopped(m, pid, reply, cancel)
+            } else {
+                now(Ok(()))
             }
         }
-        CtlMsg::WaitStop => park_until_stopped(m, pid, reply, cancel),
-        CtlMsg::Kill => {
-            if broken {
-                // Release a Broken process.
-                m.broken.retain(|d| d.task.tid != pid);
-                if let Some(t) = m.tasks.get_mut(&pid) {
-                    t.p9.broken = None;
-                }
-                return now(Ok(()));
+        CtlEffect::Release => {
+            m.broken.retain(|d| d.task.tid != pid);
+            if let Some(t) = m.tasks.get_mut(&pid) {
+                t.p9.broken = None;
             }
+            now(Ok(()))
+        }
+        CtlEffect::Kill => {
             if let Some(t) = m.tasks.get_mut(&pid) {
                 t.p9.trace = Trace::None;
                 m.kill(pid, ExitStatus::Signal(crate::signal::SIGKILL));
             }
             now(Ok(()))
         }
-        CtlMsg::Close(n) => {
-            if n < 0 {
-                return now(Err(ProcError::Other("fd out of range or not open".into())));
+        CtlEffect::Close(fd) => {
+            // An fd above the highest does nothing (§2.2 close).
+            if let Ok(fd) = i32::try_from(fd) {
+                let _ = p.g.fds.close(fd);
             }
-            let _ = p.g.fds.close(n as i32);
             now(Ok(()))
         }
-        CtlMsg::CloseFiles => {
+        CtlEffect::CloseFiles => {
             p.g.fds = Default::default();
             now(Ok(()))
         }
-        CtlMsg::Private => {
+        CtlEffect::Private => {
             p.t.p9.private = true;
             now(Ok(()))
         }
-        CtlMsg::Hang => {
-            p.t.p9.hang = true;
+        CtlEffect::Hang(on) => {
+            p.t.p9.hang = on;
             now(Ok(()))
         }
-        CtlMsg::NoHang => {
-            p.t.p9.hang = false;
-            now(Ok(()))
-        }
-        // Accepted; they have no meaning in a one-CPU machine without swap or priorities.
-        CtlMsg::NoSwap
-        | CtlMsg::Pri(_)
-        | CtlMsg::FixedPri(_)
-        | CtlMsg::Wired(_)
-        | CtlMsg::Trace(_)
-        | CtlMsg::Event
-        | CtlMsg::Interrupt
-        | CtlMsg::NoInterrupt => now(Ok(())),
-        CtlMsg::Profile => now(Err(ProcError::Other(
-            "profiling is not implemented in glass".into(),
-        ))),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The scheduler: runs each runnable process's CPU for a quantum of guest work or until it
 //! traps, handles its system calls, and advances virtual time by the work done. Preemption
 //! points are counted in blocks, never taken from a host timer, so the same inputs give the
-//! same interleaving on any host (DESIGN.md).
+//! same interleaving on any host (docs/DESIGN.md).
 
 use crate::cpu::RunExit;
 use crate::errno::Errno;

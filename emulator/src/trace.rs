@@ -1,6 +1,6 @@
 //! The run's syscall trace (`--trace FILE`: one JSON line per system call) and its digest:
 //! a SHA-256 over everything the guest made observable — console output, each traced call,
-//! exit statuses — so two hosts can compare runs by one line (DESIGN.md determinism contract).
+//! exit statuses — so two hosts can compare runs by one line (docs/DESIGN.md determinism contract).
 
 use sha2::{Digest, Sha256};
 use std::io::{BufWriter, Write};

@@ -126,7 +126,7 @@ fn adapter_cancelled_wait_returns_interrupted() {
             });
             // Nothing stops the spinning process: only the cancel ends this wait.
             let r = h.ctl(pid, &CtlMsg::WaitStop, &c);
-            assert_eq!(r, Err(ProcError::Other("interrupted".into())));
+            assert_eq!(r, Err(ProcError::Interrupted));
             t.join().expect("join");
             h.ctl(pid, &CtlMsg::Kill, &Cancel::new()).expect("kill");
         },

@@ -5,6 +5,13 @@
 
 use crate::ninep::fs::{Cancel, Qid};
 
+/// NNOTE (9front port/portdat.h): notes a process can have queued (docs/plan9-proc-9p.md §2.3).
+pub const NNOTE: usize = 5;
+
+/// The Glass epoch: virtual time zero is 2025-01-01T00:00:00Z, in seconds since the Unix
+/// epoch. Files of the guest root and of /proc carry it as their times.
+pub const GLASS_EPOCH_SECS: u32 = 1_735_689_600;
+
 /// A process id as the guest itself sees it from getpid().
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Pid(pub u32);
@@ -48,6 +55,12 @@ pub enum ProcError {
     Perm,
     /// `file does not exist`
     NotExist,
+    /// `interrupted`: a blocking request was cancelled (Tflush).
+    Interrupted,
+    /// `fd out of range or not open` (ctl `close` of a negative fd)
+    BadFd,
+    /// `notes pending` (ctl `nointerrupt` with notes queued)
+    NotesPending,
     /// Any other Plan 9 error string, verbatim.
     Other(String),
 }
@@ -231,7 +244,7 @@ pub struct TextImage {
 }
 
 /// A parsed ctl message (proc(3) ctl). procfs parses the text and produces the Plan 9 parse
-/// errors; the machine carries out the request.
+/// errors; the machine carries out the request as [`crate::ctlstate::ctl_effect`] says.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CtlMsg {
     Stop,
@@ -262,7 +275,7 @@ pub enum CtlMsg {
 /// The process table of a machine, as proc-model needs it. All methods may be called from
 /// any 9P connection thread concurrently; implementations hand requests to the machine's
 /// own thread as they need. Methods that block take a [`Cancel`] and must return
-/// `Err(ProcError::Other("interrupted"))` promptly when it fires.
+/// `Err(ProcError::Interrupted)` promptly when it fires.
 pub trait Machine: Send + Sync + 'static {
     /// Host owner's user name ("eve").
     fn eve(&self) -> String;

@@ -120,7 +120,7 @@ impl FileTree for BlockTree {
                     let _ = tx.send(());
                 });
                 let _ = rx.recv();
-                Err(NineError::new("interrupted"))
+                Err(NineError::new(proc_model::ninep::errstr::EINTR))
             }
             Open::Slow => {
                 self.slow_started

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A breakpoint, driven through /proc files alone by the PyPI package `python-9p`
-(plan9port's C codec behind `py9p`): acid's sequence (plan9-proc-9p.md §3) without Glass's
-own client or debugger.
+(plan9port's C codec behind `py9p`): acid's sequence (docs/plan9-proc-9p.md §3) without
+Glass's own client or debugger.
 
 usage: python9p_debug.py ADDR PID BPADDR VARADDR VALUE
 

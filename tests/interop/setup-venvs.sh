@@ -2,7 +2,7 @@
 # Create (idempotently) the two Python venvs the 9P interoperability tests drive:
 #   build/venv/python-9p  with `python-9p` (plan9port's C codec behind a py9p module)
 #   build/venv/p9fs       with `p9fs`      (fsspec filesystem with a pure-Python 9P client)
-# Both packages install the import name `py9p`, so each gets its own venv (DESIGN.md,
+# Both packages install the import name `py9p`, so each gets its own venv (docs/DESIGN.md,
 # "9P clients for tests"). Paths are relative to the repository root; build/ is gitignored.
 set -eu
 

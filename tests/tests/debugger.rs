@@ -8,7 +8,7 @@
 //! Oracles: the ELF symbol table (breakpoint pc, the global's initial value), binutils'
 //! addr2line (file:line of each frame), strace (the system calls of the native run), the
 //! native run of the faulting guest (the signal its parent sees), and the reference's
-//! formats and strings (plan9-proc-9p.md).
+//! formats and strings (docs/plan9-proc-9p.md).
 
 use glass_tests::{guest_env, guest_image, guest_root, repo_root, symbol, ServedMachine};
 use proc_model::ninep::client::{Client, ClientError};

@@ -1,4 +1,4 @@
-//! The determinism contract (DESIGN.md) on real guests: the same command gives the same
+//! The determinism contract (docs/DESIGN.md) on real guests: the same command gives the same
 //! output, trace and digest; the seed changes random bytes and nothing else; the scheduler
 //! quantum changes nothing a guest can observe (virtual time counts work, not quanta).
 

@@ -2,8 +2,8 @@
 //! store-heavy loop over 4 MiB, a busybox sh arithmetic loop — natively, under qemu-user (the
 //! same TCG engine without our kernel) and under glass with deterministic preemption on,
 //! several times each, and prints medians and the ratios glass/qemu and glass/native
-//! (DESIGN.md "Performance and its yardsticks"); then the integer and store guests on aarch64
-//! and riscv64 (and arm64 busybox's sh loop) against qemu-aarch64 and qemu-riscv64. A
+//! (docs/DESIGN.md "Performance and its yardsticks"); then the integer and store guests on
+//! aarch64 and riscv64 (and arm64 busybox's sh loop) against qemu-aarch64 and qemu-riscv64. A
 //! program, not a timed test.
 
 use std::path::PathBuf;

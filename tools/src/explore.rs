@@ -182,7 +182,11 @@ pub fn explore(args: &ExploreArgs) -> ExitCode {
             .2
             .push(*seed);
     }
-    println!("{} seeds, {} distinct outcome(s)", seeds.len(), groups.len());
+    println!(
+        "{} seeds, {} distinct outcome(s)",
+        seeds.len(),
+        groups.len()
+    );
     for (n, key) in order.iter().enumerate() {
         let (stdout, code, seeds) = &groups[key];
         let first = String::from_utf8_lossy(stdout)

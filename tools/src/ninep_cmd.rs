@@ -39,7 +39,7 @@ enum Verb {
 }
 
 pub fn default_addr() -> String {
-    std::env::var("GLASS_ADDR").unwrap_or_else(|_| "127.0.0.1:5640".to_string())
+    std::env::var("GLASS_ADDR").unwrap_or_else(|_| crate::serve::DEFAULT_ADDR.to_string())
 }
 
 pub fn ninep(args: &NinepArgs) -> ExitCode {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Glass's patch to unicorn-engine-sys 2.1.5, applied at set-up time (DESIGN.md, "Unicorn
+# Glass's patch to unicorn-engine-sys 2.1.5, applied at set-up time (docs/DESIGN.md, "Unicorn
 # facts"): copies the crate source cargo downloaded to build/unicorn-engine-sys/ and applies
 # tools/unicorn/*.patch there. The root Cargo.toml's [patch.crates-io] points cargo at that
 # copy, so this must run before any cargo command (tools/scripts/setup.sh does).

@@ -1,6 +1,6 @@
 //! aarch64 backend: `svc #0` arrives as unicorn interrupt 2 (EXCP_SWI) with pc already past
 //! it; arguments follow the Linux arm64 syscall ABI (x8 = number, x0..x5, result in x0); TLS is
-//! TPIDR_EL0; the page size must be set to 4096 before the first map (DESIGN.md). Signal
+//! TPIDR_EL0; the page size must be set to 4096 before the first map (docs/DESIGN.md). Signal
 //! frames follow arch/arm64/kernel/signal.c; the return trampoline lives in the machine's
 //! sigreturn page (arm64 Linux uses the vDSO's, glibc sets no SA_RESTORER).
 

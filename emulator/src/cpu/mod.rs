@@ -90,7 +90,7 @@ pub struct Cpu {
 // Glass's unicorn patch (tools/unicorn/0005-inline-block-budget.patch): the quantum is
 // counted down in the generated code at every block start, with no hook call. A block that
 // finds no budget left stops the engine before it runs (and the count reads -1), so it runs
-// and is counted once, on resume (DESIGN.md).
+// and is counted once, on resume (docs/DESIGN.md).
 extern "C" {
     fn uc_glass_set_blocks_left(uc: *mut unicorn_engine::hook::uc_engine, blocks: i64);
     fn uc_glass_blocks_left(uc: *mut unicorn_engine::hook::uc_engine) -> i64;
@@ -145,7 +145,7 @@ pub(crate) fn mem_invalid_hook(
 
 /// Limit the engine's translated-code buffer (unicorn reserves 1 GiB of address space per
 /// engine otherwise, which a machine of a thousand processes cannot afford). Must run before
-/// the engine's first map or hook (DESIGN.md).
+/// the engine's first map or hook (docs/DESIGN.md).
 pub(crate) fn set_tcg_buffer(uc: &mut Engine) -> Result<(), CpuError> {
     use unicorn_engine::unicorn_const::ControlType;
     let ctl = ControlType(ControlType::TCG_BUFFER_SIZE.0 | ControlType::IO_WRITE.0);

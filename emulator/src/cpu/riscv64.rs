@@ -1,5 +1,5 @@
 //! riscv64 backend: `ecall` arrives as unicorn interrupt 8 (environment call from U-mode);
-//! unicorn has already advanced pc past it (DESIGN.md: it adds 4 to pc for every exception,
+//! unicorn has already advanced pc past it (docs/DESIGN.md: it adds 4 to pc for every exception,
 //! so only the ecall is resumed as is). Arguments follow the Linux riscv syscall ABI (a7 =
 //! number, a0..a5, result in a0); TLS is tp; the FPU starts off, so mstatus.FS is set or
 //! glibc's setjmp traps. Signal frames follow arch/riscv/kernel/signal.c.

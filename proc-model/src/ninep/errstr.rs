@@ -1,6 +1,6 @@
 //! Plan 9 error strings the 9P server core sends in Rerror: lib9p's (9front
 //! `sys/src/lib9p/srv.c`), plan9port's `unknown message`, the kernel's Eshort, and the few
-//! Glass adds; see plan9-proc-9p.md §4.4.
+//! Glass adds; see docs/plan9-proc-9p.md §4.4.
 
 /// The program name lib9p prefixes to `authentication not required` (argv0 in lib9p).
 pub const PROG: &str = "glass";
@@ -49,3 +49,5 @@ pub const EWSTAT_DMDIR: &str = "wstat -- attempt to change DMDIR bit";
 pub const ETOO_MANY_REQUESTS: &str = "too many outstanding requests";
 /// Glass: a reply (a stat with very long strings) that does not fit the negotiated msize.
 pub const EREPLY_TOO_BIG: &str = "reply too large for msize";
+/// Eintr (port/error.h): a blocking request cancelled by Tflush.
+pub const EINTR: &str = "interrupted";

@@ -1,6 +1,6 @@
 //! The 27 9P2000 messages (Tversion…Rwstat and Rerror) and their framing
 //! `size[4] type[1] tag[2] body` (intro(5); layouts as in fcall.h and
-//! plan9-proc-9p.md §4.2).
+//! docs/plan9-proc-9p.md §4.2).
 
 use super::fs::{Qid, Stat};
 use super::wire::{DecodeError, Fid, Reader, Tag, Wire, HEADER_LEN, MAXWELEM};

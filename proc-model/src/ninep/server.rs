@@ -1,7 +1,7 @@
 //! The sans-IO 9P2000 server core: one `Session` per connection owns the fids, the
 //! negotiated msize and the outstanding tags, and turns requests into replies, following
 //! intro(5), version(5), attach(5), walk(5), open(5), read(5), flush(5), clunk(5),
-//! remove(5), stat(5) and the lib9p behaviour in plan9-proc-9p.md §4.4.
+//! remove(5), stat(5) and the lib9p behaviour in docs/plan9-proc-9p.md §4.4.
 //!
 //! The core does no I/O. The transport feeds it frames (or decoded requests) with
 //! [`Session::receive_frame`] / [`Session::receive`] in arrival order, on one thread. Every

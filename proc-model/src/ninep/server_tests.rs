@@ -1,6 +1,6 @@
 //! Server-core tests: one per rule of version(5), attach(5), walk(5), open(5), read(5),
-//! flush(5), clunk(5), remove(5), stat(5) and per lib9p error string (plan9-proc-9p.md §4.4),
-//! driven sans-IO through the in-test tree; and insta transcripts of whole exchanges.
+//! flush(5), clunk(5), remove(5), stat(5) and per lib9p error string
+//! (docs/plan9-proc-9p.md §4.4), driven sans-IO through the in-test tree; and insta transcripts of whole exchanges.
 
 use super::super::errstr::*;
 use super::super::fs::{Stat, DMDIR, OEXEC, ORCLOSE, ORDWR, OREAD, OTRUNC, OWRITE, QTDIR};

@@ -11,7 +11,7 @@ use std::sync::{mpsc, Arc, Mutex};
 
 pub const OWNER: &str = "glenda";
 pub const ENONEXIST: &str = "file does not exist";
-pub const EINTR: &str = "interrupted";
+pub use super::errstr::EINTR;
 
 /// Paths double as qid paths.
 pub const ROOT: u64 = 0;

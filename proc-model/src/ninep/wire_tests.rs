@@ -1,5 +1,5 @@
 //! Codec tests: golden bytes for every 9P2000 message, hand-derived from the layouts in
-//! plan9-proc-9p.md §4.2/§4.3 (intro(5), stat(5)), round trips, and every bounds check.
+//! docs/plan9-proc-9p.md §4.2/§4.3 (intro(5), stat(5)), round trips, and every bounds check.
 
 use super::fs::{Qid, Stat, QTDIR, QTFILE};
 use super::msg::*;

@@ -120,7 +120,7 @@ pub fn parse(data: &[u8]) -> Result<CtlMsg, String> {
     };
     if want == 0 && f.len() > 2 {
         // `trace` is in the table with any number of fields; procctlreq itself refuses
-        // three or more with the bare string "args" (plan9-proc-9p.md §2.1).
+        // three or more with the bare string "args" (docs/plan9-proc-9p.md §2.1).
         return Err("args".to_string());
     }
     if want != 0 && f.len() != want {

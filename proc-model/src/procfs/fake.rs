@@ -1,7 +1,8 @@
 //! A small deterministic machine for the /proc tree tests: a fixed process table with real
-//! segment bytes, fd tables, notes, wait records and a ctl state machine that follows
-//! plan9-proc-9p.md §2.2 (9front devproc.c procctlreq), so the tests can drive `ProcFs` through
-//! the 9P server core without an emulator.
+//! segment bytes, fd tables, notes and wait records, so the tests can drive `ProcFs` through
+//! the 9P server core without an emulator. What a ctl message does is not decided here: the
+//! fake asks [`crate::ctlstate::ctl_effect`], the same table the emulator's adapter obeys,
+//! and only carries out the answer on its own process table.
 //!
 //! The table, in process-table (slot) order, which is not pid order:
 //!
@@ -15,16 +16,18 @@
 //! | 6    | 6   | crash | eve    | x86_64  | Broken         | died of a page fault            |
 //! | 7    | 7   | sh    | eve    | x86_64  | Ready          | forked, never exec'd, no regs   |
 //!
-//! Simplifications, all in the direction of "the machine answers at once": `stop` of a process
+//! How it carries out an effect, simplified in the direction of "the machine answers at
+//! once" (the states reached are the real machine's, the timing is not): `stop` of a process
 //! that is not Stopped or Broken stops it immediately (9front waits for the next return to user
 //! mode); `startstop`, `startsyscall` and `step` run the process to its next stop at once
 //! (`startstop` as if it hit a breakpoint: it is Stopped with `sys: breakpoint` queued, §5.10).
 //! `waitstop` and a `wait` read really block, until the state is reached (a test calls
 //! [`Fake::set_state`] or [`Fake::exit`]), the process exits, or the request is cancelled.
 
+use crate::ctlstate::{ctl_effect, CtlEffect, CtlState, CtlTarget, Resume, PRI_NORMAL};
 use crate::machine::{
     Amd64Gpr, Arch, CtlMsg, FdEntry, FdTable, FpImage, GuestAddr, Machine, Pid, ProcError,
-    ProcInfo, ProcState, Regs, SegKind, Segment, TextImage, WaitRecord,
+    ProcInfo, ProcState, Regs, SegKind, Segment, TextImage, WaitRecord, NNOTE,
 };
 use crate::ninep::fs::{Cancel, Qid, ORDWR, OREAD, OWRITE, QTFILE};
 use std::collections::VecDeque;
@@ -34,18 +37,6 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 pub const EVE: &str = "eve";
 /// Another user, owner of pid 3.
 pub const GLENDA: &str = "glenda";
-/// NNOTE (port/portdat.h): notes a process can have queued.
-pub const NNOTE: usize = 5;
-/// What a cancelled blocking request returns (the Machine contract).
-pub const EINTR: &str = "interrupted";
-/// Ebadfd (port/error.h), for `close n` with n < 0.
-pub const EBADFD: &str = "fd out of range or not open";
-/// The error of ctl `nointerrupt` with notes queued (9front procctlreq).
-pub const ENOTES_PENDING: &str = "notes pending";
-/// Egreg (port/error.h, 9front text): ctl `profile` without a text segment.
-pub const EGREG: &str = "the front fell off";
-/// 9front procpriority: priorities are clipped to 0 … Npriq-1.
-const NPRIQ: i64 = 20;
 
 /// One segment and its bytes (top - base of them).
 pub struct FakeSeg {
@@ -66,11 +57,6 @@ pub struct FakeProc {
     pub args_text: Option<String>,
     pub text: Option<TextImage>,
     pub hang: bool,
-    pub noswap: bool,
-    pub fixedpri: bool,
-    pub wired: Option<i64>,
-    pub trace: bool,
-    pub profiling: bool,
     /// A debugger waits in `waitstop` (9front p->pdbg).
     pub stop_waiter: bool,
     /// Someone reads `wait` (9front p->qwaitr).
@@ -408,8 +394,8 @@ fn build(s: Spec) -> FakeProc {
             args: s.args.iter().map(|a| a.to_string()).collect(),
             times_ms: s.times_ms,
             mem_kb,
-            base_pri: 10,
-            pri: 10,
+            base_pri: PRI_NORMAL,
+            pri: PRI_NORMAL,
             procmode: 0o640,
             private: false,
             has_regs: s.has_regs,
@@ -427,11 +413,6 @@ fn build(s: Spec) -> FakeProc {
         args_text: None,
         text: Some(text_of(s.name)),
         hang: false,
-        noswap: false,
-        fixedpri: false,
-        wired: None,
-        trace: false,
-        profiling: false,
         stop_waiter: false,
         wait_reader: false,
     }
@@ -643,16 +624,8 @@ impl Fake {
                     super::format::state_name(&p.info.state).to_string(),
                 ),
                 ("pri", p.info.pri.to_string()),
-                ("fixedpri", p.fixedpri.to_string()),
                 ("hang", p.hang.to_string()),
                 ("private", p.info.private.to_string()),
-                ("noswap", p.noswap.to_string()),
-                (
-                    "wired",
-                    p.wired.map_or("none".to_string(), |w| w.to_string()),
-                ),
-                ("trace", p.trace.to_string()),
-                ("profile", p.profiling.to_string()),
                 (
                     "fds",
                     p.fds.as_ref().map_or("none".to_string(), |t| {
@@ -685,7 +658,7 @@ impl Fake {
                 break r;
             }
             if cancel.is_cancelled() {
-                break Err(ProcError::Other(EINTR.into()));
+                break Err(ProcError::Interrupted);
             }
             if !parked {
                 parked = true;
@@ -864,48 +837,15 @@ impl Machine for Fake {
 
     fn ctl(&self, pid: Pid, msg: &CtlMsg, cancel: &Cancel) -> Result<(), ProcError> {
         let mut t = self.table();
-        t.get(pid)?;
-        if *msg == CtlMsg::Kill {
-            // Broken: released (its wait record went out when it broke); otherwise it exits
-            // with `Killed`.
-            t.exit(pid, "Killed");
-            self.shared.cv.notify_all();
-            return Ok(());
-        }
         let p = t.get_mut(pid)?;
-        let stopped = p.info.state == ProcState::Stopped;
-        let broken = p.info.state == ProcState::Broken;
-        let need_stopped = || {
-            if stopped {
-                Ok(())
-            } else {
-                Err(ProcError::BadCtl)
-            }
+        let target = CtlTarget {
+            state: CtlState::of(&p.info.state),
+            notes_pending: !p.notes.is_empty(),
         };
-        match msg {
-            CtlMsg::Stop => {
-                if !stopped && !broken {
-                    p.info.state = ProcState::Stopped;
-                }
-            }
-            CtlMsg::Start => {
-                need_stopped()?;
-                p.info.state = ProcState::Ready;
-            }
-            CtlMsg::StartStop => {
-                need_stopped()?;
-                // Runs until its next trap: a breakpoint, which stops it with the note still
-                // queued, undelivered (§5.10).
-                p.trace = true;
-                if p.notes.len() < NNOTE {
-                    p.notes.push_back("sys: breakpoint".into());
-                }
-            }
-            CtlMsg::StartSyscall | CtlMsg::Step => need_stopped()?,
-            CtlMsg::WaitStop => {
-                if stopped || broken {
-                    return Ok(());
-                }
+        match ctl_effect(target, msg)? {
+            CtlEffect::Nothing => {}
+            CtlEffect::Stop => p.info.state = ProcState::Stopped,
+            CtlEffect::WaitStop => {
                 if p.stop_waiter {
                     return Err(ProcError::InUse);
                 }
@@ -921,42 +861,27 @@ impl Machine for Fake {
                 }
                 return r;
             }
-            CtlMsg::Kill => {}
-            CtlMsg::Close(n) => {
-                // procctlclosefiles: a negative fd first, then a missing fd group.
-                if *n < 0 {
-                    return Err(ProcError::Other(EBADFD.into()));
+            CtlEffect::Resume(Resume::Run) => p.info.state = ProcState::Ready,
+            CtlEffect::Resume(Resume::StartStop) => {
+                // Runs until its next trap: a breakpoint, which stops it with the note still
+                // queued, undelivered (§5.10).
+                if p.notes.len() < NNOTE {
+                    p.notes.push_back("sys: breakpoint".into());
                 }
+            }
+            // Runs to the next system-call entry, or one instruction: Stopped again.
+            CtlEffect::Resume(Resume::StartSyscall | Resume::Step) => {}
+            // Killed: it exits with `Killed`. Released (Broken): its wait record went out
+            // when it broke, so it just goes.
+            CtlEffect::Kill => t.exit(pid, "Killed"),
+            CtlEffect::Release => t.exit(pid, ""),
+            CtlEffect::Close(fd) => {
                 let fds = p.fds.as_mut().ok_or(ProcError::Exited)?;
-                fds.fds.retain(|e| i64::from(e.fd) != *n);
+                fds.fds.retain(|e| e.fd != fd);
             }
-            CtlMsg::CloseFiles => {
-                p.fds.as_mut().ok_or(ProcError::Exited)?.fds.clear();
-            }
-            CtlMsg::Hang => p.hang = true,
-            CtlMsg::NoHang => p.hang = false,
-            CtlMsg::Private => p.info.private = true,
-            CtlMsg::NoSwap => p.noswap = true,
-            CtlMsg::Pri(n) | CtlMsg::FixedPri(n) => {
-                let n = (*n).clamp(0, NPRIQ - 1) as u32;
-                p.info.base_pri = n;
-                p.info.pri = n;
-                p.fixedpri = matches!(msg, CtlMsg::FixedPri(_));
-            }
-            CtlMsg::Wired(n) => p.wired = Some(*n),
-            CtlMsg::Profile => {
-                if !p.segs.iter().any(|s| s.seg.kind == SegKind::Text) {
-                    return Err(ProcError::Other(EGREG.into()));
-                }
-                p.profiling = true;
-            }
-            CtlMsg::Trace(on) => p.trace = on.unwrap_or(!p.trace),
-            CtlMsg::Event | CtlMsg::Interrupt => {}
-            CtlMsg::NoInterrupt => {
-                if !p.notes.is_empty() {
-                    return Err(ProcError::Other(ENOTES_PENDING.into()));
-                }
-            }
+            CtlEffect::CloseFiles => p.fds.as_mut().ok_or(ProcError::Exited)?.fds.clear(),
+            CtlEffect::Hang(on) => p.hang = on,
+            CtlEffect::Private => p.info.private = true,
         }
         self.shared.cv.notify_all();
         Ok(())

@@ -1,6 +1,6 @@
 //! Renderers of the /proc text and binary files, byte for byte as 9front prints them
 //! (port/devproc.c, port/devcons.c readnum/readstr, libc fmtquote.c) and the Plan 9 Ureg
-//! layouts of amd64, arm64 and riscv64 (plan9-proc-9p.md §1.4, §1.6).
+//! layouts of amd64, arm64 and riscv64 (docs/plan9-proc-9p.md §1.4, §1.6).
 
 use crate::machine::{
     Amd64Gpr, Arch, FdEntry, FdTable, ProcInfo, ProcState, Regs, SegKind, Segment, WaitRecord,
@@ -251,7 +251,7 @@ fn get16(buf: &[u8], off: usize) -> u16 {
     u16::from_le_bytes([buf[off], buf[off + 1]])
 }
 
-/// Encode registers as the Ureg image of their arch (plan9-proc-9p.md §1.6).
+/// Encode registers as the Ureg image of their arch (docs/plan9-proc-9p.md §1.6).
 pub fn ureg(r: &Regs) -> Vec<u8> {
     match r {
         Regs::Amd64 {
@@ -268,7 +268,7 @@ pub fn ureg(r: &Regs) -> Vec<u8> {
             sp,
             ss,
         } => {
-            let mut b = vec![0u8; 184];
+            let mut b = vec![0u8; ureg_size(Arch::X86_64)];
             let g = [
                 gpr.ax, gpr.bx, gpr.cx, gpr.dx, gpr.si, gpr.di, gpr.bp, gpr.r8, gpr.r9, gpr.r10,
                 gpr.r11, gpr.r12, gpr.r13, gpr.r14, gpr.r15,
@@ -296,7 +296,7 @@ pub fn ureg(r: &Regs) -> Vec<u8> {
             psr,
             trap_type,
         } => {
-            let mut b = vec![0u8; 280];
+            let mut b = vec![0u8; ureg_size(Arch::Aarch64)];
             for (i, v) in x.iter().enumerate() {
                 put(&mut b, 8 * i, *v);
             }
@@ -315,7 +315,7 @@ pub fn ureg(r: &Regs) -> Vec<u8> {
             tval,
             curmode,
         } => {
-            let mut b = vec![0u8; 296];
+            let mut b = vec![0u8; ureg_size(Arch::Riscv64)];
             put(&mut b, 0, *pc);
             for (i, v) in x.iter().enumerate().skip(1) {
                 put(&mut b, 8 * i, *v);

@@ -1,6 +1,6 @@
 //! The /proc file tree (proc(3), 9front port/devproc.c) over a [`Machine`]: one table of
 //! files, one generator of directory entries, one read/write switch on file kind. Qids,
-//! modes, permissions, formats and error strings follow plan9-proc-9p.md §1 and §5.
+//! modes, permissions, formats and error strings follow docs/plan9-proc-9p.md §1 and §5.
 //!
 //! Qid encoding (9front): the low 5 bits of `path` are the file type, above them a stable
 //! per-process number standing in for slot+1; `vers` is the pid, so a fid whose process has
@@ -14,6 +14,7 @@ mod fake;
 #[cfg(test)]
 mod tests;
 
+use crate::ctlstate::PRI_NORMAL;
 use crate::machine::{CtlMsg, Machine, Pid, ProcError, ProcInfo, ProcState, TextImage};
 use crate::ninep::fs::{
     Cancel, FileTree, NineError, NineResult, Qid, Stat, DMDIR, OEXEC, ORDWR, OREAD, OWRITE, QTDIR,
@@ -37,6 +38,9 @@ pub mod err {
     pub const EPROFILE: &str = "profile is off";
     pub const EALREADY_OPEN: &str = "already open";
     pub const EISDIR: &str = "file is a directory";
+    pub use crate::ninep::errstr::EINTR;
+    pub const EBADFD: &str = "fd out of range or not open";
+    pub const ENOTES_PENDING: &str = "notes pending";
 }
 
 /// The file types of a process directory, in 9front's enum order without KFPSTATE
@@ -148,6 +152,9 @@ pub fn proc_err(pe: ProcError) -> NineError {
         ProcError::NoChildren => err::ENOCHILD.to_string(),
         ProcError::Perm => err::EPERM.to_string(),
         ProcError::NotExist => err::ENONEXIST.to_string(),
+        ProcError::Interrupted => err::EINTR.to_string(),
+        ProcError::BadFd => err::EBADFD.to_string(),
+        ProcError::NotesPending => err::ENOTES_PENDING.to_string(),
         ProcError::Other(s) => s,
     })
 }
@@ -194,7 +201,7 @@ impl<M: Machine + ?Sized> ProcFs<M> {
     pub fn new(m: Arc<M>) -> Self {
         ProcFs {
             m,
-            time: 1_735_689_600,
+            time: crate::machine::GLASS_EPOCH_SECS,
             trace_open: Mutex::new(false),
         }
     }
@@ -457,8 +464,8 @@ impl<M: Machine + ?Sized> ProcFs<M> {
             Q::Ctl => {
                 let msg = ctl::parse(data).map_err(NineError)?;
                 if let CtlMsg::Pri(v) | CtlMsg::FixedPri(v) = msg {
-                    // Raising above PriNormal (10) is eve's privilege.
-                    if v > 10 && o.uname != self.m.eve() {
+                    // Raising above PriNormal is eve's privilege.
+                    if v > i64::from(PRI_NORMAL) && o.uname != self.m.eve() {
                         return Err(e(err::EPERM));
                     }
                 }

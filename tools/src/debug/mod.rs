@@ -48,7 +48,7 @@ fn bpinst(arch: DbgArch, orig: &[u8]) -> &'static [u8] {
     }
 }
 
-/// Register names and Ureg byte offsets (plan9-proc-9p.md §1.6) for `regs` and unwinding.
+/// Register names and Ureg byte offsets (docs/plan9-proc-9p.md §1.6) for `regs` and unwinding.
 fn ureg_layout(arch: DbgArch) -> Vec<(&'static str, usize, Option<u16>)> {
     match arch {
         // (name, offset, DWARF number)

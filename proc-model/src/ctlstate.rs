@@ -1,0 +1,225 @@
+//! The ctl state machine (proc(3) ctl; 9front devproc.c procctlreq; docs/plan9-proc-9p.md
+//! §2.2 and §5.9): for one parsed ctl message and the target's state, what the machine must
+//! do or which error it answers. It is the one copy of these rules: the emulator's adapter
+//! and the tests' fake machine both ask [`ctl_effect`] and only carry out its answer, so
+//! neither can grow semantics of its own.
+//!
+//! Glass's machine has one CPU, no swap, no priorities, no profiling counters and no
+//! scheduling-event trace, so `noswap`, `pri`, `fixedpri`, `wired`, `trace`, `event` and
+//! `interrupt` are accepted and change nothing (status always shows the base and current
+//! priority of [`PRI_NORMAL`]), and `profile` is refused with [`ENOPROFILING`].
+
+use crate::machine::{CtlMsg, ProcError, ProcState};
+
+/// PriNormal (9front port/portdat.h): the priority every Glass process has, shown in
+/// `status`; raising a priority above it is eve's privilege (devproc.c procctlreq).
+pub const PRI_NORMAL: u32 = 10;
+
+/// Glass's answer to ctl `profile`: there are no profiling counters to start.
+pub const ENOPROFILING: &str = "profiling is not implemented in glass";
+
+/// Where the target stands, as far as ctl cares (§2.2, §5.9).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CtlState {
+    /// Stopped by a request (`stop`, `hang`, a traced stop).
+    Stopped,
+    /// Died of an unhandled trap; kept for inspection, without an fd group (§2.2 Broken).
+    Broken,
+    /// Anything else: running, ready, or blocked inside a system call.
+    Live,
+}
+
+impl CtlState {
+    /// The ctl view of a `status` state.
+    pub fn of(state: &ProcState) -> CtlState {
+        match state {
+            ProcState::Stopped => CtlState::Stopped,
+            ProcState::Broken => CtlState::Broken,
+            _ => CtlState::Live,
+        }
+    }
+}
+
+/// The target as [`ctl_effect`] needs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CtlTarget {
+    pub state: CtlState,
+    /// Notes are queued on the process (`nointerrupt` refuses then).
+    pub notes_pending: bool,
+}
+
+/// How a Stopped process is resumed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resume {
+    /// `start`: runnable, untraced; the writer does not wait.
+    Run,
+    /// `startstop`: runnable, stopping before a pending note is delivered.
+    StartStop,
+    /// `startsyscall`: runnable, stopping at the next system-call entry and exit.
+    StartSyscall,
+    /// `step` (Glass): one instruction, then Stopped; the tracing mode stays as it was.
+    Step,
+}
+
+impl Resume {
+    /// Whether the writer waits until the process is Stopped again (or exits): every mode
+    /// but `start` (§2.2, §5.4).
+    pub fn waits(self) -> bool {
+        self != Resume::Run
+    }
+}
+
+/// What the machine does for one ctl message. Every effect but the waiting ones
+/// ([`CtlEffect::Stop`], [`CtlEffect::WaitStop`], a waiting [`CtlEffect::Resume`]) answers
+/// the writer at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CtlEffect {
+    /// Nothing to do: accepted, or already in the state asked for.
+    Nothing,
+    /// Ask the process to stop at its next return to user mode (a process blocked in a
+    /// system call stops when the call completes), then wait until it is Stopped or Broken.
+    Stop,
+    /// Wait until the process is Stopped or Broken, changing nothing.
+    WaitStop,
+    /// Make the Stopped process runnable in this mode.
+    Resume(Resume),
+    /// The process exits with the exit string `Killed`.
+    Kill,
+    /// Release a Broken process so it finishes exiting.
+    Release,
+    /// Close this fd (nothing if it is not open).
+    Close(u32),
+    /// Close every fd.
+    CloseFiles,
+    /// Set (true) or clear the hang flag: stop after the next successful exec.
+    Hang(bool),
+    /// Mark the process private (mem, regs, fpregs … refuse to open).
+    Private,
+}
+
+/// The rule of §2.2 for `msg` sent to `target`. The parse errors (§2.1) and the eve-only
+/// check of `pri`/`fixedpri` above [`PRI_NORMAL`] come earlier, in procfs.
+pub fn ctl_effect(target: CtlTarget, msg: &CtlMsg) -> Result<CtlEffect, ProcError> {
+    use CtlState::{Broken, Live, Stopped};
+    let state = target.state;
+    let resume = |mode| {
+        // start, startstop, startsyscall (and step) need Stopped (§5.9).
+        if state == Stopped {
+            Ok(CtlEffect::Resume(mode))
+        } else {
+            Err(ProcError::BadCtl)
+        }
+    };
+    Ok(match msg {
+        // Returns at once if already Stopped or Broken.
+        CtlMsg::Stop if state == Live => CtlEffect::Stop,
+        CtlMsg::WaitStop if state == Live => CtlEffect::WaitStop,
+        CtlMsg::Stop | CtlMsg::WaitStop => CtlEffect::Nothing,
+        CtlMsg::Start => resume(Resume::Run)?,
+        CtlMsg::StartStop => resume(Resume::StartStop)?,
+        CtlMsg::StartSyscall => resume(Resume::StartSyscall)?,
+        CtlMsg::Step => resume(Resume::Step)?,
+        CtlMsg::Kill if state == Broken => CtlEffect::Release,
+        CtlMsg::Kill => CtlEffect::Kill,
+        // procctlclosefiles: a negative fd first, then a missing fd group (Broken).
+        CtlMsg::Close(n) => {
+            let fd = u32::try_from(*n).map_err(|_| ProcError::BadFd)?;
+            if state == Broken {
+                return Err(ProcError::Exited);
+            }
+            CtlEffect::Close(fd)
+        }
+        CtlMsg::CloseFiles if state == Broken => return Err(ProcError::Exited),
+        CtlMsg::CloseFiles => CtlEffect::CloseFiles,
+        CtlMsg::Hang => CtlEffect::Hang(true),
+        CtlMsg::NoHang => CtlEffect::Hang(false),
+        CtlMsg::Private => CtlEffect::Private,
+        CtlMsg::NoInterrupt if target.notes_pending => return Err(ProcError::NotesPending),
+        // One CPU, no swap, no priorities, no trace events (module comment).
+        CtlMsg::NoSwap
+        | CtlMsg::Pri(_)
+        | CtlMsg::FixedPri(_)
+        | CtlMsg::Wired(_)
+        | CtlMsg::Trace(_)
+        | CtlMsg::Event
+        | CtlMsg::Interrupt
+        | CtlMsg::NoInterrupt => CtlEffect::Nothing,
+        CtlMsg::Profile => return Err(ProcError::Other(ENOPROFILING.into())),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(state: CtlState) -> CtlTarget {
+        CtlTarget {
+            state,
+            notes_pending: false,
+        }
+    }
+
+    #[test]
+    fn ctl_effect_resume_outside_stopped_bad_ctl() {
+        for s in [CtlState::Live, CtlState::Broken] {
+            for m in [
+                CtlMsg::Start,
+                CtlMsg::StartStop,
+                CtlMsg::StartSyscall,
+                CtlMsg::Step,
+            ] {
+                assert_eq!(ctl_effect(at(s), &m), Err(ProcError::BadCtl), "{s:?} {m:?}");
+            }
+        }
+        assert_eq!(
+            ctl_effect(at(CtlState::Stopped), &CtlMsg::Start),
+            Ok(CtlEffect::Resume(Resume::Run))
+        );
+        assert!(!Resume::Run.waits() && Resume::StartStop.waits() && Resume::Step.waits());
+    }
+
+    #[test]
+    fn ctl_effect_close_negative_before_missing_fd_group() {
+        let broken = at(CtlState::Broken);
+        assert_eq!(
+            ctl_effect(broken, &CtlMsg::Close(-1)),
+            Err(ProcError::BadFd)
+        );
+        assert_eq!(
+            ctl_effect(broken, &CtlMsg::Close(0)),
+            Err(ProcError::Exited)
+        );
+        assert_eq!(
+            ctl_effect(at(CtlState::Live), &CtlMsg::Close(3)),
+            Ok(CtlEffect::Close(3))
+        );
+    }
+
+    #[test]
+    fn ctl_effect_nointerrupt_with_notes_notes_pending() {
+        let t = CtlTarget {
+            state: CtlState::Live,
+            notes_pending: true,
+        };
+        assert_eq!(
+            ctl_effect(t, &CtlMsg::NoInterrupt),
+            Err(ProcError::NotesPending)
+        );
+        assert_eq!(
+            ctl_effect(at(CtlState::Live), &CtlMsg::NoInterrupt),
+            Ok(CtlEffect::Nothing)
+        );
+    }
+
+    #[test]
+    fn ctl_effect_kill_broken_releases() {
+        assert_eq!(
+            ctl_effect(at(CtlState::Broken), &CtlMsg::Kill),
+            Ok(CtlEffect::Release)
+        );
+        assert_eq!(
+            ctl_effect(at(CtlState::Stopped), &CtlMsg::Kill),
+            Ok(CtlEffect::Kill)
+        );
+    }
+}
