@@ -109,9 +109,16 @@ fn explore_finds_schedule_dependent_output() {
     ]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(1), "{out}");
+    // The replay hint carries every option given (the root too) and the seed to replay.
+    let hint = out
+        .lines()
+        .find_map(|l| l.split_once("replay one with: "))
+        .map(|(_, h)| h.to_string())
+        .unwrap_or_default();
     assert!(
         out.contains("distinct outcome(s)")
-            && out.contains("replay one with: glass run --sched-seed"),
+            && hint.starts_with(&format!("glass run --root={root} --sched-seed="))
+            && hint.contains(" -- /bin/busybox sh -c '"),
         "{out}"
     );
     // A program whose output does not depend on the schedule: one outcome, exit 0.

@@ -123,6 +123,18 @@ impl Progress {
     }
 }
 
+/// `a` as a POSIX shell word: as it is when it is plain, else in single quotes.
+fn shell_quote(a: &str) -> String {
+    let plain = !a.is_empty()
+        && a.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b));
+    if plain {
+        a.to_string()
+    } else {
+        format!("'{}'", a.replace('\'', "'\\''"))
+    }
+}
+
 pub fn explore(args: &ExploreArgs) -> ExitCode {
     let seeds: Vec<u64> = (args.from..args.from.saturating_add(args.seeds)).collect();
     let jobs = args
@@ -206,8 +218,17 @@ pub fn explore(args: &ExploreArgs) -> ExitCode {
         replay.sched_seed = Some(groups[&order[1]].2[0]);
         println!(
             "the result depends on the schedule; replay one with: glass run {} -- {}",
-            replay.to_cli().join(" "),
-            args.command.join(" ")
+            replay
+                .to_cli()
+                .iter()
+                .map(|a| shell_quote(a))
+                .collect::<Vec<_>>()
+                .join(" "),
+            args.command
+                .iter()
+                .map(|a| shell_quote(a))
+                .collect::<Vec<_>>()
+                .join(" ")
         );
         ExitCode::from(1)
     } else {
