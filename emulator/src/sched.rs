@@ -17,71 +17,6 @@ pub const SIGTRAP: i32 = 5;
 pub const SIGFPE: i32 = 8;
 pub const SIGSEGV: i32 = 11;
 
-/// The note, signal, stop pc and Plan 9 Ureg type of a CPU exception (x86 vectors per 9front
-/// pc64/trap.c; arm64 EXCP_BKPT 7 / EXCP_UDEF 1; riscv causes 3 breakpoint, 2 illegal).
-fn trap_note(
-    arch: crate::cpu::Arch,
-    n: u32,
-    pc: u64,
-    cpu: &crate::cpu::Cpu,
-) -> (String, i32, u64, u64) {
-    use crate::cpu::Arch;
-    match (arch, n) {
-        // int3 leaves pc after the 1-byte instruction; the debugger wants its address.
-        (Arch::X86_64, 3) => ("sys: breakpoint".into(), SIGTRAP, pc.wrapping_sub(1), 3),
-        (Arch::X86_64, 0) => ("sys: trap: divide error".into(), SIGFPE, pc, 0),
-        (Arch::X86_64, 1) => ("sys: trap: debug exception".into(), SIGTRAP, pc, 1),
-        (Arch::X86_64, 6) => ("sys: trap: invalid opcode".into(), SIGILL, pc, 6),
-        (Arch::X86_64, 13) => (
-            "sys: trap: general protection violation".into(),
-            SIGSEGV,
-            pc,
-            13,
-        ),
-        (Arch::X86_64, n) => (
-            format!("sys: trap: exception {n}"),
-            SIGSEGV,
-            pc,
-            u64::from(n),
-        ),
-        (Arch::Aarch64, 7) => {
-            // BRK: pc may point at the instruction or past it.
-            let at = match cpu.read(pc, 4) {
-                Ok(b)
-                    if u32::from_le_bytes([b[0], b[1], b[2], b[3]]) & 0xffe0_001f
-                        == 0xd420_0000 =>
-                {
-                    pc
-                }
-                _ => pc.wrapping_sub(4),
-            };
-            ("sys: breakpoint".into(), SIGTRAP, at, 0x3c)
-        }
-        (Arch::Aarch64, 1) => ("sys: trap: illegal instruction".into(), SIGILL, pc, 0),
-        (Arch::Aarch64, n) => (
-            format!("sys: trap: exception {n}"),
-            SIGSEGV,
-            pc,
-            u64::from(n),
-        ),
-        // From the insn-invalid hook (cpu/riscv64.rs), which leaves pc at the ebreak:
-        // unicorn never hands cause 3 to the interrupt hook.
-        (Arch::Riscv64, 3) => ("sys: breakpoint".into(), SIGTRAP, pc, 3),
-        (Arch::Riscv64, 2) => (
-            "sys: trap: illegal instruction".into(),
-            SIGILL,
-            pc.wrapping_sub(4),
-            2,
-        ),
-        (Arch::Riscv64, n) => (
-            format!("sys: trap: exception {n}"),
-            SIGSEGV,
-            pc.wrapping_sub(4),
-            u64::from(n),
-        ),
-    }
-}
-
 /// The result of a whole run.
 #[derive(Debug, Clone)]
 pub struct RunReport {
@@ -448,8 +383,6 @@ impl Machine {
         p.blocks += blocks;
         self.k.clock.ns += blocks * param::NS_PER_BLOCK;
         p.state = PState::Ready;
-        let arch = p.cpu.arch;
-        let pc = p.cpu.pc();
         match exit {
             RunExit::Syscall => {
                 p.last_trap = 64;
@@ -466,32 +399,11 @@ impl Machine {
                 self.syscall_with(i, sys, nr, args);
             }
             RunExit::Quantum => p.last_trap = 32,
-            RunExit::Interrupt(n) => {
-                let (note, sig, at, ty) = trap_note(arch, n, pc, &p.cpu);
-                p.last_trap = ty;
-                self.trap(i, note, sig, at);
-            }
-            RunExit::Fault { write, addr, exec } => {
-                // 9front: "sys: trap: fault read|write addr=0x…"; an instruction fetch is a read.
-                p.last_trap = 14;
-                let note = format!(
-                    "sys: trap: fault {} addr={addr:#x}",
-                    if write && !exec { "write" } else { "read" }
-                );
-                self.trap(i, note, SIGSEGV, pc);
-            }
-            RunExit::InvalidInsn => {
-                p.last_trap = 6;
-                let note = if arch == crate::cpu::Arch::X86_64 {
-                    "sys: trap: invalid opcode"
-                } else {
-                    "sys: trap: illegal instruction"
-                };
-                self.trap(i, note.to_string(), SIGILL, pc);
-            }
-            RunExit::Error(e) => {
-                p.last_trap = 13;
-                self.trap(i, format!("sys: trap: unicorn error {e:?}"), SIGSEGV, pc);
+            exit => {
+                if let Some(t) = p.cpu.trap(exit) {
+                    p.last_trap = t.ureg_type;
+                    self.trap(i, t.note, t.sig, t.pc);
+                }
             }
         }
         if stepping && i < self.procs.len() && matches!(self.procs[i].state, PState::Ready) {

@@ -11,3 +11,4 @@
 pub mod machine;
 pub mod ninep;
 pub mod procfs;
+pub mod ureg;

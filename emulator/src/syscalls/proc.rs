@@ -20,11 +20,7 @@ pub fn arch_prctl(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u6
             Ok(0)
         }
         ARCH_GET_FS => {
-            let fs = p
-                .cpu
-                .uc
-                .reg_read(unicorn_engine::RegisterX86::FS_BASE)
-                .unwrap_or(0);
+            let fs = p.cpu.tls();
             p.cpu.write_u64(a[1], fs)?;
             Ok(0)
         }
