@@ -6,14 +6,12 @@
 //! and `struct stat` are asm-generic's ([`super::generic`]).
 
 use super::{
-    concat, generic, get_long_regs, get_regs, get_u32, get_u64, lp64_frame, put_le, put_long_regs,
-    put_regs, read_reg, reg_run, stop_with, write_reg, zero_regs, ArchCpu, CpuError, Engine,
-    HookState, Reg, Roles, SigFrame, Stat, Stop, Trap, UregSlot,
+    concat, get_long_regs, get_regs, get_u32, get_u64, lp64_frame, put_le, put_long_regs, put_regs,
+    read_reg, reg_run, write_reg, ArchCpu, CpuError, Engine, Reg, Roles, SigFrame, Trap, UregSlot,
 };
-use crate::syscalls::Sys;
 use proc_model::ureg::UregField;
 use unicorn_engine::unicorn_const::{Arch as UcArch, Mode};
-use unicorn_engine::{RegisterARM64 as R, Unicorn};
+use unicorn_engine::RegisterARM64 as R;
 
 /// The aarch64 backend.
 pub(crate) struct Aarch64;
@@ -38,7 +36,7 @@ const NZCV: Reg = R::NZCV as Reg;
 /// The flags user code may set (the N, Z, C, V bits of PSTATE).
 const NZCV_MASK: u64 = 0xf000_0000;
 
-/// What a fork copies; a reset clears all but the last (pc).
+/// What a fork copies; a reset clears all but pc.
 const USER_REGS: [Reg; 35] = concat(X, [SP, NZCV, R::TPIDR_EL0 as Reg, PC]);
 
 static ROLES: Roles = Roles {
@@ -63,14 +61,12 @@ const FRAME: u64 = lp64_frame::SC as u64 + SIGCONTEXT + 4096;
 
 impl ArchCpu for Aarch64 {
     fn new_engine(&self) -> Result<Engine, CpuError> {
-        let mut uc = super::engine(UcArch::ARM64, Mode::LITTLE_ENDIAN, Some(4096))?;
-        uc.add_intr_hook(|uc: &mut Unicorn<'_, HookState>, intno: u32| {
-            let stop = match intno {
-                EXCP_SWI => Stop::Syscall,
-                n => Stop::Interrupt(n),
-            };
-            stop_with(uc, stop)
-        })?;
+        let mut uc = super::engine(
+            UcArch::ARM64,
+            Mode::LITTLE_ENDIAN,
+            Some(4096),
+            Some(EXCP_SWI),
+        )?;
         // FP and SIMD usable without trapping (CPACR_EL1.FPEN = 0b11), as Linux sets for EL0.
         let cpacr = uc.reg_read(R::CPACR_EL1).unwrap_or(0);
         uc.reg_write(R::CPACR_EL1, cpacr | (3 << 20))?;
@@ -79,10 +75,6 @@ impl ArchCpu for Aarch64 {
 
     fn roles(&self) -> &'static Roles {
         &ROLES
-    }
-
-    fn sys(&self, nr: u64) -> Option<Sys> {
-        generic::sys(nr)
     }
 
     fn interrupt(&self, uc: &Engine, n: u32, pc: u64) -> Trap {
@@ -135,11 +127,6 @@ impl ArchCpu for Aarch64 {
         &USER_REGS
     }
 
-    fn reset_regs(&self, uc: &mut Engine) {
-        zero_regs(uc, &USER_REGS[..USER_REGS.len() - 1]);
-        self.fp_restore(uc, &[0u8; FPSAVE]);
-    }
-
     /// The sigcontext: x0–x30 at +8, then sp, pc and pstate.
     fn enter_handler(&self, uc: &mut Engine, f: &SigFrame<'_>) -> bool {
         lp64_frame::enter(uc, &ROLES, X[30], FRAME, f, |uc, sc| {
@@ -160,9 +147,5 @@ impl ArchCpu for Aarch64 {
 
     fn sigtramp(&self) -> Option<&'static [u8]> {
         Some(&SIGTRAMP)
-    }
-
-    fn encode_stat(&self, st: &Stat) -> Vec<u8> {
-        generic::encode_stat(st)
     }
 }

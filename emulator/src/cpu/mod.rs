@@ -171,8 +171,11 @@ pub(crate) trait ArchCpu: Sync {
     fn new_engine(&self) -> Result<Engine, CpuError>;
     /// The registers the kernel names by role.
     fn roles(&self) -> &'static Roles;
-    /// Map a raw syscall number of this arch to the kernel's arch-neutral call.
-    fn sys(&self, nr: u64) -> Option<Sys>;
+    /// Map a raw syscall number of this arch to the kernel's arch-neutral call. Newer Linux
+    /// ports (arm64, riscv) use the asm-generic numbering, the default here.
+    fn sys(&self, nr: u64) -> Option<Sys> {
+        generic::sys(nr)
+    }
 
     fn set_syscall_ret(&self, uc: &mut Engine, v: u64) {
         write_reg(uc, self.roles().ret, v);
@@ -205,7 +208,9 @@ pub(crate) trait ArchCpu: Sync {
     /// The integer user registers a fork copies (FP state is copied apart).
     fn user_regs(&self) -> &'static [Reg];
     /// The register state of a fresh engine.
-    fn reset_regs(&self, uc: &mut Engine);
+    fn reset_regs(&self, uc: &mut Engine) {
+        zero_user_state(self, uc);
+    }
 
     /// Enter a signal handler with an rt_sigframe on the user stack; false if the frame could
     /// not be written (the process then dies of SIGSEGV).
@@ -217,8 +222,10 @@ pub(crate) trait ArchCpu: Sync {
         None
     }
 
-    /// `struct stat` as this arch lays it out.
-    fn encode_stat(&self, st: &Stat) -> Vec<u8>;
+    /// `struct stat` as this arch lays it out (asm-generic's unless the arch has its own).
+    fn encode_stat(&self, st: &Stat) -> Vec<u8> {
+        generic::encode_stat(st)
+    }
 }
 
 /// The registers the kernel names by role.
@@ -354,6 +361,16 @@ pub(crate) fn get_long_regs(
             let _ = uc.reg_write_long(*r, v);
         }
     }
+}
+
+/// Zero the user registers but pc (the next program sets it) and the FP state.
+pub(crate) fn zero_user_state(b: &(impl ArchCpu + ?Sized), uc: &mut Engine) {
+    let pc = b.roles().pc;
+    for r in b.user_regs().iter().filter(|r| **r != pc) {
+        write_reg(uc, *r, 0);
+    }
+    let zeros = vec![0u8; b.fp_save(uc).len()];
+    b.fp_restore(uc, &zeros);
 }
 
 /// Set registers to zero.
@@ -498,13 +515,16 @@ pub(crate) fn stop_with(uc: &mut Unicorn<'_, HookState>, stop: Stop) {
 
 /// A new engine of unicorn arch `arch` in `mode`, its translated-code buffer limited
 /// (unicorn reserves 1 GiB of address space per engine otherwise, which a machine of a
-/// thousand processes cannot afford), its target page size set if `page_size` says so, and
-/// the stack-growing fault hook installed. Both settings must come before the engine's first
-/// map or hook, which initialises it (DESIGN.md).
+/// thousand processes cannot afford), its target page size set if `page_size` says so, the
+/// stack-growing fault hook installed, and an interrupt hook that stops the run: for a
+/// system call if the interrupt is `syscall_intno` (the arch's syscall instruction traps
+/// that way), else for that interrupt. Both settings must come before the engine's first map
+/// or hook, which initialises it (DESIGN.md).
 pub(crate) fn engine(
     arch: unicorn_engine::unicorn_const::Arch,
     mode: unicorn_engine::unicorn_const::Mode,
     page_size: Option<u32>,
+    syscall_intno: Option<u32>,
 ) -> Result<Engine, CpuError> {
     use unicorn_engine::unicorn_const::{ControlType, HookType};
     let mut uc = Unicorn::new_with_data(arch, mode, HookState::default())?;
@@ -521,6 +541,14 @@ pub(crate) fn engine(
         uc.ctl_set_page_size(size)?;
     }
     uc.add_mem_hook(HookType::MEM_INVALID, 1, 0, mem_invalid_hook)?;
+    uc.add_intr_hook(move |uc: &mut Unicorn<'_, HookState>, intno: u32| {
+        let stop = if Some(intno) == syscall_intno {
+            Stop::Syscall
+        } else {
+            Stop::Interrupt(intno)
+        };
+        stop_with(uc, stop)
+    })?;
     Ok(uc)
 }
 

@@ -6,11 +6,10 @@
 //! `struct stat` are asm-generic's ([`super::generic`]).
 
 use super::{
-    concat, generic, get_regs, get_u32, get_u64, lp64_frame, put_le, put_regs, read_reg, reg_run,
-    stop_with, write_reg, zero_regs, ArchCpu, CpuError, Engine, HookState, Reg, Roles, SigFrame,
-    Stat, Stop, Trap, UregSlot,
+    concat, get_regs, get_u32, get_u64, lp64_frame, put_le, put_regs, read_reg, reg_run, stop_with,
+    write_reg, zero_user_state, ArchCpu, CpuError, Engine, HookState, Reg, Roles, SigFrame, Stop,
+    Trap, UregSlot,
 };
-use crate::syscalls::Sys;
 use proc_model::ureg::UregField;
 use unicorn_engine::unicorn_const::{Arch as UcArch, Mode};
 use unicorn_engine::{RegisterRISCV as R, Unicorn};
@@ -35,7 +34,7 @@ const XR: [Reg; 32] = reg_run(R::X0 as Reg);
 const FR: [Reg; 32] = reg_run(R::F0 as Reg);
 const PC: Reg = R::PC as Reg;
 
-/// What a fork copies: x1–x31, then pc, which a reset leaves alone.
+/// What a fork copies: x1–x31 and pc (a reset leaves pc alone).
 const USER_REGS: [Reg; 32] = concat(reg_run::<31>(R::X1 as Reg), [PC]);
 
 static ROLES: Roles = Roles {
@@ -78,14 +77,7 @@ fn enable_fpu(uc: &mut Engine) {
 
 impl ArchCpu for Riscv64 {
     fn new_engine(&self) -> Result<Engine, CpuError> {
-        let mut uc = super::engine(UcArch::RISCV, Mode::RISCV64, None)?;
-        uc.add_intr_hook(|uc: &mut Unicorn<'_, HookState>, intno: u32| {
-            let stop = match intno {
-                ECALL_U => Stop::Syscall,
-                n => Stop::Interrupt(n),
-            };
-            stop_with(uc, stop)
-        })?;
+        let mut uc = super::engine(UcArch::RISCV, Mode::RISCV64, None, Some(ECALL_U))?;
         // unicorn never hands ebreak (cause 3) to the interrupt hook: its riscv stop_interrupt
         // turns it into an invalid-instruction stop (qemu/target/riscv/unicorn.c), with pc
         // still at the ebreak. Caught here it becomes the breakpoint it is; anything else
@@ -104,10 +96,6 @@ impl ArchCpu for Riscv64 {
 
     fn roles(&self) -> &'static Roles {
         &ROLES
-    }
-
-    fn sys(&self, nr: u64) -> Option<Sys> {
-        generic::sys(nr)
     }
 
     fn interrupt(&self, _uc: &Engine, n: u32, pc: u64) -> Trap {
@@ -156,8 +144,7 @@ impl ArchCpu for Riscv64 {
     }
 
     fn reset_regs(&self, uc: &mut Engine) {
-        zero_regs(uc, &USER_REGS[..USER_REGS.len() - 1]);
-        self.fp_restore(uc, &[0u8; FPSAVE]);
+        zero_user_state(self, uc);
         enable_fpu(uc);
     }
 
@@ -181,9 +168,5 @@ impl ArchCpu for Riscv64 {
 
     fn sigtramp(&self) -> Option<&'static [u8]> {
         Some(&SIGTRAMP)
-    }
-
-    fn encode_stat(&self, st: &Stat) -> Vec<u8> {
-        generic::encode_stat(st)
     }
 }

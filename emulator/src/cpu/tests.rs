@@ -103,28 +103,28 @@ fn encode_stat_asm_generic_fields_at_header_offsets() {
     for arch in [Arch::Aarch64, Arch::Riscv64] {
         let b = backend(arch).encode_stat(&st);
         assert_eq!(b.len(), 128, "{arch:?}");
-        for (off, size, want) in [
-            (0, 8, st.dev),
-            (8, 8, st.ino),
-            (16, 4, u64::from(st.mode)),
-            (20, 4, u64::from(st.nlink)),
-            (24, 4, u64::from(st.uid)),
-            (28, 4, u64::from(st.gid)),
-            (32, 8, st.rdev),
-            (40, 8, 0),
-            (48, 8, st.size),
-            (56, 4, u64::from(st.blksize)),
-            (60, 4, 0),
-            (64, 8, st.blocks),
-            (72, 8, st.atime.0 as u64),
-            (80, 8, st.atime.1),
-            (88, 8, st.mtime.0 as u64),
-            (96, 8, st.mtime.1),
-            (104, 8, st.ctime.0 as u64),
-            (112, 8, st.ctime.1),
-            (120, 8, 0),
+        for (field, off, size, want) in [
+            ("st_dev", 0, 8, st.dev),
+            ("st_ino", 8, 8, st.ino),
+            ("st_mode", 16, 4, st.mode.into()),
+            ("st_nlink", 20, 4, st.nlink.into()),
+            ("st_uid", 24, 4, st.uid.into()),
+            ("st_gid", 28, 4, st.gid.into()),
+            ("st_rdev", 32, 8, st.rdev),
+            ("__pad1", 40, 8, 0),
+            ("st_size", 48, 8, st.size),
+            ("st_blksize", 56, 4, st.blksize.into()),
+            ("__pad2", 60, 4, 0),
+            ("st_blocks", 64, 8, st.blocks),
+            ("st_atime", 72, 8, st.atime.0 as u64),
+            ("st_atime_nsec", 80, 8, st.atime.1),
+            ("st_mtime", 88, 8, st.mtime.0 as u64),
+            ("st_mtime_nsec", 96, 8, st.mtime.1),
+            ("st_ctime", 104, 8, st.ctime.0 as u64),
+            ("st_ctime_nsec", 112, 8, st.ctime.1),
+            ("__unused", 120, 8, 0),
         ] {
-            assert_eq!(le(&b, off, size), want, "{arch:?} offset {off}");
+            assert_eq!(le(&b, off, size), want, "{arch:?} {field}");
         }
     }
 }

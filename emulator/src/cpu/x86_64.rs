@@ -76,12 +76,10 @@ const FXSAVE: usize = 416;
 
 impl ArchCpu for X86_64 {
     fn new_engine(&self) -> Result<Engine, CpuError> {
-        let mut uc = super::engine(UcArch::X86, Mode::MODE_64, None)?;
+        // `syscall` is an instruction hook, not an interrupt.
+        let mut uc = super::engine(UcArch::X86, Mode::MODE_64, None, None)?;
         uc.add_insn_sys_hook(X86Insn::SYSCALL, 1, 0, |uc: &mut Unicorn<'_, HookState>| {
             stop_with(uc, Stop::Syscall)
-        })?;
-        uc.add_intr_hook(|uc: &mut Unicorn<'_, HookState>, intno: u32| {
-            stop_with(uc, Stop::Interrupt(intno))
         })?;
         Ok(uc)
     }
