@@ -9,7 +9,9 @@
 //! `term` → SIGTERM, `quit` → SIGQUIT, `usr2` → SIGUSR2, anything else → SIGUSR1; trap notes
 //! map back to the signal of their trap.
 
-use crate::machine::{ExitStatus, Machine, PState, Process};
+use crate::guestmem::GuestMem;
+use crate::machine::{Detached, ExitStatus, Group, Machine, PState, ProcMut, ProcRef, Task};
+use crate::signal::*;
 use crate::syscalls::Sys;
 use proc_model::machine::{Pid, WaitRecord};
 use std::io::Write as _;
@@ -31,22 +33,24 @@ pub const MAX_BROKEN: usize = 4;
 pub const MAX_WAITQ: usize = 128;
 /// Pending notes per process (NNOTE).
 pub const NNOTE: usize = 5;
+/// Plan 9 Ureg `type` of an entry into the kernel by a system call (9front pc64: 64).
+pub const TRAP_SYSCALL: u64 = 64;
+/// Plan 9 Ureg `type` of a preemption: the clock interrupt's vector on 9front pc64.
+pub const TRAP_CLOCK: u64 = 32;
 
 /// The Linux signal a note is delivered as.
 pub fn note_signal(note: &str) -> i32 {
     use crate::signal::*;
     if note == "sys: breakpoint" {
-        return 5;
+        return SIGTRAP;
     }
     if let Some(t) = note.strip_prefix("sys: trap: ") {
-        return if t.starts_with("fault") {
-            11
-        } else if t.starts_with("invalid opcode") || t.starts_with("illegal") {
-            4
+        return if t.starts_with("invalid opcode") || t.starts_with("illegal") {
+            SIGILL
         } else if t.starts_with("divide error") {
-            8
+            SIGFPE
         } else {
-            11
+            SIGSEGV
         };
     }
     match note {
@@ -55,8 +59,8 @@ pub fn note_signal(note: &str) -> i32 {
         "alarm" => SIGALRM,
         "kill" | "sys: killed" => SIGKILL,
         "term" => SIGTERM,
-        "quit" => 3,
-        "usr2" => 12,
+        "quit" => SIGQUIT,
+        "usr2" => SIGUSR2,
         "sys: write on closed pipe" => SIGPIPE,
         _ => SIGUSR1,
     }
@@ -72,99 +76,140 @@ pub fn plan9_sysname(sys: Option<Sys>) -> String {
     }
 }
 
+/// The wait record a parent gets when the process of `t` and `g` ends at virtual time
+/// `now` (proc(3) wait): the message is empty for a normal exit, else
+/// `"<text> <pid>: <exit string>"`.
+pub fn wait_record(now: u64, t: &Task, g: &Group, status: ExitStatus) -> WaitRecord {
+    let ms = |ns: u64| ns / 1_000_000;
+    let user = ms(t.blocks * crate::param::NS_PER_BLOCK);
+    let sys = ms(t.syscalls * crate::param::NS_PER_SYSCALL);
+    let real = ms(now.saturating_sub(t.start_ns));
+    let exits = match (&t.p9.broken, status) {
+        (Some(b), _) => b.clone(),
+        (None, ExitStatus::Code(0)) => String::new(),
+        (None, ExitStatus::Code(c)) => format!("exit {c}"),
+        (None, ExitStatus::Signal(SIGKILL)) => "Killed".into(),
+        (None, ExitStatus::Signal(s)) => format!("killed by {}", crate::signal::name(s)),
+    };
+    let msg = if exits.is_empty() {
+        exits
+    } else {
+        format!("{} {}: {exits}", g.name, t.tid.0)
+    };
+    WaitRecord {
+        pid: t.tid,
+        times_ms: [user, sys, real],
+        msg,
+    }
+}
+
+/// The `syscall` file text at a system call's entry (9front syscallfmt: pid, text, name,
+/// pc, args); a path argument also shows its string, as 9front's `%#p/"…"`.
+pub fn syscall_entry_text(
+    tid: Pid,
+    name: &str,
+    pc: u64,
+    mem: &dyn GuestMem,
+    sys: Option<Sys>,
+    args: &[u64],
+) -> String {
+    let mut s = format!("{} {} {} {:#x}", tid.0, name, plan9_sysname(sys), pc);
+    let path_arg = sys.and_then(|s| path_arg(s.name()));
+    for (i, a) in args.iter().enumerate() {
+        s.push_str(&format!(" {a:#x}"));
+        if Some(i) == path_arg {
+            s.push_str(&format!("/{}", quoted_cstr(mem, *a)));
+        }
+    }
+    s
+}
+
+/// The text the `syscall` file shows at a call's exit: 9front prints the error string, or
+/// `""` when the call succeeded, then the start and stop times.
+pub fn syscall_exit_text(entry: &str, ret: i64, now: u64) -> String {
+    let err = if (-4095..0).contains(&ret) {
+        format!("errno={}", -ret)
+    } else {
+        "\"\"".to_string()
+    };
+    format!("{entry} = {ret} {err} {now} {now}\n")
+}
+
 impl Machine {
-    /// A trap in process `i` posts `note`. Traced with startstop, the process stops before
+    /// A trap in task `tid` posts `note`. Traced with startstop, the task stops before
     /// delivery with the note readable and pc at `pc`; otherwise the note becomes `sig`: a
     /// guest handler runs, or the process dies and stays Broken.
-    pub fn trap(&mut self, i: usize, note: String, sig: i32, pc: u64) {
-        let p = &mut self.procs[i];
-        if p.p9.trace == Trace::StartStop {
-            p.cpu.set_pc(pc);
-            if p.p9.notes.len() < NNOTE {
-                p.p9.notes.push_back(note);
+    pub fn trap(&mut self, tid: Pid, note: String, sig: i32, pc: u64) {
+        let Some(p) = self.parts(tid) else { return };
+        if p.t.p9.trace == Trace::StartStop {
+            p.s.cpu.set_pc(pc);
+            if p.t.p9.notes.len() < NNOTE {
+                p.t.p9.notes.push_back(note);
             }
-            p.state = PState::Stopped;
+            p.t.state = PState::Stopped;
             return;
         }
-        let handler = p.sigactions[sig as usize].handler;
+        let handler = p.g.sigactions[sig as usize].handler;
         if handler > 1 {
             // A synchronous signal is not held back by the mask (Linux force_sig).
-            p.sigmask &= !crate::signal::bit(sig);
-            self.post_signal(i, sig);
+            p.t.sigmask &= !crate::signal::bit(sig);
+            self.post_signal(tid, sig);
             return;
         }
-        self.break_process(i, &note, sig, pc);
+        self.break_process(tid, &note, sig, pc);
     }
 
     /// The process dies of an unhandled trap: its parent sees the signal, /proc keeps it
     /// Broken with its memory and registers.
-    pub fn break_process(&mut self, i: usize, note: &str, sig: i32, pc: u64) {
-        let p = &mut self.procs[i];
+    pub fn break_process(&mut self, tid: Pid, note: &str, sig: i32, pc: u64) {
         let exit = format!("{note} pc={pc:#x}");
+        let name = self
+            .group_of(tid)
+            .map_or("?".to_string(), |g| g.name.clone());
         let _ = writeln!(
             self.k.console.stderr,
-            "glass: {} {}: suicide: {exit}",
-            p.name, p.pid.0
+            "glass: {name} {}: suicide: {exit}",
+            tid.0
         );
-        p.p9.broken = Some(exit);
-        self.kill(i, ExitStatus::Signal(sig));
-    }
-
-    /// Convert pending notes of process `i` to signals (no debugger is tracing it).
-    pub fn notes_to_signals(&mut self, i: usize) {
-        while let Some(n) = self.procs[i].p9.notes.pop_front() {
-            let sig = note_signal(&n);
-            self.post_signal(i, sig);
+        if let Some(t) = self.tasks.get_mut(&tid) {
+            t.p9.broken = Some(exit);
         }
+        self.kill(tid, ExitStatus::Signal(sig));
     }
 
-    /// The wait record a parent gets when `p` ends (proc(3) wait): the message is empty for
-    /// a normal exit, else `"<text> <pid>: <exit string>"`.
-    pub fn wait_record_of(&self, p: &Process, status: ExitStatus) -> WaitRecord {
-        let ms = |ns: u64| ns / 1_000_000;
-        let user = ms(p.blocks * crate::param::NS_PER_BLOCK);
-        let sys = ms(p.syscalls * crate::param::NS_PER_SYSCALL);
-        let real = ms(self.k.clock.ns.saturating_sub(p.start_ns));
-        let exits = match (&p.p9.broken, status) {
-            (Some(b), _) => b.clone(),
-            (None, ExitStatus::Code(0)) => String::new(),
-            (None, ExitStatus::Code(c)) => format!("exit {c}"),
-            (None, ExitStatus::Signal(9)) => "Killed".into(),
-            (None, ExitStatus::Signal(s)) => format!("killed by {}", crate::signal::name(s)),
-        };
-        let msg = if exits.is_empty() {
-            exits
-        } else {
-            format!("{} {}: {exits}", p.name, p.pid.0)
-        };
-        WaitRecord {
-            pid: p.pid,
-            times_ms: [user, sys, real],
-            msg,
-        }
-    }
-
-    /// Queue the wait record of slot `i` (which just ended) for its parent.
-    pub fn queue_wait_record(&mut self, i: usize, status: ExitStatus) {
-        let rec = self.wait_record_of(&self.procs[i], status);
-        let ppid = self.procs[i].ppid;
-        if let Some(parent) = self
-            .procs
-            .iter_mut()
-            .find(|q| q.pid == ppid && !q.state.is_zombie())
+    /// Convert pending notes of task `tid` to signals (no debugger is tracing it).
+    pub fn notes_to_signals(&mut self, tid: Pid) {
+        while let Some(n) = self
+            .tasks
+            .get_mut(&tid)
+            .and_then(|t| t.p9.notes.pop_front())
         {
+            self.post_signal(tid, note_signal(&n));
+        }
+    }
+
+    /// Queue the wait record of task `tid` (which just ended) for its parent.
+    pub fn queue_wait_record(&mut self, tid: Pid, status: ExitStatus) {
+        let now = self.k.clock.ns;
+        let Some(p) = self.parts_ref(tid) else { return };
+        let (rec, ppid) = (wait_record(now, p.t, p.g, status), p.g.ppid);
+        if !self.live(ppid) {
+            return;
+        }
+        if let Some(parent) = self.tasks.get_mut(&ppid) {
             if parent.p9.waitq.len() < MAX_WAITQ {
                 parent.p9.waitq.push_back(rec);
             }
         }
     }
 
-    /// A reaped process that broke stays visible (at most MAX_BROKEN of them).
-    pub fn keep_broken(&mut self, p: Process) -> Option<Process> {
-        if p.p9.broken.is_none() {
-            return Some(p);
+    /// A reaped process that broke stays visible (at most MAX_BROKEN of them); the one
+    /// returned is let go.
+    pub fn keep_broken(&mut self, d: Detached) -> Option<Detached> {
+        if d.task.p9.broken.is_none() {
+            return Some(d);
         }
-        self.broken.push(p);
+        self.broken.push(d);
         if self.broken.len() > MAX_BROKEN {
             return Some(self.broken.remove(0));
         }
@@ -172,42 +217,34 @@ impl Machine {
     }
 
     /// A process as /proc sees it: live, a zombie that broke, or a reaped Broken one.
-    pub fn p9_proc(&self, pid: Pid) -> Option<&Process> {
-        self.procs
-            .iter()
-            .find(|p| p.pid == pid && (!p.state.is_zombie() || p.p9.broken.is_some()))
-            .or_else(|| self.broken.iter().find(|p| p.pid == pid))
+    pub fn p9_proc(&self, pid: Pid) -> Option<ProcRef<'_>> {
+        match self.tasks.get(&pid) {
+            Some(t) if !t.state.is_zombie() || t.p9.broken.is_some() => self.parts_ref(pid),
+            _ => self
+                .broken
+                .iter()
+                .find(|d| d.task.tid == pid)
+                .map(|d| ProcRef {
+                    t: &d.task,
+                    g: &d.group,
+                    s: &d.space,
+                }),
+        }
     }
 
-    pub fn p9_proc_mut(&mut self, pid: Pid) -> Option<&mut Process> {
-        if let Some(i) = self
-            .procs
-            .iter()
-            .position(|p| p.pid == pid && (!p.state.is_zombie() || p.p9.broken.is_some()))
-        {
-            return Some(&mut self.procs[i]);
+    pub fn p9_proc_mut(&mut self, pid: Pid) -> Option<ProcMut<'_>> {
+        match self.tasks.get(&pid) {
+            Some(t) if !t.state.is_zombie() || t.p9.broken.is_some() => self.parts(pid),
+            _ => self
+                .broken
+                .iter_mut()
+                .find(|d| d.task.tid == pid)
+                .map(|d| ProcMut {
+                    t: &mut d.task,
+                    g: &mut d.group,
+                    s: &mut d.space,
+                }),
         }
-        self.broken.iter_mut().find(|p| p.pid == pid)
-    }
-
-    /// The `syscall` file text at a system call's entry (9front syscallfmt: pid, text, name,
-    /// pc, args); a path argument also shows its string, as 9front's `%#p/"…"`.
-    pub fn syscall_entry_text(p: &Process, sys: Option<Sys>, args: &[u64]) -> String {
-        let mut s = format!(
-            "{} {} {} {:#x}",
-            p.pid.0,
-            p.name,
-            plan9_sysname(sys),
-            p.cpu.pc()
-        );
-        let path_arg = sys.and_then(|s| path_arg(s.name()));
-        for (i, a) in args.iter().enumerate() {
-            s.push_str(&format!(" {a:#x}"));
-            if Some(i) == path_arg {
-                s.push_str(&format!("/{}", quoted_cstr(p, *a)));
-            }
-        }
-        s
     }
 }
 
@@ -224,9 +261,9 @@ fn path_arg(name: &str) -> Option<usize> {
 
 /// A guest C string for the `syscall` file: double-quoted, its first 64 bytes shown (then
 /// `...`), with `"`, `\` and non-printing bytes escaped; `?` if it cannot be read.
-fn quoted_cstr(p: &Process, addr: u64) -> String {
+fn quoted_cstr(mem: &dyn GuestMem, addr: u64) -> String {
     const SHOWN: usize = 64;
-    let Ok(bytes) = p.cpu.read_cstr(addr, crate::param::PATH_MAX) else {
+    let Ok(bytes) = mem.read_cstr(addr, crate::param::PATH_MAX) else {
         return "?".to_string();
     };
     let mut q = String::from("\"");

@@ -39,6 +39,14 @@ impl Errno {
     pub const ENOTEMPTY: Errno = Errno(39);
     pub const ELOOP: Errno = Errno(40);
     pub const ENOTSUP: Errno = Errno(95);
+    pub const ETIMEDOUT: Errno = Errno(110);
+}
+
+impl Errno {
+    /// The value a failed system call leaves in the result register: -errno.
+    pub fn ret(self) -> u64 {
+        (-i64::from(self.0)) as u64
+    }
 }
 
 pub type SysResult<T> = Result<T, Errno>;

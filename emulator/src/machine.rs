@@ -2,16 +2,18 @@
 //! virtual clock, seeded randomness, console, trace) and the process table.
 
 use crate::cpu::{Arch, Cpu};
-use crate::fdtable::FdTable;
 use crate::loader::{self, LoadError};
 use crate::param;
-use crate::pipe::PipeRef;
+pub use crate::proc::{
+    Detached, ExitStatus, FutexKey, Group, PState, Plan9State, ProcMut, ProcRef, SigAction, Space,
+    SpaceId, Task, Wait,
+};
 use crate::rng::Rng;
 use crate::syscalls::Sys;
 use crate::trace::Trace;
 use crate::vfs::{self, Vfs};
 use crate::vm::AddressSpace;
-use proc_model::machine::Pid;
+pub use proc_model::machine::Pid;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -55,6 +57,8 @@ pub struct Config {
     /// Perturb the schedule (which runnable process runs next, quantum jitter) with this
     /// seed; None is plain round robin.
     pub sched_seed: Option<u64>,
+    /// CPUs the guest sees (1 to 64).
+    pub cpus: u32,
 }
 
 impl Config {
@@ -71,6 +75,7 @@ impl Config {
             eve: host_user(),
             hang: false,
             sched_seed: None,
+            cpus: 1,
         }
     }
 }
@@ -157,160 +162,83 @@ pub struct Kernel {
     pub images: std::collections::HashMap<PathBuf, std::sync::Arc<[u8]>>,
     /// Unimplemented calls seen: raw number → (known name, count).
     pub unimplemented: BTreeMap<u64, (Option<Sys>, u64)>,
+    /// The number the next pipe gets.
+    pub next_pipe: u64,
+    /// Futex waits begun so far (orders the waiters of a word).
+    pub futex_seq: u64,
+    /// CPUs the guest sees (`--cpus`).
+    pub cpus: u32,
 }
 
-/// How a process ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExitStatus {
-    Code(i32),
-    Signal(i32),
-}
-
-impl ExitStatus {
-    /// The shell's view: the code, or 128 + signal.
-    pub fn shell_code(self) -> i32 {
-        match self {
-            ExitStatus::Code(c) => c,
-            ExitStatus::Signal(s) => 128 + s,
+impl Kernel {
+    /// Start the console reader of [`Machine::console_async`], if it has not started yet.
+    pub fn start_console_reader(&mut self) {
+        let Some(ci) = self.console_in.as_mut() else {
+            return;
+        };
+        let Some((mut input, feed)) = ci.pending.take() else {
+            return;
+        };
+        *ci.room.0.lock().unwrap_or_else(|p| p.into_inner()) = CONSOLE_AHEAD;
+        let room = ci.room.clone();
+        let spawned = std::thread::Builder::new()
+            .name("glass-console".into())
+            .spawn(move || {
+                let mut buf = vec![0u8; 1 << 16];
+                loop {
+                    // Wait until the guest has read enough of what came before.
+                    let want = {
+                        let (lock, cv) = &*room;
+                        let mut left = lock.lock().unwrap_or_else(|p| p.into_inner());
+                        while *left == 0 {
+                            left = cv.wait(left).unwrap_or_else(|p| p.into_inner());
+                        }
+                        (*left).min(buf.len())
+                    };
+                    let got = match input.read(&mut buf[..want]) {
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Ok(0) | Err(_) => None,
+                        Ok(n) => Some(buf[..n].to_vec()),
+                    };
+                    if let Some(b) = &got {
+                        *room.0.lock().unwrap_or_else(|p| p.into_inner()) -= b.len();
+                    }
+                    let end = got.is_none();
+                    let sent = feed.send(Box::new(move |m: &mut Machine| {
+                        if let Some(c) = m.k.console_in.as_mut() {
+                            match got {
+                                Some(b) => c.buf.extend(b),
+                                None => c.eof = true,
+                            }
+                        }
+                    }));
+                    if end || sent.is_err() {
+                        return;
+                    }
+                }
+            });
+        if spawned.is_err() {
+            if let Some(c) = self.console_in.as_mut() {
+                c.eof = true;
+            }
         }
     }
-}
 
-#[derive(Clone, Debug)]
-pub enum PState {
-    Ready,
-    Running,
-    /// Stopped by a /proc ctl request (Plan 9 `Stopped`).
-    Stopped,
-    /// Stopped by SIGSTOP/SIGTSTP until SIGCONT (Linux job control).
-    JobStopped(i32),
-    /// Inside a system call that waits; it is re-dispatched when the condition may hold.
-    Blocked(Wait),
-    Zombie(ExitStatus),
-}
-
-impl PState {
-    pub fn is_zombie(&self) -> bool {
-        matches!(self, PState::Zombie(_))
-    }
-}
-
-/// What a blocked process waits for.
-#[derive(Clone, Debug)]
-pub enum Wait {
-    PipeRead(PipeRef),
-    PipeWrite(PipeRef),
-    /// wait4/waitid: a child to change state.
-    Child,
-    /// vfork: the child to exec or exit.
-    Vfork(Pid),
-    /// A virtual-time deadline (nanosleep).
-    Until(u64),
-    /// pause / sigsuspend: any signal.
-    Signal,
-    /// poll/select: an fd to become ready, or the deadline.
-    Poll(Vec<(i32, u16)>, Option<u64>),
-    /// read of an empty console while /proc is served: input to arrive.
-    Console,
-}
-
-impl Wait {
-    /// The state name Plan 9 shows while a process is inside this call.
-    pub fn plan9_name(&self) -> &'static str {
-        match self {
-            Wait::PipeRead(_) | Wait::Console => "Pread",
-            Wait::PipeWrite(_) => "Pwrite",
-            Wait::Child | Wait::Vfork(_) => "Await",
-            Wait::Until(_) => "Sleep",
-            Wait::Signal => "Rendez",
-            Wait::Poll(..) => "Poll",
+    pub fn new(vfs: Vfs, seed: u64, console: ConsoleIo, trace: Trace) -> Kernel {
+        Kernel {
+            vfs,
+            clock: Clock::default(),
+            rng: Rng::new(seed),
+            console,
+            console_in: None,
+            trace,
+            images: Default::default(),
+            unimplemented: BTreeMap::new(),
+            next_pipe: 1,
+            futex_seq: 0,
+            cpus: 1,
         }
     }
-}
-
-/// What Plan 9's /proc keeps per process beyond the Linux view (proc(3)): owner, procmode,
-/// the private flag, note group, written args and pending notes.
-#[derive(Clone, Debug)]
-pub struct Plan9State {
-    pub user: String,
-    pub procmode: u32,
-    pub private: bool,
-    pub noteid: u32,
-    pub args_text: Option<String>,
-    pub notes: std::collections::VecDeque<String>,
-    /// ctl `hang`: stop right after a successful exec (inherited across fork and exec).
-    pub hang: bool,
-    /// How the debugger resumed the process.
-    pub trace: crate::debug::Trace,
-    /// The exit string of a process that died of an unhandled trap (it stays Broken).
-    pub broken: Option<String>,
-    /// Wait records of ended children, for /proc/N/wait.
-    pub waitq: std::collections::VecDeque<proc_model::machine::WaitRecord>,
-    /// The `syscall` file: the last traced system call.
-    pub syscall_text: String,
-    /// A debugger is waiting in ctl for this process (only one may).
-    pub waiter: bool,
-    /// ctl `step` (a Glass extension): run one instruction, then stop.
-    pub step: bool,
-}
-
-/// A recorded signal disposition (delivery comes with the multi-process kernel).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SigAction {
-    pub handler: u64,
-    pub flags: u64,
-    pub restorer: u64,
-    pub mask: u64,
-}
-
-pub struct Process {
-    pub pid: Pid,
-    pub ppid: Pid,
-    pub pgid: u32,
-    pub sid: u32,
-    /// Base name of the program as exec'd (Plan 9's text name).
-    pub name: String,
-    pub args: Vec<String>,
-    /// Canonical guest path of the executable (readlink /proc/self/exe).
-    pub exe: String,
-    pub cpu: Cpu,
-    pub vm: AddressSpace,
-    pub fds: FdTable,
-    pub cwd: String,
-    pub umask: u32,
-    /// Resource limits (soft, hard) by RLIMIT_* number (getrlimit(2)); inherited by fork.
-    pub rlimits: [(u64, u64); param::RLIM_NLIMITS],
-    pub state: PState,
-    pub sigactions: Vec<SigAction>,
-    pub sigmask: u64,
-    /// Blocks of guest work executed and syscalls made (for status times).
-    pub blocks: u64,
-    pub syscalls: u64,
-    pub start_ns: u64,
-    /// Plan 9 Ureg `type` of the last entry into the kernel: 64 for a system call, 32 for
-    /// preemption (the clock interrupt's vector on 9front pc64).
-    pub last_trap: u64,
-    /// The executable's bytes (what /proc/N/text serves).
-    pub image: std::sync::Arc<[u8]>,
-    pub p9: Plan9State,
-    /// The blocked system call to dispatch again when woken: (call, number, arguments).
-    pub retry: Option<(Sys, u64, [u64; 6])>,
-    /// Pending signals, bit (sig-1).
-    pub sig_pending: u64,
-    /// The mask to restore after a handler that interrupted sigsuspend.
-    pub saved_mask: Option<u64>,
-    /// Floating-point state saved by signal delivery, restored by rt_sigreturn.
-    pub fp_stack: Vec<Vec<u8>>,
-    /// A /proc `stop` waiting for the process to leave its system call.
-    pub stop_req: bool,
-    /// A job-control stop or continue not yet reported to wait4 (WUNTRACED / WCONTINUED).
-    pub stop_unreported: Option<i32>,
-    /// A vfork child that has not yet exec'd or exited (its parent waits).
-    pub in_vfork: bool,
-    /// ITIMER_REAL / alarm deadline in virtual ns.
-    pub alarm_ns: Option<u64>,
-    /// A system call stopped at its entry by startsyscall, to run when resumed.
-    pub sys_entry: Option<(Option<Sys>, u64, [u64; 6])>,
 }
 
 /// A request from a 9P connection thread, run on the machine thread between quanta.
@@ -322,31 +250,35 @@ pub type Parked = Box<dyn FnMut(&mut Machine) -> bool>;
 
 pub struct Machine {
     pub k: Kernel,
-    /// The process table, in slot order.
-    pub procs: Vec<Process>,
+    /// Every task, by tid (pid order is creation order: the scheduler's round robin).
+    pub tasks: BTreeMap<Pid, Task>,
+    /// Every thread group, by its leader's pid.
+    pub groups: BTreeMap<Pid, Group>,
+    /// Every address space, by number.
+    pub spaces: BTreeMap<SpaceId, Space>,
     pub quantum: u64,
     /// Requests from /proc servers, if any are attached.
     pub requests: Option<std::sync::mpsc::Receiver<Request>>,
     pub parked: Vec<Parked>,
     /// Keep serving requests after every process has ended (`--keep`).
     pub keep: bool,
-    /// The process that ran last (shown Running in /proc).
+    /// The task that ran last (shown Running in /proc).
     pub last_run: Option<Pid>,
     /// The machine's owner ("eve"): the user /proc files belong to.
     pub eve: String,
     pub next_pid: u32,
-    pub next_pipe: u64,
+    pub next_space: u64,
     /// Print the "threads are not supported" message once.
     pub warned_threads: bool,
-    /// The round-robin cursor of the scheduler.
-    pub cursor: usize,
+    /// The round-robin cursor: the task that was picked last.
+    pub cursor: Option<Pid>,
     /// The schedule perturbation generator (`--sched-seed`).
     pub sched_rng: Option<Rng>,
     /// Engines of ended processes, kept with their program's text and its translations so
     /// the next fork or exec of the same program starts warm.
     pub pool: Vec<Pooled>,
     /// Processes that died of a trap, reaped by their parent but kept for /proc.
-    pub broken: Vec<Process>,
+    pub broken: Vec<Detached>,
 }
 
 /// An engine waiting for reuse.
@@ -449,59 +381,6 @@ impl Machine {
         });
     }
 
-    /// Start the console reader of [`Machine::console_async`], if it has not started yet.
-    pub fn start_console_reader(&mut self) {
-        let Some(ci) = self.k.console_in.as_mut() else {
-            return;
-        };
-        let Some((mut input, feed)) = ci.pending.take() else {
-            return;
-        };
-        *ci.room.0.lock().unwrap_or_else(|p| p.into_inner()) = CONSOLE_AHEAD;
-        let room = ci.room.clone();
-        let spawned = std::thread::Builder::new()
-            .name("glass-console".into())
-            .spawn(move || {
-                let mut buf = vec![0u8; 1 << 16];
-                loop {
-                    // Wait until the guest has read enough of what came before.
-                    let want = {
-                        let (lock, cv) = &*room;
-                        let mut left = lock.lock().unwrap_or_else(|p| p.into_inner());
-                        while *left == 0 {
-                            left = cv.wait(left).unwrap_or_else(|p| p.into_inner());
-                        }
-                        (*left).min(buf.len())
-                    };
-                    let got = match input.read(&mut buf[..want]) {
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                        Ok(0) | Err(_) => None,
-                        Ok(n) => Some(buf[..n].to_vec()),
-                    };
-                    if let Some(b) = &got {
-                        *room.0.lock().unwrap_or_else(|p| p.into_inner()) -= b.len();
-                    }
-                    let end = got.is_none();
-                    let sent = feed.send(Box::new(move |m: &mut Machine| {
-                        if let Some(c) = m.k.console_in.as_mut() {
-                            match got {
-                                Some(b) => c.buf.extend(b),
-                                None => c.eof = true,
-                            }
-                        }
-                    }));
-                    if end || sent.is_err() {
-                        return;
-                    }
-                }
-            });
-        if spawned.is_err() {
-            if let Some(c) = self.k.console_in.as_mut() {
-                c.eof = true;
-            }
-        }
-    }
-
     /// Build a machine whose first process runs `config.program`.
     pub fn new(config: &Config, console: ConsoleIo) -> Result<Machine, MachineError> {
         tune_host();
@@ -516,16 +395,8 @@ impl Machine {
             })?,
             None => Trace::digest_only(),
         };
-        let mut k = Kernel {
-            vfs,
-            clock: Clock::default(),
-            rng: Rng::new(config.seed),
-            console,
-            console_in: None,
-            trace,
-            images: Default::default(),
-            unimplemented: BTreeMap::new(),
-        };
+        let mut k = Kernel::new(vfs, config.seed, console, trace);
+        k.cpus = config.cpus.clamp(1, 64);
         let prog_err = |reason: String| MachineError::Program {
             program: config.program.clone(),
             reason,
@@ -538,12 +409,6 @@ impl Machine {
         let mut vm = AddressSpace::default();
         let mut random = [0u8; 16];
         k.rng.fill(&mut random);
-        let name = config
-            .program
-            .rsplit('/')
-            .next()
-            .unwrap_or(&config.program)
-            .to_string();
         let start = loader::load(
             &mut cpu,
             &mut vm,
@@ -558,60 +423,37 @@ impl Machine {
         cpu.set_pc(start.entry);
         cpu.set_sp(start.sp);
         let pid = Pid(param::INIT_PID);
-        let p = Process {
+        let space = SpaceId(0);
+        let mut group = Group::new(pid, Pid(0), &exe, config.args.clone(), image, space);
+        // The status name is the program as the user named it (a busybox applet link).
+        group.name = config
+            .program
+            .rsplit('/')
+            .next()
+            .unwrap_or(&config.program)
+            .to_string();
+        group.cwd = config.cwd.clone();
+        let mut task = Task::new(
             pid,
-            ppid: Pid(0),
-            pgid: pid.0,
-            sid: pid.0,
-            name,
-            args: config.args.clone(),
-            exe,
-            cpu,
-            vm,
-            fds: FdTable::with_console(),
-            cwd: config.cwd.clone(),
-            umask: 0o022,
-            rlimits: param::default_rlimits(),
-            state: if config.hang {
-                PState::Stopped
-            } else {
-                PState::Ready
-            },
-            sigactions: vec![SigAction::default(); 65],
-            sigmask: 0,
-            blocks: 0,
-            syscalls: 0,
-            start_ns: 0,
-            last_trap: 64,
-            image,
-            retry: None,
-            sig_pending: 0,
-            saved_mask: None,
-            fp_stack: Vec::new(),
-            stop_req: false,
-            stop_unreported: None,
-            in_vfork: false,
-            alarm_ns: None,
-            sys_entry: None,
-            p9: Plan9State {
-                user: config.eve.clone(),
-                procmode: 0o640,
-                private: false,
-                noteid: pid.0,
-                args_text: None,
-                notes: Default::default(),
-                hang: config.hang,
-                trace: Default::default(),
-                broken: None,
-                waitq: Default::default(),
-                syscall_text: String::new(),
-                waiter: false,
-                step: false,
-            },
-        };
+            pid,
+            0,
+            Plan9State::new(&config.eve, pid.0, config.hang),
+        );
+        if config.hang {
+            task.state = PState::Stopped;
+        }
         Ok(Machine {
             k,
-            procs: vec![p],
+            tasks: BTreeMap::from([(pid, task)]),
+            groups: BTreeMap::from([(pid, group)]),
+            spaces: BTreeMap::from([(
+                space,
+                Space {
+                    cpu,
+                    vm,
+                    loaded: pid,
+                },
+            )]),
             quantum: config.quantum.max(1),
             requests: None,
             parked: Vec::new(),
@@ -619,9 +461,9 @@ impl Machine {
             last_run: None,
             eve: config.eve.clone(),
             next_pid: param::INIT_PID + 1,
-            next_pipe: 1,
+            next_space: 1,
             warned_threads: false,
-            cursor: 0,
+            cursor: None,
             sched_rng: config.sched_seed.map(Rng::new),
             pool: Vec::new(),
             broken: Vec::new(),
@@ -629,28 +471,115 @@ impl Machine {
     }
 
     pub fn arch_of(&self, pid: Pid) -> Option<Arch> {
-        self.procs.iter().find(|p| p.pid == pid).map(|p| p.cpu.arch)
+        let g = self.groups.get(&self.tasks.get(&pid)?.tgid)?;
+        Some(self.spaces.get(&g.space)?.cpu.arch)
     }
 
-    /// A live process (not yet exited) by pid.
-    pub fn proc_mut(&mut self, pid: Pid) -> Option<&mut Process> {
-        self.procs
-            .iter_mut()
-            .find(|p| p.pid == pid && !matches!(p.state, PState::Zombie(_)))
+    /// Put task `tid`'s registers in its address space's engine, saving those of the thread
+    /// that was there (threads of one group share the engine and its translations).
+    pub fn load(&mut self, tid: Pid) {
+        let Some(t) = self.tasks.get(&tid) else {
+            return;
+        };
+        let Some(space) = self.groups.get(&t.tgid).map(|g| g.space) else {
+            return;
+        };
+        let Some(s) = self.spaces.get_mut(&space) else {
+            return;
+        };
+        if s.loaded == tid {
+            return;
+        }
+        if let Some(prev) = self.tasks.get_mut(&s.loaded) {
+            // A failed save leaves the thread's old registers: the engine is out of memory.
+            let _ = s.cpu.save_regs(&mut prev.regs);
+        }
+        if let Some(regs) = self.tasks.get(&tid).and_then(|t| t.regs.as_ref()) {
+            let _ = s.cpu.load_regs(regs);
+        }
+        s.loaded = tid;
     }
 
-    pub fn proc_ref(&self, pid: Pid) -> Option<&Process> {
-        self.procs
-            .iter()
-            .find(|p| p.pid == pid && !matches!(p.state, PState::Zombie(_)))
+    /// Task `tid` with its group and address space, its registers loaded.
+    pub fn parts(&mut self, tid: Pid) -> Option<ProcMut<'_>> {
+        self.load(tid);
+        let t = self.tasks.get_mut(&tid)?;
+        let g = self.groups.get_mut(&t.tgid)?;
+        let s = self.spaces.get_mut(&g.space)?;
+        Some(ProcMut { t, g, s })
+    }
+
+    /// [`Machine::parts`], shared: the registers in the engine may be another thread's.
+    pub fn parts_ref(&self, tid: Pid) -> Option<ProcRef<'_>> {
+        let t = self.tasks.get(&tid)?;
+        let g = self.groups.get(&t.tgid)?;
+        let s = self.spaces.get(&g.space)?;
+        Some(ProcRef { t, g, s })
+    }
+
+    /// The group of task `tid`.
+    pub fn group_of(&self, tid: Pid) -> Option<&Group> {
+        self.groups.get(&self.tasks.get(&tid)?.tgid)
+    }
+
+    pub fn group_of_mut(&mut self, tid: Pid) -> Option<&mut Group> {
+        let tgid = self.tasks.get(&tid)?.tgid;
+        self.groups.get_mut(&tgid)
+    }
+
+    /// The engine of task `tid`'s address space, with its registers loaded.
+    pub fn cpu_of(&mut self, tid: Pid) -> Option<&mut Cpu> {
+        self.load(tid);
+        let g = self.groups.get(&self.tasks.get(&tid)?.tgid)?;
+        self.spaces.get_mut(&g.space).map(|s| &mut s.cpu)
+    }
+
+    /// A live task (not yet exited).
+    pub fn live(&self, tid: Pid) -> bool {
+        self.tasks.get(&tid).is_some_and(|t| !t.state.is_zombie())
+    }
+
+    /// The tids of every task, in order (a snapshot to iterate while changing the table).
+    pub fn tids(&self) -> Vec<Pid> {
+        self.tasks.keys().copied().collect()
+    }
+
+    /// A new, unused pid.
+    pub fn alloc_pid(&mut self) -> Pid {
+        let pid = Pid(self.next_pid);
+        self.next_pid += 1;
+        pid
+    }
+
+    /// Task `tid`'s blocked call completes with `ret` (a futex wake): it becomes Ready with
+    /// the result in its register, and the call is traced.
+    pub fn complete(&mut self, tid: Pid, ret: u64) {
+        let now = self.k.clock.ns;
+        let Some(p) = self.parts(tid) else { return };
+        p.t.state = PState::Ready;
+        if let Some((sys, nr, args)) = p.t.retry.take() {
+            p.s.cpu.set_syscall_ret(ret);
+            self.k.trace.syscall(&crate::trace::Event {
+                ns: now,
+                pid: tid.0,
+                name: sys.name(),
+                nr,
+                args: &args[..sys.argc()],
+                ret: ret as i64,
+            });
+        }
+    }
+
+    /// Put an address space in the table.
+    pub fn add_space(&mut self, space: Space) -> SpaceId {
+        let id = SpaceId(self.next_space);
+        self.next_space += 1;
+        self.spaces.insert(id, space);
+        id
     }
 }
 
 impl Machine {
-    pub fn index_of(&self, pid: Pid) -> Option<usize> {
-        self.procs.iter().position(|p| p.pid == pid)
-    }
-
     /// Keep the engine of a process that has ended (or exec'd another program).
     pub fn retire(&mut self, cpu: Cpu, image: std::sync::Arc<[u8]>, text: Vec<(u64, u64)>) {
         if cpu.text_pristine && !text.is_empty() {

@@ -82,3 +82,9 @@ pub const MAX_FDS: i32 = 1024;
 /// Timestamps of files from the host root, seconds since the epoch: fixed so `stat` is the
 /// same on every host (2025-01-01).
 pub const FILE_TIME: i64 = EPOCH_BASE_SECS as i64;
+
+/// Most iovec entries one readv/writev takes (Linux UIO_MAXIOV).
+pub const IOV_MAX: u64 = 1024;
+
+/// Signals a guest can name (Linux _NSIG on x86_64, arm64 and riscv64).
+pub const NSIG: usize = 64;

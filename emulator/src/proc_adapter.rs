@@ -6,7 +6,8 @@
 //! exits, or the request is cancelled by a Tflush.
 
 use crate::fdtable::{Console, FileKind, O_ACCMODE, O_RDONLY, O_WRONLY};
-use crate::machine::{ExitStatus, Machine, PState, Process, Request};
+use crate::guestmem::GuestMem;
+use crate::machine::{ExitStatus, Group, Machine, PState, ProcMut, ProcRef, Request};
 use crate::param;
 use crate::vfs;
 use proc_model::machine::{
@@ -72,7 +73,7 @@ impl ProcHandle {
     fn with<T: Send + 'static>(
         &self,
         pid: Pid,
-        f: impl FnOnce(&mut Process) -> Result<T, ProcError> + Send + 'static,
+        f: impl FnOnce(ProcMut<'_>) -> Result<T, ProcError> + Send + 'static,
     ) -> Result<T, ProcError> {
         self.call(move |m| m.p9_proc_mut(pid).ok_or(ProcError::Exited).and_then(f))
     }
@@ -82,31 +83,32 @@ fn ms(ns: u64) -> u64 {
     ns / 1_000_000
 }
 
-fn info(m: &Machine, p: &Process) -> ProcInfo {
-    let state = match &p.state {
-        _ if p.p9.broken.is_some() => ProcState::Broken,
+fn info(m: &Machine, p: ProcRef) -> ProcInfo {
+    let (t, g) = (p.t, p.g);
+    let state = match &t.state {
+        _ if t.p9.broken.is_some() => ProcState::Broken,
         PState::Stopped => ProcState::Stopped,
         PState::Zombie(_) => ProcState::Moribund,
         PState::Blocked(w) => ProcState::Blocked(w.plan9_name().to_string()),
         PState::JobStopped(_) => ProcState::Blocked("Stopped".to_string()),
-        _ if m.last_run == Some(p.pid) => ProcState::Running,
+        _ if m.last_run == Some(t.tid) => ProcState::Running,
         _ => ProcState::Ready,
     };
-    let mem: u64 = p.vm.segs().map(|s| s.end - s.start).sum();
+    let mem: u64 = p.s.vm.segs().map(|s| s.end - s.start).sum();
     ProcInfo {
-        pid: p.pid,
-        slot: p.pid.0,
-        ppid: p.ppid,
-        noteid: p.p9.noteid,
-        name: p.name.clone(),
-        user: p.p9.user.clone(),
+        pid: t.tid,
+        slot: t.tid.0,
+        ppid: g.ppid,
+        noteid: t.p9.noteid,
+        name: g.name.clone(),
+        user: t.p9.user.clone(),
         state,
-        arch: p.cpu.arch,
-        args: p.args.clone(),
+        arch: p.s.cpu.arch,
+        args: g.args.clone(),
         times_ms: [
-            ms(p.blocks * param::NS_PER_BLOCK),
-            ms(p.syscalls * param::NS_PER_SYSCALL),
-            ms(m.k.clock.ns.saturating_sub(p.start_ns)),
+            ms(t.blocks * param::NS_PER_BLOCK),
+            ms(t.syscalls * param::NS_PER_SYSCALL),
+            ms(m.k.clock.ns.saturating_sub(t.start_ns)),
             0,
             0,
             0,
@@ -114,15 +116,15 @@ fn info(m: &Machine, p: &Process) -> ProcInfo {
         mem_kb: mem / 1024,
         base_pri: 10,
         pri: 10,
-        procmode: p.p9.procmode,
-        private: p.p9.private,
+        procmode: t.p9.procmode,
+        private: t.p9.private,
         has_regs: true,
         has_fpregs: true,
     }
 }
 
-fn fd_table(p: &Process) -> FdTable {
-    let fds = p
+fn fd_table(g: &Group) -> FdTable {
+    let fds = g
         .fds
         .iter()
         .map(|(fd, e)| {
@@ -164,7 +166,7 @@ fn fd_table(p: &Process) -> FdTable {
         })
         .collect();
     FdTable {
-        cwd: p.cwd.clone(),
+        cwd: g.cwd.clone(),
         fds,
     }
 }
@@ -174,8 +176,8 @@ fn fd_table(p: &Process) -> FdTable {
 fn park_until_stopped(m: &mut Machine, pid: Pid, reply: Reply<()>, cancel: Cancel) {
     let stopped = move |m: &Machine| match m.p9_proc(pid) {
         None => Some(Err(ProcError::Exited)),
-        Some(p) if p.p9.broken.is_some() || matches!(p.state, PState::Stopped) => Some(Ok(())),
-        Some(p) if p.state.is_zombie() => Some(Err(ProcError::Exited)),
+        Some(p) if p.t.p9.broken.is_some() || matches!(p.t.state, PState::Stopped) => Some(Ok(())),
+        Some(p) if p.t.state.is_zombie() => Some(Err(ProcError::Exited)),
         Some(_) => None,
     };
     if let Some(r) = stopped(m) {
@@ -183,11 +185,11 @@ fn park_until_stopped(m: &mut Machine, pid: Pid, reply: Reply<()>, cancel: Cance
         return;
     }
     match m.p9_proc_mut(pid) {
-        Some(p) if p.p9.waiter => {
+        Some(p) if p.t.p9.waiter => {
             let _ = reply.send(Err(ProcError::InUse));
             return;
         }
-        Some(p) => p.p9.waiter = true,
+        Some(p) => p.t.p9.waiter = true,
         None => {
             let _ = reply.send(Err(ProcError::Exited));
             return;
@@ -202,7 +204,7 @@ fn park_until_stopped(m: &mut Machine, pid: Pid, reply: Reply<()>, cancel: Cance
         match r {
             Some(r) => {
                 if let Some(p) = m.p9_proc_mut(pid) {
-                    p.p9.waiter = false;
+                    p.t.p9.waiter = false;
                 }
                 let _ = reply.send(r);
                 true
@@ -221,8 +223,8 @@ fn ctl(m: &mut Machine, pid: Pid, msg: CtlMsg, reply: Reply<()>, cancel: Cancel)
     let now = |r: Result<(), ProcError>| {
         let _ = reply.send(r);
     };
-    let broken = p.p9.broken.is_some();
-    let stopped = matches!(p.state, PState::Stopped);
+    let broken = p.t.p9.broken.is_some();
+    let stopped = matches!(p.t.state, PState::Stopped);
     match msg {
         CtlMsg::Stop => {
             if broken || stopped {
@@ -230,9 +232,9 @@ fn ctl(m: &mut Machine, pid: Pid, msg: CtlMsg, reply: Reply<()>, cancel: Cancel)
             }
             // Requests run between quanta, so a runnable process is at a safe point and stops
             // now; one inside a system call stops when the call completes (as on Plan 9).
-            match p.state {
-                PState::Ready | PState::Running => p.state = PState::Stopped,
-                _ => p.stop_req = true,
+            match p.t.state {
+                PState::Ready | PState::Running => p.t.state = PState::Stopped,
+                _ => p.t.stop_req = true,
             }
             park_until_stopped(m, pid, reply, cancel)
         }
@@ -242,12 +244,12 @@ fn ctl(m: &mut Machine, pid: Pid, msg: CtlMsg, reply: Reply<()>, cancel: Cancel)
             }
             match msg {
                 // One instruction, then Stopped; the tracing mode stays as it was.
-                CtlMsg::Step => p.p9.step = true,
-                CtlMsg::StartStop => p.p9.trace = Trace::StartStop,
-                CtlMsg::StartSyscall => p.p9.trace = Trace::StartSyscall,
-                _ => p.p9.trace = Trace::None,
+                CtlMsg::Step => p.t.p9.step = true,
+                CtlMsg::StartStop => p.t.p9.trace = Trace::StartStop,
+                CtlMsg::StartSyscall => p.t.p9.trace = Trace::StartSyscall,
+                _ => p.t.p9.trace = Trace::None,
             }
-            p.state = PState::Ready;
+            p.t.state = PState::Ready;
             if msg == CtlMsg::Start {
                 now(Ok(()))
             } else {
@@ -258,15 +260,15 @@ fn ctl(m: &mut Machine, pid: Pid, msg: CtlMsg, reply: Reply<()>, cancel: Cancel)
         CtlMsg::Kill => {
             if broken {
                 // Release a Broken process.
-                m.broken.retain(|q| q.pid != pid);
-                if let Some(q) = m.procs.iter_mut().find(|q| q.pid == pid) {
-                    q.p9.broken = None;
+                m.broken.retain(|d| d.task.tid != pid);
+                if let Some(t) = m.tasks.get_mut(&pid) {
+                    t.p9.broken = None;
                 }
                 return now(Ok(()));
             }
-            if let Some(i) = m.index_of(pid) {
-                m.procs[i].p9.trace = Trace::None;
-                m.kill(i, ExitStatus::Signal(9));
+            if let Some(t) = m.tasks.get_mut(&pid) {
+                t.p9.trace = Trace::None;
+                m.kill(pid, ExitStatus::Signal(crate::signal::SIGKILL));
             }
             now(Ok(()))
         }
@@ -274,23 +276,23 @@ fn ctl(m: &mut Machine, pid: Pid, msg: CtlMsg, reply: Reply<()>, cancel: Cancel)
             if n < 0 {
                 return now(Err(ProcError::Other("fd out of range or not open".into())));
             }
-            let _ = p.fds.close(n as i32);
+            let _ = p.g.fds.close(n as i32);
             now(Ok(()))
         }
         CtlMsg::CloseFiles => {
-            p.fds = Default::default();
+            p.g.fds = Default::default();
             now(Ok(()))
         }
         CtlMsg::Private => {
-            p.p9.private = true;
+            p.t.p9.private = true;
             now(Ok(()))
         }
         CtlMsg::Hang => {
-            p.p9.hang = true;
+            p.t.p9.hang = true;
             now(Ok(()))
         }
         CtlMsg::NoHang => {
-            p.p9.hang = false;
+            p.t.p9.hang = false;
             now(Ok(()))
         }
         // Accepted; they have no meaning in a one-CPU machine without swap or priorities.
@@ -315,11 +317,15 @@ impl proc_model::machine::Machine for ProcHandle {
 
     fn processes(&self) -> Vec<ProcInfo> {
         self.call(|m| {
-            Ok(m.procs
-                .iter()
-                .filter(|p| !p.state.is_zombie() || p.p9.broken.is_some())
-                .chain(m.broken.iter())
-                .map(|p| info(m, p))
+            let live = m
+                .tasks
+                .values()
+                .filter(|t| !t.state.is_zombie() || t.p9.broken.is_some());
+            let kept = m.broken.iter().map(|d| d.task.tid);
+            Ok(live
+                .map(|t| t.tid)
+                .chain(kept)
+                .filter_map(|pid| m.p9_proc(pid).map(|p| info(m, p)))
                 .collect())
         })
         .unwrap_or_default()
@@ -331,7 +337,8 @@ impl proc_model::machine::Machine for ProcHandle {
 
     fn segments(&self, pid: Pid) -> Result<Vec<Segment>, ProcError> {
         self.with(pid, |p| {
-            Ok(p.vm
+            Ok(p.s
+                .vm
                 .plan9_order()
                 .into_iter()
                 .map(|s| Segment {
@@ -347,7 +354,7 @@ impl proc_model::machine::Machine for ProcHandle {
 
     fn read_mem(&self, pid: Pid, addr: GuestAddr, len: usize) -> Result<Vec<u8>, ProcError> {
         self.with(pid, move |p| {
-            p.cpu.read(addr.0, len).map_err(|_| ProcError::BadArg)
+            p.s.cpu.read(addr.0, len).map_err(|_| ProcError::BadArg)
         })
     }
 
@@ -359,19 +366,21 @@ impl proc_model::machine::Machine for ProcHandle {
     ) -> Result<Vec<u8>, ProcError> {
         // One trip to the machine thread for the bound and the bytes.
         self.with(pid, move |p| {
-            let seg = p.vm.find(addr.0).ok_or(ProcError::BadArg)?;
+            let seg = p.s.vm.find(addr.0).ok_or(ProcError::BadArg)?;
             let n = (seg.end - addr.0).min(max as u64) as usize;
-            p.cpu.read(addr.0, n).map_err(|_| ProcError::BadArg)
+            p.s.cpu.read(addr.0, n).map_err(|_| ProcError::BadArg)
         })
     }
 
     fn write_mem(&self, pid: Pid, addr: GuestAddr, data: &[u8]) -> Result<(), ProcError> {
         let data = data.to_vec();
         self.with(pid, move |p| {
-            p.cpu.write(addr.0, &data).map_err(|_| ProcError::BadArg)?;
+            p.s.cpu
+                .write(addr.0, &data)
+                .map_err(|_| ProcError::BadArg)?;
             // Code written from outside must be seen by already-translated blocks.
-            if p.vm.prot_at(addr.0).is_some_and(|prot| prot & 4 != 0) {
-                p.cpu.invalidate_code(addr.0, addr.0 + data.len() as u64);
+            if p.s.vm.prot_at(addr.0).is_some_and(|prot| prot & 4 != 0) {
+                p.s.cpu.invalidate_code(addr.0, addr.0 + data.len() as u64);
             }
             Ok(())
         })
@@ -379,13 +388,13 @@ impl proc_model::machine::Machine for ProcHandle {
 
     fn regs(&self, pid: Pid) -> Result<Regs, ProcError> {
         self.with(pid, |p| {
-            Ok(Regs::from_ureg(p.cpu.arch, &p.cpu.ureg(p.last_trap)))
+            Ok(Regs::from_ureg(p.s.cpu.arch, &p.s.cpu.ureg(p.t.last_trap)))
         })
     }
 
     fn set_regs(&self, pid: Pid, regs: Regs) -> Result<(), ProcError> {
         self.with(pid, move |p| {
-            if regs.arch() != p.cpu.arch || !p.cpu.set_ureg(&regs.to_ureg()) {
+            if regs.arch() != p.s.cpu.arch || !p.s.cpu.set_ureg(&regs.to_ureg()) {
                 return Err(ProcError::BadArg);
             }
             Ok(())
@@ -393,18 +402,18 @@ impl proc_model::machine::Machine for ProcHandle {
     }
 
     fn fpregs(&self, pid: Pid) -> Result<FpImage, ProcError> {
-        self.with(pid, |p| Ok(p.cpu.fp_save()))
+        self.with(pid, |p| Ok(p.s.cpu.fp_save()))
     }
 
     fn set_fpregs(&self, pid: Pid, image: FpImage) -> Result<(), ProcError> {
         self.with(pid, move |p| {
-            p.cpu.fp_restore(&image);
+            p.s.cpu.fp_restore(&image);
             Ok(())
         })
     }
 
     fn fds(&self, pid: Pid) -> Result<FdTable, ProcError> {
-        self.with(pid, |p| Ok(fd_table(p)))
+        self.with(pid, |p| Ok(fd_table(p.g)))
     }
 
     fn text(&self, pid: Pid) -> Result<TextImage, ProcError> {
@@ -413,48 +422,52 @@ impl proc_model::machine::Machine for ProcHandle {
                 qid: Qid {
                     ty: QTFILE,
                     vers: 0,
-                    path: vfs::path_ino(&p.exe),
+                    path: vfs::path_ino(&p.g.exe),
                 },
-                bytes: p.image.clone(),
-                name: p.exe.clone(),
+                bytes: p.g.image.clone(),
+                name: p.g.exe.clone(),
             })
         })
     }
 
     fn set_args_text(&self, pid: Pid, text: String) -> Result<(), ProcError> {
         self.with(pid, move |p| {
-            p.p9.args_text = Some(text);
+            p.t.p9.args_text = Some(text);
             Ok(())
         })
     }
 
     fn args_text(&self, pid: Pid) -> Result<Option<String>, ProcError> {
-        self.with(pid, |p| Ok(p.p9.args_text.clone()))
+        self.with(pid, |p| Ok(p.t.p9.args_text.clone()))
     }
 
     fn post_note(&self, pid: Pid, note: &str) -> Result<(), ProcError> {
         let note = note.to_string();
         self.call(move |m| {
-            let i = m
-                .index_of(pid)
-                .filter(|&i| !m.procs[i].state.is_zombie())
-                .ok_or(ProcError::Exited)?;
-            let p = &mut m.procs[i];
-            if p.p9.broken.is_some() || p.p9.notes.len() >= crate::debug::NNOTE {
+            if !m.live(pid) {
+                return Err(ProcError::Exited);
+            }
+            let Some(p) = m.parts(pid) else {
+                return Err(ProcError::Exited);
+            };
+            if p.t.p9.broken.is_some() || p.t.p9.notes.len() >= crate::debug::NNOTE {
                 return Err(ProcError::NoteNotPosted);
             }
-            p.p9.notes.push_back(note);
+            p.t.p9.notes.push_back(note);
             // Posting interrupts a blocked system call, as a signal does.
-            if matches!(p.state, PState::Blocked(_)) {
-                let sig =
-                    crate::debug::note_signal(p.p9.notes.back().map(String::as_str).unwrap_or(""));
-                if p.p9.trace != crate::debug::Trace::StartStop {
-                    p.p9.notes.pop_back();
-                    m.post_signal(i, sig);
+            if matches!(p.t.state, PState::Blocked(_)) {
+                let sig = crate::debug::note_signal(
+                    p.t.p9.notes.back().map(String::as_str).unwrap_or(""),
+                );
+                if p.t.p9.trace != crate::debug::Trace::StartStop {
+                    p.t.p9.notes.pop_back();
+                    m.post_signal(pid, sig);
                 } else {
-                    m.procs[i].sig_pending |= crate::signal::bit(sig);
-                    m.interrupt_blocked(i);
-                    m.procs[i].sig_pending &= !crate::signal::bit(sig);
+                    p.t.sig_pending |= crate::signal::bit(sig);
+                    m.interrupt_blocked(pid);
+                    if let Some(t) = m.tasks.get_mut(&pid) {
+                        t.sig_pending &= !crate::signal::bit(sig);
+                    }
                 }
             }
             Ok(())
@@ -464,13 +477,12 @@ impl proc_model::machine::Machine for ProcHandle {
     fn post_notepg(&self, noteid: u32, note: &str, except: Option<Pid>) -> Result<(), ProcError> {
         let note = note.to_string();
         self.call(move |m| {
-            for p in m
-                .procs
-                .iter_mut()
-                .filter(|p| !matches!(p.state, PState::Zombie(_)))
-            {
-                if p.p9.noteid == noteid && Some(p.pid) != except && p.p9.notes.len() < 5 {
-                    p.p9.notes.push_back(note.clone());
+            for t in m.tasks.values_mut().filter(|t| !t.state.is_zombie()) {
+                if t.p9.noteid == noteid
+                    && Some(t.tid) != except
+                    && t.p9.notes.len() < crate::debug::NNOTE
+                {
+                    t.p9.notes.push_back(note.clone());
                 }
             }
             Ok(())
@@ -478,12 +490,12 @@ impl proc_model::machine::Machine for ProcHandle {
     }
 
     fn take_note(&self, pid: Pid) -> Result<Option<String>, ProcError> {
-        self.with(pid, |p| Ok(p.p9.notes.pop_front()))
+        self.with(pid, |p| Ok(p.t.p9.notes.pop_front()))
     }
 
     fn set_noteid(&self, pid: Pid, noteid: u32) -> Result<(), ProcError> {
         self.with(pid, move |p| {
-            p.p9.noteid = noteid;
+            p.t.p9.noteid = noteid;
             Ok(())
         })
     }
@@ -498,9 +510,9 @@ impl proc_model::machine::Machine for ProcHandle {
                 }
                 let r = match m.p9_proc_mut(pid) {
                     None => Some(Err(ProcError::Exited)),
-                    Some(p) => match p.p9.waitq.pop_front() {
+                    Some(p) => match p.t.p9.waitq.pop_front() {
                         Some(rec) => Some(Ok(rec)),
-                        None if p.state.is_zombie() => Some(Err(ProcError::Exited)),
+                        None if p.t.state.is_zombie() => Some(Err(ProcError::Exited)),
                         None => None,
                     },
                 };
@@ -519,7 +531,7 @@ impl proc_model::machine::Machine for ProcHandle {
     }
 
     fn wait_count(&self, pid: Pid) -> Result<u64, ProcError> {
-        self.with(pid, |p| Ok(p.p9.waitq.len() as u64))
+        self.with(pid, |p| Ok(p.t.p9.waitq.len() as u64))
     }
 
     fn ctl(&self, pid: Pid, msg: &CtlMsg, cancel: &Cancel) -> Result<(), ProcError> {
@@ -530,7 +542,7 @@ impl proc_model::machine::Machine for ProcHandle {
 
     fn set_procmode(&self, pid: Pid, mode: u32) -> Result<(), ProcError> {
         self.with(pid, move |p| {
-            p.p9.procmode = mode & 0o777;
+            p.t.p9.procmode = mode & 0o777;
             Ok(())
         })
     }
@@ -538,12 +550,12 @@ impl proc_model::machine::Machine for ProcHandle {
     fn set_user(&self, pid: Pid, user: &str) -> Result<(), ProcError> {
         let user = user.to_string();
         self.with(pid, move |p| {
-            p.p9.user = user;
+            p.t.p9.user = user;
             Ok(())
         })
     }
 
     fn syscall_text(&self, pid: Pid) -> Result<String, ProcError> {
-        self.with(pid, |p| Ok(p.p9.syscall_text.clone()))
+        self.with(pid, |p| Ok(p.t.p9.syscall_text.clone()))
     }
 }

@@ -4,18 +4,14 @@
 //! same interleaving on any host (DESIGN.md).
 
 use crate::cpu::RunExit;
-use crate::machine::{ExitStatus, Machine, PState, Wait};
+use crate::errno::Errno;
+use crate::guestmem::GuestMem;
+use crate::machine::{ExitStatus, Machine, PState, Pid, Wait};
 use crate::param;
-use crate::syscalls::{self, Outcome};
+use crate::signal::SIGKILL;
+use crate::syscalls::{self, Outcome, Sys};
 use crate::trace::Event;
-use proc_model::machine::Pid;
 use std::io::Write as _;
-
-/// Linux signal numbers used for guest faults (asm-generic/signal.h).
-pub const SIGILL: i32 = 4;
-pub const SIGTRAP: i32 = 5;
-pub const SIGFPE: i32 = 8;
-pub const SIGSEGV: i32 = 11;
 
 /// The result of a whole run.
 #[derive(Debug, Clone)]
@@ -30,17 +26,6 @@ pub struct RunReport {
     pub unimplemented: Vec<(String, u64)>,
 }
 
-pub fn signal_name(sig: i32) -> &'static str {
-    match sig {
-        SIGILL => "SIGILL",
-        SIGTRAP => "SIGTRAP",
-        SIGFPE => "SIGFPE",
-        SIGSEGV => "SIGSEGV",
-        9 => "SIGKILL",
-        _ => "signal",
-    }
-}
-
 impl Machine {
     /// Run until every process has exited (and, with `keep`, go on serving /proc requests
     /// until the request channel closes).
@@ -49,8 +34,8 @@ impl Machine {
             self.service(false);
             self.fire_alarms();
             self.wake_blocked();
-            if let Some(i) = self.pick() {
-                self.step(i);
+            if let Some(tid) = self.pick() {
+                self.step(tid);
                 self.poll_parked();
                 continue;
             }
@@ -59,14 +44,14 @@ impl Machine {
                 self.k.clock.ns = self.k.clock.ns.max(d);
                 continue;
             }
-            let live = self.procs.iter().any(|p| !p.state.is_zombie());
+            let live = self.tasks.values().any(|t| !t.state.is_zombie());
             let serving = self.requests.is_some();
             if live
                 && !serving
                 && self
-                    .procs
-                    .iter()
-                    .any(|p| !matches!(p.state, PState::Zombie(_) | PState::Stopped))
+                    .tasks
+                    .values()
+                    .any(|t| !matches!(t.state, PState::Zombie(_) | PState::Stopped))
             {
                 self.deadlock_report();
                 break;
@@ -81,10 +66,9 @@ impl Machine {
         self.requests = None;
         self.parked.clear();
         let status = self
-            .procs
-            .iter()
-            .find(|p| p.pid.0 == param::INIT_PID)
-            .and_then(|p| match p.state {
+            .tasks
+            .get(&Pid(param::INIT_PID))
+            .and_then(|t| match t.state {
                 PState::Zombie(s) => Some(s),
                 _ => None,
             });
@@ -101,30 +85,36 @@ impl Machine {
             })
             .collect();
         RunReport {
-            status: status.unwrap_or(ExitStatus::Signal(9)),
+            status: status.unwrap_or(ExitStatus::Signal(SIGKILL)),
             digest: self.k.trace.finish(),
             vtime_ns: self.k.clock.ns,
             unimplemented,
         }
     }
 
-    /// The next runnable process after the cursor, round robin.
-    fn pick(&mut self) -> Option<usize> {
-        let n = self.procs.len();
-        let runnable = |i: &usize| matches!(self.procs[*i].state, PState::Ready | PState::Running);
-        let i = match &mut self.sched_rng {
-            // Chaos scheduling: any runnable process, chosen by the seeded generator.
+    /// The next runnable task after the cursor, round robin in tid order; under chaos
+    /// scheduling any runnable task, chosen by the seeded generator.
+    fn pick(&mut self) -> Option<Pid> {
+        let ready: Vec<Pid> = self
+            .tasks
+            .values()
+            .filter(|t| t.state.runnable())
+            .map(|t| t.tid)
+            .collect();
+        let tid = match &mut self.sched_rng {
             Some(rng) => {
-                let ready: Vec<usize> = (0..n).filter(runnable).collect();
                 if ready.is_empty() {
                     return None;
                 }
                 ready[(rng.next_u64() % ready.len() as u64) as usize]
             }
-            None => (0..n).map(|d| (self.cursor + d) % n).find(runnable)?,
+            None => {
+                let after = |t: &&Pid| self.cursor.is_none_or(|c| **t > c);
+                *ready.iter().find(after).or(ready.first())?
+            }
         };
-        self.cursor = i + 1;
-        Some(i)
+        self.cursor = Some(tid);
+        Some(tid)
     }
 
     /// This step's quantum: fixed, or jittered between 1/8 and all of it under chaos.
@@ -140,164 +130,126 @@ impl Machine {
 
     /// The earliest virtual-time deadline anyone sleeps until.
     fn next_deadline(&self) -> Option<u64> {
-        self.procs
-            .iter()
-            .filter_map(|p| match &p.state {
+        self.tasks
+            .values()
+            .filter_map(|t| match &t.state {
                 PState::Blocked(Wait::Until(d)) => Some(*d),
                 PState::Blocked(Wait::Poll(_, Some(d))) => Some(*d),
-                _ if !p.state.is_zombie() => p.alarm_ns,
+                PState::Blocked(Wait::Futex {
+                    deadline: Some(d), ..
+                }) => Some(*d),
+                s if !s.is_zombie() => self.groups.get(&t.tgid).and_then(|g| g.alarm_ns),
                 _ => None,
             })
             .min()
     }
 
-    /// Make blocked processes whose condition may now hold runnable again.
+    /// Whether the condition blocked task `tid` waits for may now hold: `Some(None)` to run
+    /// the call again, `Some(Some(v))` to return `v` from it, `None` to go on waiting.
+    fn wake_condition(&self, tid: Pid, w: &Wait) -> Option<Option<u64>> {
+        let now = self.k.clock.ns;
+        let retry = Some(None);
+        let holds = match w {
+            Wait::PipeRead(pp) => pp.borrow().read_ready(),
+            Wait::PipeWrite(pp) => pp.borrow().write_ready(),
+            Wait::Child => {
+                let mut kids = self.groups.values().filter(|g| g.ppid == tid);
+                let mut any = false;
+                let ready = kids.any(|g| {
+                    any = true;
+                    g.stop_unreported.is_some()
+                        || self.tasks.get(&g.pid).is_none_or(|c| c.state.is_zombie())
+                });
+                ready || !any
+            }
+            Wait::Vfork(c) => {
+                let waiting = self.groups.get(c).is_some_and(|g| g.in_vfork) && self.live(*c);
+                return (!waiting).then_some(Some(u64::from(c.0)));
+            }
+            Wait::Until(d) => return (now >= *d).then_some(Some(0)),
+            Wait::Poll(set, d) => {
+                if self.poll_ready(tid, set) {
+                    return retry;
+                }
+                return d.is_some_and(|d| now >= d).then_some(Some(0));
+            }
+            Wait::Futex { deadline, .. } => {
+                return deadline
+                    .is_some_and(|d| now >= d)
+                    .then_some(Some(Errno::ETIMEDOUT.ret()))
+            }
+            Wait::Signal | Wait::GroupExit => false,
+            Wait::Console => self.k.console_in.as_ref().is_none_or(|c| c.readable()),
+        };
+        holds.then_some(None)
+    }
+
+    /// Make blocked tasks whose condition may now hold runnable again.
     fn wake_blocked(&mut self) {
         let now = self.k.clock.ns;
-        for i in 0..self.procs.len() {
-            let PState::Blocked(w) = &self.procs[i].state else {
+        for tid in self.tids() {
+            let Some(PState::Blocked(w)) = self.tasks.get(&tid).map(|t| &t.state) else {
                 continue;
             };
-            enum Wake {
-                No,
-                Retry,
-                Return(u64),
-            }
-            let wake = match w {
-                Wait::PipeRead(pp) => {
-                    let pp = pp.borrow();
-                    if !pp.buf.is_empty() || pp.writers == 0 {
-                        Wake::Retry
-                    } else {
-                        Wake::No
-                    }
-                }
-                Wait::PipeWrite(pp) => {
-                    let pp = pp.borrow();
-                    if pp.space() >= crate::pipe::PIPE_BUF || pp.readers == 0 {
-                        Wake::Retry
-                    } else {
-                        Wake::No
-                    }
-                }
-                Wait::Child => {
-                    let me = self.procs[i].pid;
-                    let any = self.procs.iter().any(|c| {
-                        c.ppid == me && (c.state.is_zombie() || c.stop_unreported.is_some())
-                    });
-                    let none = !self.procs.iter().any(|c| c.ppid == me);
-                    if any || none {
-                        Wake::Retry
-                    } else {
-                        Wake::No
-                    }
-                }
-                Wait::Vfork(c) => {
-                    let c = *c;
-                    match self.procs.iter().find(|q| q.pid == c) {
-                        Some(q) if q.in_vfork && !q.state.is_zombie() => Wake::No,
-                        _ => Wake::Return(u64::from(c.0)),
-                    }
-                }
-                Wait::Until(d) => {
-                    if now >= *d {
-                        Wake::Return(0)
-                    } else {
-                        Wake::No
-                    }
-                }
-                Wait::Poll(set, d) => {
-                    if self.poll_ready(i, set) {
-                        Wake::Retry
-                    } else if d.is_some_and(|d| now >= d) {
-                        Wake::Return(0)
-                    } else {
-                        Wake::No
-                    }
-                }
-                Wait::Signal => Wake::No,
-                Wait::Console => {
-                    if self.k.console_in.as_ref().is_none_or(|c| c.readable()) {
-                        Wake::Retry
-                    } else {
-                        Wake::No
-                    }
-                }
-            };
+            let wake = self.wake_condition(tid, w);
             // A call whose condition holds completes; only one that would go on waiting is
             // interrupted by a deliverable signal (Linux checks the condition first).
-            if matches!(wake, Wake::No) && self.signal_deliverable(i) {
-                self.interrupt_blocked(i);
-                continue;
-            }
-            let p = &mut self.procs[i];
             match wake {
-                Wake::No => {}
-                Wake::Retry => p.state = PState::Ready,
-                Wake::Return(v) => {
-                    if let Some((sys, nr, args)) = p.retry.take() {
-                        p.cpu.set_syscall_ret(v);
-                        let (pid, name) = (p.pid.0, sys.name());
+                None if matches!(w, Wait::GroupExit) => {}
+                None if self.signal_deliverable(tid) => self.interrupt_blocked(tid),
+                None => {}
+                Some(None) => {
+                    if let Some(t) = self.tasks.get_mut(&tid) {
+                        t.state = PState::Ready;
+                    }
+                }
+                Some(Some(v)) => {
+                    let Some(p) = self.parts(tid) else { continue };
+                    p.t.state = PState::Ready;
+                    if let Some((sys, nr, args)) = p.t.retry.take() {
+                        p.s.cpu.set_syscall_ret(v);
                         self.k.trace.syscall(&Event {
                             ns: now,
-                            pid,
-                            name,
+                            pid: tid.0,
+                            name: sys.name(),
                             nr,
                             args: &args[..sys.argc()],
                             ret: v as i64,
                         });
                     }
-                    self.procs[i].state = PState::Ready;
                 }
             }
         }
     }
 
-    /// Every live process waits on something that can never happen.
+    /// Every live task waits on something that can never happen.
     fn deadlock_report(&mut self) {
         let _ = writeln!(
             self.k.console.stderr,
             "glass: deadlock: every process is blocked forever"
         );
-        for p in &self.procs {
-            let what = match &p.state {
-                PState::Blocked(w) => match w {
-                    Wait::PipeRead(pp) => {
-                        format!("reading pipe:[{}] (empty, writers open)", pp.borrow().id)
-                    }
-                    Wait::PipeWrite(pp) => {
-                        format!("writing pipe:[{}] (full, readers open)", pp.borrow().id)
-                    }
-                    Wait::Child => "waiting for a child".into(),
-                    Wait::Vfork(c) => format!("waiting for vfork child {}", c.0),
-                    Wait::Until(_) => "sleeping".into(),
-                    Wait::Signal => "waiting for a signal".into(),
-                    Wait::Console => "reading the console".into(),
-                    Wait::Poll(set, _) => format!(
-                        "polling fds {:?}",
-                        set.iter().map(|x| x.0).collect::<Vec<_>>()
-                    ),
-                },
+        for t in self.tasks.values() {
+            let what = match &t.state {
+                PState::Blocked(w) => w.describe(),
                 PState::JobStopped(s) => format!("stopped by {}", crate::signal::name(*s)),
                 PState::Zombie(_) => continue,
                 s => format!("{s:?}"),
             };
+            let name = self.groups.get(&t.tgid).map_or("?", |g| g.name.as_str());
             let _ = writeln!(
                 self.k.console.stderr,
-                "glass:   pid {} ({}): {what}",
-                p.pid.0, p.name
+                "glass:   pid {} ({name}): {what}",
+                t.tid.0
             );
         }
         let live: Vec<Pid> = self
-            .procs
-            .iter()
-            .filter(|p| !p.state.is_zombie())
-            .map(|p| p.pid)
+            .tasks
+            .values()
+            .filter(|t| !t.state.is_zombie())
+            .map(|t| t.tid)
             .collect();
-        for pid in live {
-            if let Some(i) = self.index_of(pid) {
-                self.kill(i, ExitStatus::Signal(9));
-            }
+        for tid in live {
+            self.kill(tid, ExitStatus::Signal(SIGKILL));
         }
     }
 
@@ -340,156 +292,178 @@ impl Machine {
         self.parked = parked;
     }
 
-    /// Run process `i`: finish a system call it was blocked in (or stopped at by
+    /// Run task `tid`: finish a system call it was blocked in (or stopped at by
     /// startsyscall), stop it for its debugger, deliver its notes and signals, and run its
     /// CPU for one quantum or until it traps.
-    fn step(&mut self, i: usize) {
-        if let Some((sys, nr, args)) = self.procs[i].retry.take() {
-            self.syscall_with(i, Some(sys), nr, args);
+    fn step(&mut self, tid: Pid) {
+        let Some(t) = self.tasks.get_mut(&tid) else {
+            return;
+        };
+        if let Some((sys, nr, args)) = t.retry.take() {
+            self.syscall_with(tid, Some(sys), nr, args);
             return;
         }
-        if let Some((sys, nr, args)) = self.procs[i].sys_entry.take() {
-            self.syscall_with(i, sys, nr, args);
+        if let Some((sys, nr, args)) = t.sys_entry.take() {
+            self.syscall_with(tid, sys, nr, args);
             return;
         }
-        if self.procs[i].stop_req {
-            self.procs[i].stop_req = false;
-            self.procs[i].state = PState::Stopped;
+        if t.stop_req {
+            t.stop_req = false;
+            t.state = PState::Stopped;
             return;
         }
         // A pending note: its debugger gets the process before delivery (startstop),
         // otherwise it becomes the Linux signal the guest expects.
-        if !self.procs[i].p9.notes.is_empty() {
-            if self.procs[i].p9.trace == crate::debug::Trace::StartStop {
-                self.procs[i].state = PState::Stopped;
+        if !t.p9.notes.is_empty() {
+            if t.p9.trace == crate::debug::Trace::StartStop {
+                t.state = PState::Stopped;
                 return;
             }
-            self.notes_to_signals(i);
+            self.notes_to_signals(tid);
         }
-        if !self.deliver_signals(i) {
+        if !self.deliver_signals(tid) {
             return;
         }
         let quantum = self.quantum_now();
-        let p = &mut self.procs[i];
-        p.state = PState::Running;
-        self.last_run = Some(p.pid);
-        let stepping = std::mem::take(&mut p.p9.step);
+        self.last_run = Some(tid);
+        let Some(p) = self.parts(tid) else { return };
+        p.t.state = PState::Running;
+        let stepping = std::mem::take(&mut p.t.p9.step);
         let (exit, blocks) = if stepping {
-            p.cpu.run_one()
+            p.s.cpu.run_one()
         } else {
-            p.cpu.run(quantum)
+            p.s.cpu.run(quantum)
         };
-        p.vm.sync_stack(p.cpu.stack_bounds().0);
-        p.blocks += blocks;
+        p.s.vm.sync_stack(p.s.cpu.stack_bounds().0);
+        p.t.blocks += blocks;
+        p.t.state = PState::Ready;
+        let pc = p.s.cpu.pc();
         self.k.clock.ns += blocks * param::NS_PER_BLOCK;
-        p.state = PState::Ready;
         match exit {
             RunExit::Syscall => {
-                p.last_trap = 64;
-                let (nr, args) = p.cpu.syscall_args();
-                let sys = p.cpu.sys(nr);
-                if p.p9.trace == crate::debug::Trace::StartSyscall {
+                let Some(p) = self.parts(tid) else { return };
+                p.t.last_trap = crate::debug::TRAP_SYSCALL;
+                let (nr, args) = p.s.cpu.syscall_args();
+                let sys = p.s.cpu.sys(nr);
+                if p.t.p9.trace == crate::debug::Trace::StartSyscall {
                     // Stop at the entry; the call runs when the debugger resumes it.
                     let argc = sys.map_or(6, |s| s.argc());
-                    p.p9.syscall_text = Self::syscall_entry_text(p, sys, &args[..argc]);
-                    p.sys_entry = Some((sys, nr, args));
-                    p.state = PState::Stopped;
+                    p.t.p9.syscall_text = crate::debug::syscall_entry_text(
+                        tid,
+                        &p.g.name,
+                        pc,
+                        &p.s.cpu,
+                        sys,
+                        &args[..argc],
+                    );
+                    p.t.sys_entry = Some((sys, nr, args));
+                    p.t.state = PState::Stopped;
                     return;
                 }
-                self.syscall_with(i, sys, nr, args);
+                self.syscall_with(tid, sys, nr, args);
             }
-            RunExit::Quantum => p.last_trap = 32,
+            RunExit::Quantum => self.set_last_trap(tid, crate::debug::TRAP_CLOCK),
             exit => {
-                if let Some(t) = p.cpu.trap(exit) {
-                    p.last_trap = t.ureg_type;
-                    self.trap(i, t.note, t.sig, t.pc);
+                let Some(cpu) = self.cpu_of(tid) else { return };
+                if let Some(t) = cpu.trap(exit) {
+                    self.set_last_trap(tid, t.ureg_type);
+                    self.trap(tid, t.note, t.sig, t.pc);
                 }
             }
         }
-        if stepping && i < self.procs.len() && matches!(self.procs[i].state, PState::Ready) {
-            self.procs[i].state = PState::Stopped;
+        if let Some(t) = self.tasks.get_mut(&tid) {
+            if stepping && matches!(t.state, PState::Ready) {
+                t.state = PState::Stopped;
+            }
         }
     }
 
-    fn syscall_with(
-        &mut self,
-        i: usize,
-        sys: Option<crate::syscalls::Sys>,
-        nr: u64,
-        args: [u64; 6],
-    ) {
-        self.procs[i].syscalls += 1;
+    fn set_last_trap(&mut self, tid: Pid, ty: u64) {
+        if let Some(t) = self.tasks.get_mut(&tid) {
+            t.last_trap = ty;
+        }
+    }
+
+    fn syscall_with(&mut self, tid: Pid, sys: Option<Sys>, nr: u64, args: [u64; 6]) {
+        if let Some(t) = self.tasks.get_mut(&tid) {
+            t.syscalls += 1;
+        }
         self.k.clock.ns += param::NS_PER_SYSCALL;
         let out = match sys {
-            Some(s) => match self.machine_syscall(i, s, args) {
-                Some(o) => o,
-                None => syscalls::dispatch(&mut self.k, &mut self.procs[i], s, args),
-            },
+            Some(s) => syscalls::dispatch(self, tid, s, args),
             None => Outcome::NoSys,
         };
         let name = sys.map(|s| s.name()).unwrap_or("unknown");
         let argc = sys.map_or(6, |s| s.argc());
         let ret: i64 = match out {
             Outcome::Ret(v) => {
-                self.procs[i].cpu.set_syscall_ret(v);
+                if let Some(cpu) = self.cpu_of(tid) {
+                    cpu.set_syscall_ret(v);
+                }
                 v as i64
             }
             Outcome::NoReturn => 0,
             Outcome::Block(w) => {
-                let p = &mut self.procs[i];
-                p.retry = sys.map(|s| (s, nr, args));
-                p.state = PState::Blocked(w);
+                if let Some(t) = self.tasks.get_mut(&tid) {
+                    t.retry = sys.map(|s| (s, nr, args));
+                    t.state = PState::Blocked(w);
+                }
                 return;
             }
             Outcome::NoSys => {
-                let p = &self.procs[i];
                 let e = self.k.unimplemented.entry(nr).or_insert((sys, 0));
                 e.1 += 1;
                 if e.1 == 1 {
                     let _ = writeln!(
                         self.k.console.stderr,
                         "glass: unimplemented system call {name} (#{nr}) in pid {}; returning ENOSYS",
-                        p.pid.0
+                        tid.0
                     );
                 }
-                let v = -38i64;
-                self.procs[i].cpu.set_syscall_ret(v as u64);
-                v
+                if let Some(cpu) = self.cpu_of(tid) {
+                    cpu.set_syscall_ret(Errno::ENOSYS.ret());
+                }
+                Errno::ENOSYS.ret() as i64
             }
-            Outcome::Exit(code) => {
-                let pid = self.procs[i].pid.0;
+            Outcome::ThreadExit(code) => {
                 self.k.trace.syscall(&Event {
                     ns: self.k.clock.ns,
-                    pid,
+                    pid: tid.0,
                     name,
                     nr,
                     args: &args[..argc],
                     ret: 0,
                 });
-                self.exit(i, ExitStatus::Code(code));
+                self.thread_exit(tid, code);
+                return;
+            }
+            Outcome::Exit(code) => {
+                self.k.trace.syscall(&Event {
+                    ns: self.k.clock.ns,
+                    pid: tid.0,
+                    name,
+                    nr,
+                    args: &args[..argc],
+                    ret: 0,
+                });
+                self.exit(tid, ExitStatus::Code(code));
                 return;
             }
         };
-        if i < self.procs.len() && self.procs[i].p9.trace == crate::debug::Trace::StartSyscall {
-            // Stop again at the call's exit, with the result in the `syscall` file.
-            let p = &mut self.procs[i];
-            // 9front prints the error string, or "" when the call succeeded.
-            let err = if (-4095..0).contains(&ret) {
-                format!("errno={}", -ret)
-            } else {
-                "\"\"".to_string()
-            };
-            let now = self.k.clock.ns;
-            p.p9.syscall_text = format!("{} = {ret} {err} {now} {now}\n", p.p9.syscall_text);
-            if !p.state.is_zombie() {
-                p.state = PState::Stopped;
+        if let Some(t) = self.tasks.get_mut(&tid) {
+            if t.p9.trace == crate::debug::Trace::StartSyscall {
+                // Stop again at the call's exit, with the result in the `syscall` file.
+                let now = self.k.clock.ns;
+                t.p9.syscall_text = crate::debug::syscall_exit_text(&t.p9.syscall_text, ret, now);
+                if !t.state.is_zombie() {
+                    t.state = PState::Stopped;
+                }
             }
         }
-        if i < self.procs.len() {
-            let pid = self.procs[i].pid.0;
+        if self.tasks.contains_key(&tid) {
             self.k.trace.syscall(&Event {
                 ns: self.k.clock.ns,
-                pid,
+                pid: tid.0,
                 name,
                 nr,
                 args: &args[..argc],
@@ -498,53 +472,186 @@ impl Machine {
         }
     }
 
-    /// End process `i` with `status` (ctl `kill`, a fatal signal).
-    pub fn kill(&mut self, i: usize, status: ExitStatus) {
-        self.exit(i, status);
+    /// End task `tid`'s process with `status` (ctl `kill`, a fatal signal).
+    pub fn kill(&mut self, tid: Pid, status: ExitStatus) {
+        self.exit(tid, status);
     }
 
-    fn exit(&mut self, i: usize, status: ExitStatus) {
-        if self.procs[i].state.is_zombie() {
+    /// exit(2) of one thread: its clear_child_tid word is zeroed and woken, and it goes
+    /// away; the last thread's exit ends the process. A leader that exits before its other
+    /// threads stays, Moribund, until they end (as Linux keeps a zombie leader).
+    fn thread_exit(&mut self, tid: Pid, code: i32) {
+        let Some(tgid) = self.tasks.get(&tid).map(|t| t.tgid) else {
+            return;
+        };
+        let others = self.tasks.values().any(|t| {
+            t.tgid == tgid && t.tid != tid && !matches!(t.state, PState::Blocked(Wait::GroupExit))
+        });
+        if !others {
+            return self.exit(tid, ExitStatus::Code(code));
+        }
+        self.release_thread(tid);
+        if tid == tgid {
+            if let Some(t) = self.tasks.get_mut(&tid) {
+                t.state = PState::Blocked(Wait::GroupExit);
+                t.retry = None;
+            }
+        } else {
+            self.k.trace.exit(tid.0, code);
+            self.tasks.remove(&tid);
+        }
+    }
+
+    /// What the kernel does for a thread that ends while its address space lives on:
+    /// clear_child_tid (CLONE_CHILD_CLEARTID, set_tid_address) is zeroed and one waiter on
+    /// it woken, which is how pthread_join learns of the end.
+    fn release_thread(&mut self, tid: Pid) {
+        self.release_robust_futexes(tid);
+        let Some(addr) = self.tasks.get(&tid).map(|t| t.clear_tid) else {
+            return;
+        };
+        if addr != 0 {
+            if let Some(cpu) = self.cpu_of(tid) {
+                if cpu.write_u32(addr, 0).is_ok() {
+                    crate::syscalls::sched::futex_wake(self, tid, addr, 1, u32::MAX);
+                }
+            }
+        }
+    }
+
+    /// The robust futexes a dying thread holds (set_robust_list(2), the kernel's
+    /// exit_robust_list): each word it owns gets FUTEX_OWNER_DIED, and a waiter is woken,
+    /// so the next locker of a robust mutex sees EOWNERDEAD.
+    fn release_robust_futexes(&mut self, tid: Pid) {
+        const FUTEX_WAITERS: u32 = 0x8000_0000;
+        const FUTEX_OWNER_DIED: u32 = 0x4000_0000;
+        const FUTEX_TID_MASK: u32 = 0x3fff_ffff;
+        /// The kernel's ROBUST_LIST_LIMIT: a list longer (or circular) is abandoned.
+        const LIMIT: usize = 2048;
+        let Some(head) = self
+            .tasks
+            .get(&tid)
+            .map(|t| t.robust_list)
+            .filter(|&h| h != 0)
+        else {
+            return;
+        };
+        let Some(cpu) = self.cpu_of(tid) else { return };
+        let (Ok(first), Ok(offset), Ok(pending)) = (
+            cpu.read_u64(head),
+            cpu.read_u64(head + 8),
+            cpu.read_u64(head + 16),
+        ) else {
+            return;
+        };
+        let mut words = Vec::new();
+        let mut entry = first & !1;
+        for _ in 0..LIMIT {
+            if entry == head || entry == 0 {
+                break;
+            }
+            if entry != pending & !1 {
+                words.push(entry.wrapping_add(offset));
+            }
+            match cpu.read_u64(entry) {
+                Ok(next) => entry = next & !1,
+                Err(_) => break,
+            }
+        }
+        if pending & !1 != 0 {
+            words.push((pending & !1).wrapping_add(offset));
+        }
+        for w in words {
+            let Some(cpu) = self.cpu_of(tid) else { return };
+            let Ok(v) = cpu.read_u32(w) else { continue };
+            if v & FUTEX_TID_MASK != tid.0 {
+                continue;
+            }
+            if cpu
+                .write_u32(w, (v & FUTEX_WAITERS) | FUTEX_OWNER_DIED)
+                .is_ok()
+                && v & FUTEX_WAITERS != 0
+            {
+                crate::syscalls::sched::futex_wake(self, tid, w, 1, u32::MAX);
+            }
+        }
+    }
+
+    fn exit(&mut self, tid: Pid, status: ExitStatus) {
+        // The whole thread group ends: the other threads go at once, the leader remains
+        // as the process's zombie.
+        let Some(leader) = self.tasks.get(&tid).map(|t| t.tgid) else {
+            return;
+        };
+        let others: Vec<Pid> = self
+            .tasks
+            .values()
+            .filter(|t| t.tgid == leader && t.tid != leader)
+            .map(|t| t.tid)
+            .collect();
+        if let (Some(broken), Some(l)) = (
+            self.tasks.get(&tid).and_then(|t| t.p9.broken.clone()),
+            self.tasks.get_mut(&leader),
+        ) {
+            l.p9.broken = Some(broken);
+        }
+        for t in others {
+            self.tasks.remove(&t);
+        }
+        if let Some(space) = self.group_of(leader).map(|g| g.space) {
+            if let Some(s) = self.spaces.get_mut(&space) {
+                if s.loaded != leader {
+                    // The leader's registers (what /proc shows of a Broken process).
+                    if let Some(regs) = self.tasks.get(&leader).and_then(|t| t.regs.as_ref()) {
+                        let _ = s.cpu.load_regs(regs);
+                    }
+                    s.loaded = leader;
+                }
+            }
+        }
+        let tid = leader;
+        let Some(p) = self.parts(tid) else { return };
+        if p.t.state.is_zombie() {
             return;
         }
-        let p = &mut self.procs[i];
-        p.state = PState::Zombie(status);
-        p.retry = None;
-        p.in_vfork = false;
-        p.fds = Default::default();
-        let pid = p.pid;
-        self.k.trace.exit(pid.0, status.shell_code());
-        self.queue_wait_record(i, status);
+        p.t.state = PState::Zombie(status);
+        p.t.retry = None;
+        p.g.in_vfork = false;
+        p.g.fds = Default::default();
+        self.k.trace.exit(tid.0, status.shell_code());
+        self.queue_wait_record(tid, status);
         // Orphans go to init.
         let init = Pid(param::INIT_PID);
-        let init_alive = self.proc_ref(init).is_some() && pid != init;
-        for c in self.procs.iter_mut().filter(|c| c.ppid == pid) {
-            c.ppid = if init_alive { init } else { Pid(0) };
+        let heir = if self.live(init) && tid != init {
+            init
+        } else {
+            Pid(0)
+        };
+        for g in self.groups.values_mut().filter(|g| g.ppid == tid) {
+            g.ppid = heir;
         }
-        self.notify_parent(i);
+        self.notify_parent(tid);
         // Zombies nobody can reap go away at once.
-        let orphans: Vec<usize> = (0..self.procs.len())
-            .filter(|&c| {
-                self.procs[c].state.is_zombie()
-                    && self.procs[c].ppid == Pid(0)
-                    && self.procs[c].pid != init
-            })
+        let orphans: Vec<Pid> = self
+            .groups
+            .values()
+            .filter(|g| g.ppid == Pid(0) && g.pid != init)
+            .filter(|g| self.tasks.get(&g.pid).is_some_and(|t| t.state.is_zombie()))
+            .map(|g| g.pid)
             .collect();
-        for c in orphans.into_iter().rev() {
+        for c in orphans {
             self.reap(c);
         }
         // When init ends, the machine ends: like a container, everything else is killed.
-        if pid == init {
+        if tid == init {
             let live: Vec<Pid> = self
-                .procs
-                .iter()
-                .filter(|p| !p.state.is_zombie())
-                .map(|p| p.pid)
+                .tasks
+                .values()
+                .filter(|t| !t.state.is_zombie())
+                .map(|t| t.tid)
                 .collect();
-            for pid in live {
-                if let Some(j) = self.index_of(pid) {
-                    self.exit(j, ExitStatus::Signal(9));
-                }
+            for t in live {
+                self.exit(t, ExitStatus::Signal(SIGKILL));
             }
         }
     }

@@ -3,8 +3,8 @@
 //! placement (mmap(2), munmap(2), mprotect(2), mremap(2)). Placement is a fixed function of
 //! the process's history: top-down first fit below `param::MMAP_TOP`.
 
-use crate::cpu::Cpu;
 use crate::errno::{Errno, SysResult};
+use crate::guestmem::GuestMem;
 use crate::param::{self, PAGE_SIZE};
 use proc_model::machine::SegKind;
 use std::collections::BTreeMap;
@@ -80,17 +80,17 @@ impl AddressSpace {
     }
 
     /// brk(2): move the break; the Bss segment grows and shrinks with it.
-    pub fn set_brk(&mut self, cpu: &mut Cpu, want: u64) -> u64 {
+    pub fn set_brk(&mut self, mem: &mut dyn GuestMem, want: u64) -> u64 {
         if want < self.brk_start {
             return self.brk;
         }
         let old_top = page_up(self.brk);
         let new_top = page_up(want);
         if new_top > old_top {
-            if !self.is_free(old_top, new_top) || cpu.map(old_top, new_top - old_top, 3).is_err() {
+            if !self.is_free(old_top, new_top) || mem.map(old_top, new_top - old_top, 3).is_err() {
                 return self.brk;
             }
-        } else if new_top < old_top && cpu.unmap(new_top, old_top - new_top).is_err() {
+        } else if new_top < old_top && mem.unmap(new_top, old_top - new_top).is_err() {
             return self.brk;
         }
         self.brk = want;
@@ -167,27 +167,33 @@ impl AddressSpace {
     /// Map fresh zeroed memory at [a, a+len) (replacing what is there, as MAP_FIXED does).
     pub fn map(
         &mut self,
-        cpu: &mut Cpu,
+        mem: &mut dyn GuestMem,
         a: u64,
         len: u64,
         prot: u32,
         kind: SegKind,
     ) -> SysResult<()> {
-        self.unmap(cpu, a, len)?;
-        cpu.map(a, len, prot)?;
+        self.unmap(mem, a, len)?;
+        mem.map(a, len, prot)?;
         self.add(a, a + len, prot, kind);
         Ok(())
     }
 
-    pub fn unmap(&mut self, cpu: &mut Cpu, a: u64, len: u64) -> SysResult<()> {
+    pub fn unmap(&mut self, mem: &mut dyn GuestMem, a: u64, len: u64) -> SysResult<()> {
         for piece in self.carve(a, a + len) {
-            cpu.unmap(piece.start, piece.end - piece.start)?;
+            mem.unmap(piece.start, piece.end - piece.start)?;
         }
         Ok(())
     }
 
     /// mprotect(2): every page of the range must be mapped (else ENOMEM).
-    pub fn protect(&mut self, cpu: &mut Cpu, a: u64, len: u64, prot: u32) -> SysResult<()> {
+    pub fn protect(
+        &mut self,
+        mem: &mut dyn GuestMem,
+        a: u64,
+        len: u64,
+        prot: u32,
+    ) -> SysResult<()> {
         let mut covered = a;
         for s in self
             .segs
@@ -205,9 +211,9 @@ impl AddressSpace {
         }
         for piece in self.carve(a, a + len) {
             if piece.kind == SegKind::Text && prot & 2 != 0 {
-                cpu.text_pristine = false;
+                mem.text_written();
             }
-            cpu.protect(piece.start, piece.end - piece.start, prot)?;
+            mem.protect(piece.start, piece.end - piece.start, prot)?;
             self.add(piece.start, piece.end, prot, piece.kind);
         }
         Ok(())
@@ -216,7 +222,7 @@ impl AddressSpace {
     /// mremap(2) without MREMAP_FIXED: grow or shrink in place when possible, else move.
     pub fn remap(
         &mut self,
-        cpu: &mut Cpu,
+        mem: &mut dyn GuestMem,
         old: u64,
         old_len: u64,
         new_len: u64,
@@ -227,12 +233,12 @@ impl AddressSpace {
             return Err(Errno::EFAULT);
         }
         if new_len <= old_len {
-            self.unmap(cpu, old + new_len, old_len - new_len)?;
+            self.unmap(mem, old + new_len, old_len - new_len)?;
             return Ok(old);
         }
         let grow_from = old + old_len;
         if seg.end == grow_from && self.is_free(grow_from, old + new_len) {
-            cpu.map(grow_from, new_len - old_len, seg.prot)?;
+            mem.map(grow_from, new_len - old_len, seg.prot)?;
             if let Some(s) = self.segs.get_mut(&seg.start) {
                 s.end = old + new_len;
             }
@@ -242,20 +248,25 @@ impl AddressSpace {
             return Err(Errno::ENOMEM);
         }
         let new = self.place(new_len)?;
-        let data = cpu.read(old, old_len as usize)?;
-        self.map(cpu, new, new_len, seg.prot | 3, seg.kind)?;
-        cpu.write(new, &data)?;
+        let data = mem.read(old, old_len as usize)?;
+        self.map(mem, new, new_len, seg.prot | 3, seg.kind)?;
+        mem.write(new, &data)?;
         if seg.prot & 2 == 0 {
-            self.protect(cpu, new, new_len, seg.prot)?;
+            self.protect(mem, new, new_len, seg.prot)?;
         }
-        self.unmap(cpu, old, old_len)?;
+        self.unmap(mem, old, old_len)?;
         Ok(new)
     }
 
     /// Map every segment into `to` and copy the pages that are not all zero (fork). Pages
     /// never touched stay unbacked in the child, as in the parent.
     /// Segments in `keep` are already present in `to` (a reused engine) and are skipped.
-    pub fn copy_into(&self, from: &Cpu, to: &mut Cpu, keep: &[(u64, u64)]) -> SysResult<()> {
+    pub fn copy_into(
+        &self,
+        from: &dyn GuestMem,
+        to: &mut dyn GuestMem,
+        keep: &[(u64, u64)],
+    ) -> SysResult<()> {
         const CHUNK: u64 = 64 * 1024;
         let mut buf = vec![0u8; CHUNK as usize];
         for s in self

@@ -112,6 +112,11 @@ pub struct MachineArgs {
     /// Scheduler quantum, in blocks of guest work.
     #[arg(long, default_value_t = glass_emulator::param::QUANTUM_BLOCKS, value_name = "BLOCKS")]
     quantum: u64,
+    /// CPUs the guest sees (sched_getaffinity, nproc, Go's GOMAXPROCS default). Threads still
+    /// run one at a time on the machine's deterministic scheduler; the count is the same on
+    /// every host.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    cpus: u32,
 }
 
 /// The root the setup script builds next to the workspace.
@@ -142,6 +147,7 @@ impl MachineArgs {
         c.quantum = self.quantum;
         c.sched_seed = self.sched_seed;
         c.hang = self.hang;
+        c.cpus = self.cpus;
         if !self.env.is_empty() {
             c.env = self.env.clone();
         }

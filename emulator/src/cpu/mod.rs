@@ -93,11 +93,8 @@ pub struct Trap {
     pub ureg_type: u64,
 }
 
-/// Linux signal numbers of guest faults (include/uapi/asm-generic/signal.h).
-const SIGILL: i32 = 4;
-const SIGTRAP: i32 = 5;
-const SIGFPE: i32 = 8;
-const SIGSEGV: i32 = 11;
+// The Linux signals of guest faults.
+use crate::signal::{SIGFPE, SIGILL, SIGSEGV, SIGTRAP};
 
 impl Trap {
     fn new(note: impl Into<String>, sig: i32, pc: u64, ureg_type: u64) -> Trap {
@@ -703,15 +700,6 @@ impl Cpu {
             .map_err(|_| Errno::ENOMEM)
     }
 
-    pub fn read(&self, addr: u64, len: usize) -> SysResult<Vec<u8>> {
-        if len == 0 {
-            return Ok(Vec::new());
-        }
-        self.uc
-            .mem_read_as_vec(addr, len)
-            .map_err(|_| Errno::EFAULT)
-    }
-
     pub fn read_into(&self, addr: u64, buf: &mut [u8]) -> SysResult<()> {
         if buf.is_empty() {
             return Ok(());
@@ -724,38 +712,6 @@ impl Cpu {
             return Ok(());
         }
         self.uc.mem_write(addr, data).map_err(|_| Errno::EFAULT)
-    }
-
-    /// Read a NUL-terminated string of at most `max` bytes.
-    pub fn read_cstr(&self, addr: u64, max: usize) -> SysResult<Vec<u8>> {
-        let mut out = Vec::new();
-        let mut a = addr;
-        while out.len() < max {
-            // Read up to the end of the page so a string near a mapping's end is fine.
-            let chunk = (4096 - (a & 4095)) as usize;
-            let buf = self.read(a, chunk.min(max - out.len()))?;
-            if let Some(i) = buf.iter().position(|&b| b == 0) {
-                out.extend_from_slice(&buf[..i]);
-                return Ok(out);
-            }
-            out.extend_from_slice(&buf);
-            a += chunk as u64;
-        }
-        Err(Errno::ENAMETOOLONG)
-    }
-
-    pub fn read_u64(&self, addr: u64) -> SysResult<u64> {
-        let mut b = [0u8; 8];
-        self.read_into(addr, &mut b)?;
-        Ok(u64::from_le_bytes(b))
-    }
-
-    pub fn write_u64(&mut self, addr: u64, v: u64) -> SysResult<()> {
-        self.write(addr, &v.to_le_bytes())
-    }
-
-    pub fn write_u32(&mut self, addr: u64, v: u32) -> SysResult<()> {
-        self.write(addr, &v.to_le_bytes())
     }
 
     /// Unmap everything but the ranges in `keep` (sorted, non-overlapping), and reset the
@@ -880,14 +836,70 @@ impl Cpu {
         backend(arch).sigtramp()
     }
 
-    /// `st` as this arch's `struct stat` (stat(2), fstat(2), newfstatat(2)).
-    pub fn encode_stat(&self, st: &Stat) -> Vec<u8> {
-        self.backend.encode_stat(st)
+    /// `st` as `arch`'s `struct stat` (stat(2), fstat(2), newfstatat(2)); a function of the
+    /// arch alone, so the syscall layer needs no engine for it.
+    pub fn encode_stat(arch: Arch, st: &Stat) -> Vec<u8> {
+        backend(arch).encode_stat(st)
     }
 
     /// Forget translations of [begin, end): code written from the host must be seen.
     pub fn invalidate_code(&mut self, begin: u64, end: u64) {
         let _ = self.uc.ctl_remove_cache(begin, end);
+    }
+}
+
+/// One thread's registers while another thread of the same address space runs on the engine
+/// (a unicorn context: it belongs to the engine that saved it).
+pub struct RegCtx(unicorn_engine::Context);
+
+impl std::fmt::Debug for RegCtx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RegCtx")
+    }
+}
+
+impl Cpu {
+    /// Save the engine's registers into `ctx`, allocating it on first use.
+    pub fn save_regs(&self, ctx: &mut Option<RegCtx>) -> Result<(), CpuError> {
+        match ctx {
+            Some(c) => self.uc.context_save(&mut c.0)?,
+            None => *ctx = Some(RegCtx(self.uc.context_init()?)),
+        }
+        Ok(())
+    }
+
+    /// Put registers saved by [`Cpu::save_regs`] back into the engine.
+    pub fn load_regs(&mut self, ctx: &RegCtx) -> Result<(), CpuError> {
+        self.uc.context_restore(&ctx.0)?;
+        Ok(())
+    }
+}
+
+/// The engine is the address space's memory (guestmem.rs): the syscall layer reaches guest
+/// bytes and mappings only through this.
+impl crate::guestmem::GuestMem for Cpu {
+    fn read_into(&self, addr: u64, buf: &mut [u8]) -> SysResult<()> {
+        Cpu::read_into(self, addr, buf)
+    }
+
+    fn write(&mut self, addr: u64, data: &[u8]) -> SysResult<()> {
+        Cpu::write(self, addr, data)
+    }
+
+    fn map(&mut self, addr: u64, size: u64, prot: u32) -> SysResult<()> {
+        Cpu::map(self, addr, size, prot)
+    }
+
+    fn unmap(&mut self, addr: u64, size: u64) -> SysResult<()> {
+        Cpu::unmap(self, addr, size)
+    }
+
+    fn protect(&mut self, addr: u64, size: u64, prot: u32) -> SysResult<()> {
+        Cpu::protect(self, addr, size, prot)
+    }
+
+    fn text_written(&mut self) {
+        self.text_pristine = false;
     }
 }
 

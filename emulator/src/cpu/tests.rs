@@ -4,6 +4,7 @@
 //! frames that sigreturn undoes.
 
 use super::*;
+use crate::guestmem::GuestMem;
 use proc_model::machine::Regs;
 use unicorn_engine::{RegisterARM64, RegisterRISCV, RegisterX86};
 

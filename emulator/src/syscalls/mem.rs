@@ -3,12 +3,14 @@
 
 use crate::errno::{Errno, SysResult};
 use crate::fdtable::FileKind;
-use crate::machine::{Kernel, Process};
 use crate::param::PAGE_SIZE;
+use crate::syscalls::Cx;
 use crate::vm::page_up;
 use proc_model::machine::SegKind;
 use std::os::unix::fs::FileExt;
 
+/// mman-common.h.
+const PROT_WRITE: u32 = 0x2;
 const MAP_SHARED: u64 = 0x01;
 const MAP_FIXED: u64 = 0x10;
 const MAP_ANONYMOUS: u64 = 0x20;
@@ -16,11 +18,11 @@ const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
 const MREMAP_MAYMOVE: u64 = 1;
 const MREMAP_FIXED: u64 = 2;
 
-pub fn brk(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    Ok(p.vm.set_brk(&mut p.cpu, a[0]))
+pub fn brk(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    Ok(cx.vm.set_brk(cx.mem, a[0]))
 }
 
-pub fn mmap(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+pub fn mmap(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     let (addr, len, prot, flags, fd, off) = (a[0], a[1], a[2] as u32, a[3], a[4] as i32, a[5]);
     if len == 0 || addr % PAGE_SIZE != 0 || off % PAGE_SIZE != 0 {
         return Err(Errno::EINVAL);
@@ -31,13 +33,13 @@ pub fn mmap(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
     }
     let at = if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0 {
         if flags & MAP_FIXED_NOREPLACE != 0
-            && p.vm.segs().any(|s| s.start < addr + len && s.end > addr)
+            && cx.vm.segs().any(|s| s.start < addr + len && s.end > addr)
         {
             return Err(Errno::EEXIST);
         }
         addr
     } else {
-        p.vm.place(len)?
+        cx.vm.place(len)?
     };
     let kind = if flags & MAP_SHARED != 0 {
         SegKind::Shared
@@ -48,7 +50,7 @@ pub fn mmap(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
     };
     // File contents are copied in (a private mapping; MAP_SHARED files are not written back).
     let contents = if flags & MAP_ANONYMOUS == 0 {
-        let f = p.fds.get(fd)?;
+        let f = cx.g.fds.get(fd)?;
         let f = f.borrow();
         if !f.readable() {
             return Err(Errno::EACCES);
@@ -71,51 +73,47 @@ pub fn mmap(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
     } else {
         Vec::new()
     };
-    p.vm.map(
-        &mut p.cpu,
+    cx.vm.map(
+        cx.mem,
         at,
         len,
-        prot | if contents.is_empty() { 0 } else { 2 },
+        prot | if contents.is_empty() { 0 } else { PROT_WRITE },
         kind,
     )?;
     if !contents.is_empty() {
-        p.cpu.write(at, &contents)?;
-        if prot & 2 == 0 {
-            p.vm.protect(&mut p.cpu, at, len, prot)?;
+        cx.mem.write(at, &contents)?;
+        if prot & PROT_WRITE == 0 {
+            cx.vm.protect(cx.mem, at, len, prot)?;
         }
     }
     Ok(at)
 }
 
-pub fn munmap(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+pub fn munmap(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     if !a[0].is_multiple_of(PAGE_SIZE) || a[1] == 0 {
         return Err(Errno::EINVAL);
     }
-    p.vm.unmap(&mut p.cpu, a[0], page_up(a[1]))?;
+    cx.vm.unmap(cx.mem, a[0], page_up(a[1]))?;
     Ok(0)
 }
 
-pub fn mprotect(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+pub fn mprotect(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     if !a[0].is_multiple_of(PAGE_SIZE) {
         return Err(Errno::EINVAL);
     }
     if a[1] == 0 {
         return Ok(0);
     }
-    p.vm.protect(&mut p.cpu, a[0], page_up(a[1]), a[2] as u32 & 7)?;
+    cx.vm
+        .protect(cx.mem, a[0], page_up(a[1]), a[2] as u32 & 7)?;
     Ok(0)
 }
 
-pub fn mremap(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+pub fn mremap(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     let (old, old_len, new_len, flags) = (a[0], page_up(a[1]), page_up(a[2]), a[3]);
     if old % PAGE_SIZE != 0 || new_len == 0 || flags & MREMAP_FIXED != 0 {
         return Err(Errno::EINVAL);
     }
-    p.vm.remap(
-        &mut p.cpu,
-        old,
-        old_len,
-        new_len,
-        flags & MREMAP_MAYMOVE != 0,
-    )
+    cx.vm
+        .remap(cx.mem, old, old_len, new_len, flags & MREMAP_MAYMOVE != 0)
 }

@@ -1,9 +1,12 @@
-//! Time system calls (clock_gettime(2), gettimeofday(2), time(2), nanosleep(2)) on the
-//! machine's virtual clock, which advances only with guest work (DESIGN.md).
+//! Time system calls (clock_gettime(2), gettimeofday(2), time(2), nanosleep(2),
+//! clock_nanosleep(2), alarm(2), setitimer(2)) on the machine's virtual clock, which
+//! advances only with guest work (docs/DESIGN.md, determinism contract).
 
 use crate::errno::{Errno, SysResult};
-use crate::machine::{Kernel, Process};
+use crate::guestmem::le64;
+use crate::machine::{Kernel, Task, Wait};
 use crate::param;
+use crate::syscalls::{Cx, Outcome};
 
 fn realtime_ns(k: &Kernel) -> u64 {
     param::EPOCH_BASE_SECS * 1_000_000_000 + k.clock.ns
@@ -17,73 +20,216 @@ fn timespec(ns: u64) -> [u8; 16] {
 }
 
 /// CPU time of a process: its guest work and its system calls.
-pub fn cpu_ns(p: &Process) -> u64 {
-    p.blocks * param::NS_PER_BLOCK + p.syscalls * param::NS_PER_SYSCALL
+pub fn cpu_ns(t: &Task) -> u64 {
+    t.blocks * param::NS_PER_BLOCK + t.syscalls * param::NS_PER_SYSCALL
 }
 
-pub fn clock_ns(k: &Kernel, p: &Process, clock: u64) -> SysResult<u64> {
+pub fn clock_ns(k: &Kernel, t: &Task, clock: u64) -> SysResult<u64> {
     Ok(match clock {
         0 | 5 | 8 | 11 => realtime_ns(k), // REALTIME, REALTIME_COARSE, REALTIME_ALARM, TAI
         1 | 4 | 6 | 7 | 9 => k.clock.ns,  // MONOTONIC, _RAW, _COARSE, BOOTTIME, BOOTTIME_ALARM
-        2 | 3 => cpu_ns(p),               // PROCESS_CPUTIME_ID, THREAD_CPUTIME_ID
+        2 | 3 => cpu_ns(t),               // PROCESS_CPUTIME_ID, THREAD_CPUTIME_ID
         _ => return Err(Errno::EINVAL),
     })
 }
 
-pub fn clock_gettime(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    let ns = clock_ns(k, p, a[0])?;
-    p.cpu.write(a[1], &timespec(ns))?;
+pub fn clock_gettime(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    let ns = clock_ns(cx.k, cx.t, a[0])?;
+    cx.mem.write(a[1], &timespec(ns))?;
     Ok(0)
 }
 
-pub fn clock_getres(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    clock_ns(k, p, a[0])?;
+pub fn clock_getres(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    clock_ns(cx.k, cx.t, a[0])?;
     if a[1] != 0 {
-        p.cpu.write(a[1], &timespec(1))?;
+        cx.mem.write(a[1], &timespec(1))?;
     }
     Ok(0)
 }
 
-pub fn gettimeofday(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+pub fn gettimeofday(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     if a[0] != 0 {
-        let ns = realtime_ns(k);
+        let ns = realtime_ns(cx.k);
         let mut b = [0u8; 16];
         b[..8].copy_from_slice(&(ns / 1_000_000_000).to_le_bytes());
         b[8..].copy_from_slice(&((ns % 1_000_000_000) / 1000).to_le_bytes());
-        p.cpu.write(a[0], &b)?;
+        cx.mem.write(a[0], &b)?;
     }
     if a[1] != 0 {
-        p.cpu.write(a[1], &[0u8; 8])?;
+        cx.mem.write(a[1], &[0u8; 8])?;
     }
     Ok(0)
 }
 
-pub fn time(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    let s = realtime_ns(k) / 1_000_000_000;
+pub fn time(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    let s = realtime_ns(cx.k) / 1_000_000_000;
     if a[0] != 0 {
-        p.cpu.write_u64(a[0], s)?;
+        cx.mem.write_u64(a[0], s)?;
     }
     Ok(s)
 }
 
-/// nanosleep and clock_nanosleep (a = clock, flags, req, rem). With one runnable process the
-/// clock jumps to the deadline; the sleep takes no host time.
-pub fn nanosleep(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    let req = p.cpu.read(a[2], 16)?;
-    let sec = i64::from_le_bytes(req[..8].try_into().unwrap_or([0; 8]));
-    let nsec = i64::from_le_bytes(req[8..].try_into().unwrap_or([0; 8]));
+/// nanosleep(req) and clock_nanosleep(clock, flags, req): the task waits until the
+/// deadline on virtual time; when every task waits, the clock jumps to the next deadline,
+/// so a sleep takes no host time.
+pub fn sleep(cx: &mut Cx, clock: u64, flags: u64, req: u64) -> Outcome {
+    const TIMER_ABSTIME: u64 = 1;
+    let b = match cx.mem.read(req, 16) {
+        Ok(b) => b,
+        Err(e) => return e.into(),
+    };
+    let (sec, nsec) = (le64(&b[..8]) as i64, le64(&b[8..]) as i64);
     if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
-        return Err(Errno::EINVAL);
+        return Errno::EINVAL.into();
     }
     let dur = (sec as u64)
         .saturating_mul(1_000_000_000)
         .saturating_add(nsec as u64);
-    const TIMER_ABSTIME: u64 = 1;
-    if a[1] & TIMER_ABSTIME != 0 {
-        let now = clock_ns(k, p, a[0])?;
-        k.clock.ns += dur.saturating_sub(now);
+    let now = match clock_ns(cx.k, cx.t, clock) {
+        Ok(n) => n,
+        Err(e) => return e.into(),
+    };
+    let wait = if flags & TIMER_ABSTIME != 0 {
+        dur.saturating_sub(now)
     } else {
-        k.clock.ns = k.clock.ns.saturating_add(dur);
+        dur
+    };
+    if wait == 0 {
+        return Outcome::Ret(0);
+    }
+    Outcome::Block(Wait::Until(cx.k.clock.ns.saturating_add(wait)))
+}
+
+/// alarm(seconds): SIGALRM after that much virtual time; returns the seconds left of the
+/// previous alarm, rounded up.
+pub fn alarm(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    let now = cx.k.clock.ns;
+    let left =
+        cx.g.alarm_ns
+            .map(|d| d.saturating_sub(now).div_ceil(1_000_000_000))
+            .unwrap_or(0);
+    cx.g.alarm_ns = (a[0] > 0).then(|| now.saturating_add(a[0].saturating_mul(1_000_000_000)));
+    Ok(left)
+}
+
+/// setitimer(which, new, old) for ITIMER_REAL (0): one-shot alarms on virtual time (the
+/// interval is not re-armed). getitimer is setitimer with no new value.
+pub fn setitimer(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    if a[0] != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let now = cx.k.clock.ns;
+    if a[2] != 0 {
+        let left = cx.g.alarm_ns.map(|d| d.saturating_sub(now)).unwrap_or(0);
+        let mut b = [0u8; 32];
+        b[16..24].copy_from_slice(&(left / 1_000_000_000).to_le_bytes());
+        b[24..32].copy_from_slice(&((left % 1_000_000_000) / 1000).to_le_bytes());
+        cx.mem.write(a[2], &b)?;
+    }
+    if a[1] != 0 {
+        let b = cx.mem.read(a[1], 32)?;
+        let (s, us) = (le64(&b[16..24]), le64(&b[24..32]));
+        let ns = s
+            .saturating_mul(1_000_000_000)
+            .saturating_add(us.saturating_mul(1000));
+        cx.g.alarm_ns = (ns > 0).then(|| now + ns);
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::guestmem::GuestMem;
+    use crate::syscalls::testing::{Bench, MEM};
+
+    #[test]
+    fn clock_gettime_realtime_starts_at_the_epoch() {
+        let mut b = Bench::new();
+        b.k.clock.ns = 1_500_000_000;
+        assert_eq!(clock_gettime(&mut b.cx(), [0, MEM, 0, 0, 0, 0]), Ok(0));
+        let ts = b.mem.read(MEM, 16).unwrap();
+        assert_eq!(le64(&ts[..8]), param::EPOCH_BASE_SECS + 1);
+        assert_eq!(le64(&ts[8..]), 500_000_000);
+    }
+
+    #[test]
+    fn clock_gettime_bad_clock_is_einval_bad_pointer_efault() {
+        let mut b = Bench::new();
+        assert_eq!(
+            clock_gettime(&mut b.cx(), [99, MEM, 0, 0, 0, 0]),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            clock_gettime(&mut b.cx(), [1, 0x10, 0, 0, 0, 0]),
+            Err(Errno::EFAULT)
+        );
+    }
+
+    #[test]
+    fn sleep_blocks_until_now_plus_duration() {
+        let mut b = Bench::new();
+        b.k.clock.ns = 100;
+        b.mem
+            .write(MEM, &[2u64.to_le_bytes(), 5u64.to_le_bytes()].concat())
+            .unwrap();
+        match sleep(&mut b.cx(), 0, 0, MEM) {
+            Outcome::Block(Wait::Until(d)) => assert_eq!(d, 2_000_000_105),
+            o => panic!("{o:?}"),
+        }
+    }
+
+    #[test]
+    fn sleep_until_a_past_absolute_time_returns_at_once() {
+        let mut b = Bench::new();
+        b.k.clock.ns = 5_000;
+        b.mem
+            .write(MEM, &[0u64.to_le_bytes(), 10u64.to_le_bytes()].concat())
+            .unwrap();
+        assert!(matches!(sleep(&mut b.cx(), 1, 1, MEM), Outcome::Ret(0)));
+    }
+
+    #[test]
+    fn sleep_with_bad_timespec_is_einval_or_efault() {
+        let mut b = Bench::new();
+        b.mem
+            .write(
+                MEM,
+                &[0u64.to_le_bytes(), 1_000_000_000u64.to_le_bytes()].concat(),
+            )
+            .unwrap();
+        assert!(
+            matches!(sleep(&mut b.cx(), 0, 0, MEM), Outcome::Ret(v) if v == Errno::EINVAL.ret())
+        );
+        assert!(
+            matches!(sleep(&mut b.cx(), 0, 0, 0x10), Outcome::Ret(v) if v == Errno::EFAULT.ret())
+        );
+    }
+
+    #[test]
+    fn alarm_returns_seconds_left_rounded_up() {
+        let mut b = Bench::new();
+        assert_eq!(alarm(&mut b.cx(), [3, 0, 0, 0, 0, 0]), Ok(0));
+        b.k.clock.ns = 1_500_000_000;
+        assert_eq!(alarm(&mut b.cx(), [0, 0, 0, 0, 0, 0]), Ok(2));
+        assert_eq!(b.g.alarm_ns, None);
+    }
+
+    #[test]
+    fn setitimer_arms_and_getitimer_reads_back() {
+        let mut b = Bench::new();
+        let mut v = [0u8; 32];
+        v[16..24].copy_from_slice(&1u64.to_le_bytes());
+        v[24..32].copy_from_slice(&250_000u64.to_le_bytes());
+        b.mem.write(MEM, &v).unwrap();
+        assert_eq!(setitimer(&mut b.cx(), [0, MEM, 0, 0, 0, 0]), Ok(0));
+        assert_eq!(b.g.alarm_ns, Some(1_250_000_000));
+        assert_eq!(setitimer(&mut b.cx(), [0, 0, MEM + 64, 0, 0, 0]), Ok(0));
+        let old = b.mem.read(MEM + 64, 32).unwrap();
+        assert_eq!((le64(&old[16..24]), le64(&old[24..32])), (1, 250_000));
+        assert_eq!(
+            setitimer(&mut b.cx(), [1, MEM, 0, 0, 0, 0]),
+            Err(Errno::EINVAL)
+        );
+    }
 }

@@ -1,12 +1,15 @@
 //! File system calls (Linux man-pages section 2: read, write, openat, lseek, stat, statx,
 //! getdents64, ioctl, fcntl, dup, access, readlink, getcwd, chdir, mkdir, unlink, rename,
-//! symlink, truncate, statfs, poll) over the guest file system and the console.
+//! symlink, truncate, statfs, sendfile) over the guest file system and the console. Reads
+//! and writes of a pipe go to `crate::pipe`.
 
-use crate::cpu::Stat;
+use crate::cpu::{Cpu, Stat};
 use crate::errno::{Errno, SysResult};
 use crate::fdtable::*;
-use crate::machine::{Kernel, Process};
+use crate::guestmem::GuestMem;
+use crate::machine::{Group, Kernel};
 use crate::param::PATH_MAX;
+use crate::syscalls::{Cx, Outcome};
 use crate::vfs::{self, DevKind, FileStat, Node, Resolved};
 use std::io::Read as _;
 use std::os::unix::fs::FileExt;
@@ -15,6 +18,8 @@ pub const AT_FDCWD: i32 = -100;
 pub const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
 pub const AT_REMOVEDIR: u64 = 0x200;
 pub const AT_EMPTY_PATH: u64 = 0x1000;
+/// creat(2) is open with O_CREAT|O_WRONLY|O_TRUNC.
+pub const O_CREAT_WRONLY_TRUNC: u64 = (O_CREAT | O_WRONLY | O_TRUNC) as u64;
 
 /// Largest single transfer we stage through host memory; longer requests return short
 /// counts, which POSIX allows for reads and which glibc's write loops retry.
@@ -24,24 +29,24 @@ pub fn fd_arg(a: u64) -> i32 {
     a as i32
 }
 
-pub fn guest_path(p: &Process, addr: u64) -> SysResult<String> {
+pub fn guest_path(mem: &dyn GuestMem, addr: u64) -> SysResult<String> {
     if addr == 0 {
         return Err(Errno::EFAULT);
     }
-    let b = p.cpu.read_cstr(addr, PATH_MAX)?;
+    let b = mem.read_cstr(addr, PATH_MAX)?;
     String::from_utf8(b).map_err(|_| Errno::ENOENT)
 }
 
 /// The absolute guest path named by (dirfd, path).
-fn at_path(p: &Process, dirfd: u64, path: &str) -> SysResult<String> {
+fn at_path(g: &Group, dirfd: u64, path: &str) -> SysResult<String> {
     if path.starts_with('/') {
         return Ok(path.to_string());
     }
     let dirfd = fd_arg(dirfd);
     if dirfd == AT_FDCWD {
-        return Ok(vfs::absolute(&p.cwd, path));
+        return Ok(vfs::absolute(&g.cwd, path));
     }
-    let f = p.fds.get(dirfd)?;
+    let f = g.fds.get(dirfd)?;
     let f = f.borrow();
     if !matches!(f.kind, FileKind::Dir(_)) {
         return Err(Errno::ENOTDIR);
@@ -157,15 +162,191 @@ pub fn do_write(
 
 use std::io::Write as _;
 
-pub fn read(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    let f = p.fds.get(fd_arg(a[0]))?;
-    let data = do_read(k, &mut f.borrow_mut(), a[2] as usize, None)?;
-    p.cpu.write(a[1], &data)?;
-    Ok(data.len() as u64)
+/// read(2): a pipe may wait, an empty console read while /proc is served waits for input;
+/// files return what there is.
+pub fn read(cx: &mut Cx, a: [u64; 6]) -> Outcome {
+    read_pieces(cx, a[0], vec![(a[1], a[2])])
 }
 
-pub fn pread(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    let f = p.fds.get(fd_arg(a[0]))?;
+/// readv(2): as read, into each iovec in turn.
+pub fn readv(cx: &mut Cx, a: [u64; 6]) -> Outcome {
+    match cx.mem.read_iovecs(a[1], a[2]) {
+        Ok(pieces) => read_pieces(cx, a[0], pieces),
+        Err(e) => e.into(),
+    }
+}
+
+/// write(2).
+pub fn write(cx: &mut Cx, a: [u64; 6]) -> Outcome {
+    write_pieces(cx, a[0], vec![(a[1], a[2])])
+}
+
+/// writev(2).
+pub fn writev(cx: &mut Cx, a: [u64; 6]) -> Outcome {
+    match cx.mem.read_iovecs(a[1], a[2]) {
+        Ok(pieces) => write_pieces(cx, a[0], pieces),
+        Err(e) => e.into(),
+    }
+}
+
+fn read_pieces(cx: &mut Cx, fd: u64, pieces: Vec<(u64, u64)>) -> Outcome {
+    let f = match cx.g.fds.get(fd_arg(fd)) {
+        Ok(f) => f,
+        Err(e) => return e.into(),
+    };
+    let (nonblock, pipe) = {
+        let f = f.borrow();
+        let pipe = match &f.kind {
+            FileKind::PipeRead(pp) => Some(pp.clone()),
+            FileKind::PipeWrite(_) => return Errno::EBADF.into(),
+            _ => None,
+        };
+        (f.flags & O_NONBLOCK != 0, pipe)
+    };
+    if let Some(pp) = pipe {
+        return crate::pipe::read(cx, &pp, nonblock, &pieces);
+    }
+    if console_empty(cx.k, &f.borrow()) {
+        cx.k.start_console_reader();
+        return if nonblock {
+            Errno::EAGAIN.into()
+        } else {
+            Outcome::Block(crate::machine::Wait::Console)
+        };
+    }
+    let mut total = 0u64;
+    for (base, len) in pieces {
+        if len == 0 {
+            continue;
+        }
+        let got = do_read(cx.k, &mut f.borrow_mut(), len as usize, None)
+            .and_then(|data| cx.mem.write(base, &data).map(|()| data.len() as u64));
+        match got {
+            Ok(n) => {
+                total += n;
+                if n < len {
+                    break;
+                }
+            }
+            Err(e) => return e.into(),
+        }
+    }
+    Outcome::Ret(total)
+}
+
+fn write_pieces(cx: &mut Cx, fd: u64, pieces: Vec<(u64, u64)>) -> Outcome {
+    let f = match cx.g.fds.get(fd_arg(fd)) {
+        Ok(f) => f,
+        Err(e) => return e.into(),
+    };
+    let (nonblock, pipe) = {
+        let f = f.borrow();
+        let pipe = match &f.kind {
+            FileKind::PipeWrite(pp) => Some(pp.clone()),
+            FileKind::PipeRead(_) => return Errno::EBADF.into(),
+            _ => None,
+        };
+        (f.flags & O_NONBLOCK != 0, pipe)
+    };
+    if let Some(pp) = pipe {
+        return crate::pipe::write(cx, &pp, nonblock, &pieces);
+    }
+    // Gather first so one writev is one write on the console (as on Linux for small ones).
+    let mut data = Vec::new();
+    for (base, len) in pieces {
+        match cx.mem.read(base, (len as usize).min(MAX_IO)) {
+            Ok(b) => data.extend_from_slice(&b),
+            Err(e) => return e.into(),
+        }
+    }
+    let r = do_write(cx.k, &mut f.borrow_mut(), &data, None);
+    r.map(|n| n as u64).into()
+}
+
+/// `f` reads the console, which is served by the reader thread and has nothing yet.
+fn console_empty(k: &Kernel, f: &OpenFile) -> bool {
+    let Some(ci) = &k.console_in else {
+        return false;
+    };
+    !ci.readable()
+        && f.readable()
+        && matches!(
+            f.kind,
+            FileKind::Console(Console::Stdin) | FileKind::Dev(DevKind::Tty)
+        )
+}
+
+/// sendfile(out, in, offset*, count): copy through the kernel; a pipe as `out` takes only
+/// what fits, so nothing read is ever lost.
+pub fn sendfile(cx: &mut Cx, a: [u64; 6]) -> Outcome {
+    let (out_fd, in_fd, offp, count) = (a[0] as i32, a[1] as i32, a[2], a[3] as usize);
+    let (Ok(out), Ok(inp)) = (cx.g.fds.get(out_fd), cx.g.fds.get(in_fd)) else {
+        return Errno::EBADF.into();
+    };
+    if console_empty(cx.k, &inp.borrow()) {
+        cx.k.start_console_reader();
+        return if inp.borrow().flags & O_NONBLOCK != 0 {
+            Errno::EAGAIN.into()
+        } else {
+            Outcome::Block(crate::machine::Wait::Console)
+        };
+    }
+    let mut limit = count.min(MAX_IO);
+    let out_pipe = match &out.borrow().kind {
+        FileKind::PipeWrite(pp) => Some(pp.clone()),
+        FileKind::PipeRead(_) => return Errno::EBADF.into(),
+        _ => None,
+    };
+    if let Some(pp) = &out_pipe {
+        limit = match crate::pipe::sendfile_room(cx, pp, limit) {
+            Ok(n) => n,
+            Err(o) => return o,
+        };
+    }
+    if matches!(
+        inp.borrow().kind,
+        FileKind::PipeRead(_) | FileKind::PipeWrite(_)
+    ) {
+        return Errno::EINVAL.into();
+    }
+    let at = if offp != 0 {
+        match cx.mem.read_u64(offp) {
+            Ok(o) => Some(o),
+            Err(e) => return e.into(),
+        }
+    } else {
+        None
+    };
+    let data = match do_read(cx.k, &mut inp.borrow_mut(), limit, at) {
+        Ok(d) => d,
+        Err(e) => return e.into(),
+    };
+    if let Some(o) = at {
+        let _ = cx.mem.write_u64(offp, o + data.len() as u64);
+    }
+    match out_pipe {
+        Some(pp) => Outcome::Ret(crate::pipe::push(&pp, &data)),
+        None => do_write(cx.k, &mut out.borrow_mut(), &data, None)
+            .map(|n| n as u64)
+            .into(),
+    }
+}
+
+/// umask(2): set the mask, return the old one.
+pub fn umask(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    let old = cx.g.umask;
+    cx.g.umask = (a[0] as u32) & 0o777;
+    Ok(u64::from(old))
+}
+
+/// fchown(2): ownership is not modelled (the guest is root on its own overlay), but the fd
+/// must be open.
+pub fn fchown(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    cx.g.fds.get(fd_arg(a[0])).map(|_| 0)
+}
+
+pub fn pread(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    let f = cx.g.fds.get(fd_arg(a[0]))?;
     if matches!(
         f.borrow().kind,
         FileKind::Console(_) | FileKind::Dev(DevKind::Tty)
@@ -175,83 +356,33 @@ pub fn pread(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
     if (a[3] as i64) < 0 {
         return Err(Errno::EINVAL);
     }
-    let data = do_read(k, &mut f.borrow_mut(), a[2] as usize, Some(a[3]))?;
-    p.cpu.write(a[1], &data)?;
+    let data = do_read(cx.k, &mut f.borrow_mut(), a[2] as usize, Some(a[3]))?;
+    cx.mem.write(a[1], &data)?;
     Ok(data.len() as u64)
 }
 
-pub fn write(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    let f = p.fds.get(fd_arg(a[0]))?;
-    let data = p.cpu.read(a[1], (a[2] as usize).min(MAX_IO))?;
-    let n = do_write(k, &mut f.borrow_mut(), &data, None)?;
-    Ok(n as u64)
-}
-
-pub fn pwrite(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    let f = p.fds.get(fd_arg(a[0]))?;
+pub fn pwrite(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    let f = cx.g.fds.get(fd_arg(a[0]))?;
     if (a[3] as i64) < 0 {
         return Err(Errno::EINVAL);
     }
-    let data = p.cpu.read(a[1], (a[2] as usize).min(MAX_IO))?;
-    let n = do_write(k, &mut f.borrow_mut(), &data, Some(a[3]))?;
+    let data = cx.mem.read(a[1], (a[2] as usize).min(MAX_IO))?;
+    let n = do_write(cx.k, &mut f.borrow_mut(), &data, Some(a[3]))?;
     Ok(n as u64)
 }
 
-fn iovecs(p: &Process, iov: u64, cnt: u64) -> SysResult<Vec<(u64, u64)>> {
-    if cnt > 1024 {
-        return Err(Errno::EINVAL);
-    }
-    let raw = p.cpu.read(iov, cnt as usize * 16)?;
-    Ok(raw
-        .chunks_exact(16)
-        .map(|c| {
-            let base = u64::from_le_bytes(c[..8].try_into().unwrap_or([0; 8]));
-            let len = u64::from_le_bytes(c[8..].try_into().unwrap_or([0; 8]));
-            (base, len)
-        })
-        .collect())
-}
-
-pub fn readv(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    let f = p.fds.get(fd_arg(a[0]))?;
-    let mut total = 0u64;
-    for (base, len) in iovecs(p, a[1], a[2])? {
-        if len == 0 {
-            continue;
-        }
-        let data = do_read(k, &mut f.borrow_mut(), len as usize, None)?;
-        p.cpu.write(base, &data)?;
-        total += data.len() as u64;
-        if (data.len() as u64) < len {
-            break;
-        }
-    }
-    Ok(total)
-}
-
-pub fn writev(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    let f = p.fds.get(fd_arg(a[0]))?;
-    // Gather first so one writev is one write on the console (as on Linux for small ones).
-    let mut data = Vec::new();
-    for (base, len) in iovecs(p, a[1], a[2])? {
-        data.extend_from_slice(&p.cpu.read(base, (len as usize).min(MAX_IO))?);
-    }
-    let n = do_write(k, &mut f.borrow_mut(), &data, None)?;
-    Ok(n as u64)
-}
-
-pub fn openat(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    let path = guest_path(p, a[1])?;
+pub fn openat(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    let path = guest_path(cx.mem, a[1])?;
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
-    let full = at_path(p, a[0], &path)?;
+    let full = at_path(cx.g, a[0], &path)?;
     let flags = a[2] as u32;
     let acc = flags & O_ACCMODE;
     let wants_write = acc != O_RDONLY || flags & O_TRUNC != 0;
     let follow = flags & O_NOFOLLOW == 0;
 
-    let resolved = match k.vfs.resolve(&full, follow) {
+    let resolved = match cx.k.vfs.resolve(&full, follow) {
         Ok(r) => {
             if flags & O_CREAT != 0 && flags & O_EXCL != 0 {
                 return Err(Errno::EEXIST);
@@ -259,9 +390,9 @@ pub fn openat(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
             r
         }
         Err(Errno::ENOENT) if flags & O_CREAT != 0 => {
-            let (_, canon) = k.vfs.resolve_parent(&full)?;
+            let (_, canon) = cx.k.vfs.resolve_parent(&full)?;
             // A dangling symlink as the last component: create its target.
-            let f = k.vfs.create_file(&canon, (a[3] as u32) & !p.umask);
+            let f = cx.k.vfs.create_file(&canon, (a[3] as u32) & !cx.g.umask);
             Resolved {
                 path: canon,
                 node: Node::MemFile(f),
@@ -278,13 +409,13 @@ pub fn openat(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
             if acc != O_RDONLY {
                 return Err(Errno::EISDIR);
             }
-            FileKind::Dir(k.vfs.list_dir(&resolved)?)
+            FileKind::Dir(cx.k.vfs.list_dir(&resolved)?)
         }
         Node::HostFile(hp) if !wants_write => {
             FileKind::Host(std::fs::File::open(hp).map_err(|_| Errno::EACCES)?)
         }
         Node::HostFile(_) | Node::MemFile(_) => {
-            let m = k.vfs.copy_up(&resolved)?;
+            let m = cx.k.vfs.copy_up(&resolved)?;
             if flags & O_TRUNC != 0 && acc != O_RDONLY {
                 m.borrow_mut().clear();
             }
@@ -301,16 +432,16 @@ pub fn openat(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
     };
     let status = flags & (O_ACCMODE | O_APPEND | O_NONBLOCK);
     let file = OpenFile::new(kind, resolved.path, status);
-    Ok(p.fds.install(file, flags & O_CLOEXEC != 0, 0)? as u64)
+    Ok(cx.g.fds.install(file, flags & O_CLOEXEC != 0, 0)? as u64)
 }
 
-pub fn close(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    p.fds.close(fd_arg(a[0]))?;
+pub fn close(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    cx.g.fds.close(fd_arg(a[0]))?;
     Ok(0)
 }
 
-pub fn lseek(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    let f = p.fds.get(fd_arg(a[0]))?;
+pub fn lseek(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    let f = cx.g.fds.get(fd_arg(a[0]))?;
     let mut f = f.borrow_mut();
     let size = match &f.kind {
         FileKind::Host(h) => h.metadata().map(|m| m.len()).unwrap_or(0),
@@ -365,27 +496,27 @@ fn fstat_file(k: &Kernel, f: &OpenFile) -> SysResult<FileStat> {
     }
 }
 
-fn stat_of(k: &Kernel, p: &Process, dirfd: u64, pathp: u64, flags: u64) -> SysResult<FileStat> {
+fn stat_of(cx: &mut Cx, dirfd: u64, pathp: u64, flags: u64) -> SysResult<FileStat> {
     let path = if pathp == 0 {
         String::new()
     } else {
-        guest_path(p, pathp)?
+        guest_path(cx.mem, pathp)?
     };
     if path.is_empty() {
         if flags & AT_EMPTY_PATH == 0 {
             return Err(Errno::ENOENT);
         }
         if fd_arg(dirfd) == AT_FDCWD {
-            let r = k.vfs.resolve(&p.cwd, true)?;
-            return k.vfs.stat(&r);
+            let r = cx.k.vfs.resolve(&cx.g.cwd, true)?;
+            return cx.k.vfs.stat(&r);
         }
-        let f = p.fds.get(fd_arg(dirfd))?;
+        let f = cx.g.fds.get(fd_arg(dirfd))?;
         let f = f.borrow();
-        return fstat_file(k, &f);
+        return fstat_file(cx.k, &f);
     }
-    let full = at_path(p, dirfd, &path)?;
-    let r = k.vfs.resolve(&full, flags & AT_SYMLINK_NOFOLLOW == 0)?;
-    k.vfs.stat(&r)
+    let full = at_path(cx.g, dirfd, &path)?;
+    let r = cx.k.vfs.resolve(&full, flags & AT_SYMLINK_NOFOLLOW == 0)?;
+    cx.k.vfs.stat(&r)
 }
 
 /// A file's status as `struct stat` holds it; the CPU lays it out for the arch. The device
@@ -410,16 +541,16 @@ fn linux_stat(st: &FileStat) -> Stat {
     }
 }
 
-pub fn fstatat(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    let st = stat_of(k, p, a[0], a[1], a[3])?;
-    let bytes = p.cpu.encode_stat(&linux_stat(&st));
-    p.cpu.write(a[2], &bytes)?;
+pub fn fstatat(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    let st = stat_of(cx, a[0], a[1], a[3])?;
+    let bytes = Cpu::encode_stat(cx.arch, &linux_stat(&st));
+    cx.mem.write(a[2], &bytes)?;
     Ok(0)
 }
 
 /// statx(2): struct statx (include/uapi/linux/stat.h, 256 bytes).
-pub fn statx(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    let st = stat_of(k, p, a[0], a[1], a[2])?;
+pub fn statx(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    let st = stat_of(cx, a[0], a[1], a[2])?;
     let mut b = vec![0u8; 256];
     let put = |b: &mut Vec<u8>, off: usize, v: &[u8]| b[off..off + v.len()].copy_from_slice(v);
     const STATX_BASIC_STATS: u32 = 0x7ff;
@@ -436,13 +567,13 @@ pub fn statx(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
     put(&mut b, 128, &((st.rdev >> 8) as u32).to_le_bytes());
     put(&mut b, 132, &((st.rdev & 0xff) as u32).to_le_bytes());
     put(&mut b, 140, &0x2au32.to_le_bytes());
-    p.cpu.write(a[4], &b)?;
+    cx.mem.write(a[4], &b)?;
     Ok(0)
 }
 
 /// getdents64(2): struct linux_dirent64 records; the file offset is the entry index.
-pub fn getdents64(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    let f = p.fds.get(fd_arg(a[0]))?;
+pub fn getdents64(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    let f = cx.g.fds.get(fd_arg(a[0]))?;
     let mut f = f.borrow_mut();
     let start = f.offset as usize;
     let FileKind::Dir(entries) = &f.kind else {
@@ -470,23 +601,23 @@ pub fn getdents64(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u6
     }
     f.offset = idx as u64;
     drop(f);
-    p.cpu.write(a[1], &out)?;
+    cx.mem.write(a[1], &out)?;
     Ok(out.len() as u64)
 }
 
-pub fn ioctl(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+pub fn ioctl(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     let fd = fd_arg(a[0]);
-    let f = p.fds.get(fd)?;
+    let f = cx.g.fds.get(fd)?;
     const FIONCLEX: u64 = 0x5450;
     const FIOCLEX: u64 = 0x5451;
     const FIONBIO: u64 = 0x5421;
     match a[1] {
         FIOCLEX | FIONCLEX => {
-            p.fds.entry_mut(fd)?.cloexec = a[1] == FIOCLEX;
+            cx.g.fds.entry_mut(fd)?.cloexec = a[1] == FIOCLEX;
             Ok(0)
         }
         FIONBIO => {
-            let on = p.cpu.read(a[2], 4)?.iter().any(|&b| b != 0);
+            let on = cx.mem.read(a[2], 4)?.iter().any(|&b| b != 0);
             let mut f = f.borrow_mut();
             if on {
                 f.flags |= O_NONBLOCK
@@ -501,9 +632,9 @@ pub fn ioctl(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
     }
 }
 
-pub fn fcntl(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+pub fn fcntl(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     let fd = fd_arg(a[0]);
-    let f = p.fds.get(fd)?;
+    let f = cx.g.fds.get(fd)?;
     const F_DUPFD: u64 = 0;
     const F_GETFD: u64 = 1;
     const F_SETFD: u64 = 2;
@@ -519,11 +650,11 @@ pub fn fcntl(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
             if !(0..crate::param::MAX_FDS).contains(&min) {
                 return Err(Errno::EINVAL);
             }
-            Ok(p.fds.install(f, a[1] == F_DUPFD_CLOEXEC, min)? as u64)
+            Ok(cx.g.fds.install(f, a[1] == F_DUPFD_CLOEXEC, min)? as u64)
         }
-        F_GETFD => Ok(u64::from(p.fds.entry(fd)?.cloexec)),
+        F_GETFD => Ok(u64::from(cx.g.fds.entry(fd)?.cloexec)),
         F_SETFD => {
-            p.fds.entry_mut(fd)?.cloexec = a[2] & 1 != 0;
+            cx.g.fds.entry_mut(fd)?.cloexec = a[2] & 1 != 0;
             Ok(0)
         }
         F_GETFL => Ok(u64::from(f.borrow().flags)),
@@ -538,15 +669,15 @@ pub fn fcntl(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
     }
 }
 
-pub fn dup(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    let f = p.fds.get(fd_arg(a[0]))?;
-    Ok(p.fds.install(f, false, 0)? as u64)
+pub fn dup(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    let f = cx.g.fds.get(fd_arg(a[0]))?;
+    Ok(cx.g.fds.install(f, false, 0)? as u64)
 }
 
 /// dup2 (`legacy`: same fd is a no-op returning it) and dup3 (same fd is EINVAL).
-pub fn dup3(_k: &mut Kernel, p: &mut Process, a: [u64; 6], legacy: bool) -> SysResult<u64> {
+pub fn dup3(cx: &mut Cx, a: [u64; 6], legacy: bool) -> SysResult<u64> {
     let (old, new) = (fd_arg(a[0]), fd_arg(a[1]));
-    let f = p.fds.get(old)?;
+    let f = cx.g.fds.get(old)?;
     if old == new {
         return if legacy {
             Ok(new as u64)
@@ -557,15 +688,16 @@ pub fn dup3(_k: &mut Kernel, p: &mut Process, a: [u64; 6], legacy: bool) -> SysR
     if a[2] & !(u64::from(O_CLOEXEC)) != 0 {
         return Err(Errno::EINVAL);
     }
-    p.fds.install_at(new, f, a[2] & u64::from(O_CLOEXEC) != 0)?;
+    cx.g.fds
+        .install_at(new, f, a[2] & u64::from(O_CLOEXEC) != 0)?;
     Ok(new as u64)
 }
 
-pub fn faccessat(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    let path = guest_path(p, a[1])?;
-    let full = at_path(p, a[0], &path)?;
-    let r = k.vfs.resolve(&full, true)?;
-    let st = k.vfs.stat(&r)?;
+pub fn faccessat(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    let path = guest_path(cx.mem, a[1])?;
+    let full = at_path(cx.g, a[0], &path)?;
+    let r = cx.k.vfs.resolve(&full, true)?;
+    let st = cx.k.vfs.stat(&r)?;
     const X_OK: u64 = 1;
     if a[2] & X_OK != 0 && st.mode & 0o111 == 0 {
         return Err(Errno::EACCES);
@@ -573,147 +705,147 @@ pub fn faccessat(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64>
     Ok(0)
 }
 
-pub fn readlinkat(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    let path = guest_path(p, a[1])?;
-    let full = at_path(p, a[0], &path)?;
-    let target = if full == "/proc/self/exe" || full == format!("/proc/{}/exe", p.pid.0) {
-        p.exe.clone()
+pub fn readlinkat(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    let path = guest_path(cx.mem, a[1])?;
+    let full = at_path(cx.g, a[0], &path)?;
+    let target = if full == "/proc/self/exe" || full == format!("/proc/{}/exe", cx.g.pid.0) {
+        cx.g.exe.clone()
     } else if let Some(n) = full.strip_prefix("/proc/self/fd/") {
         let fd: i32 = n.parse().map_err(|_| Errno::ENOENT)?;
-        let f = p.fds.get(fd).map_err(|_| Errno::ENOENT)?;
+        let f = cx.g.fds.get(fd).map_err(|_| Errno::ENOENT)?;
         let path = f.borrow().path.clone();
         path
     } else {
-        let r = k.vfs.resolve(&full, false)?;
-        k.vfs.readlink(&r)?
+        let r = cx.k.vfs.resolve(&full, false)?;
+        cx.k.vfs.readlink(&r)?
     };
     let n = target.len().min(a[3] as usize);
-    p.cpu.write(a[2], &target.as_bytes()[..n])?;
+    cx.mem.write(a[2], &target.as_bytes()[..n])?;
     Ok(n as u64)
 }
 
-pub fn getcwd(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    let mut b = p.cwd.as_bytes().to_vec();
+pub fn getcwd(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    let mut b = cx.g.cwd.as_bytes().to_vec();
     b.push(0);
     if b.len() > a[1] as usize {
         return Err(Errno::ERANGE);
     }
-    p.cpu.write(a[0], &b)?;
+    cx.mem.write(a[0], &b)?;
     Ok(b.len() as u64)
 }
 
-pub fn chdir(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    let path = guest_path(p, a[0])?;
-    let r = k.vfs.resolve(&vfs::absolute(&p.cwd, &path), true)?;
+pub fn chdir(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    let path = guest_path(cx.mem, a[0])?;
+    let r = cx.k.vfs.resolve(&vfs::absolute(&cx.g.cwd, &path), true)?;
     if !matches!(r.node, Node::HostDir(_) | Node::MemDir) {
         return Err(Errno::ENOTDIR);
     }
-    p.cwd = r.path;
+    cx.g.cwd = r.path;
     Ok(0)
 }
 
-pub fn fchdir(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    let f = p.fds.get(fd_arg(a[0]))?;
+pub fn fchdir(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    let f = cx.g.fds.get(fd_arg(a[0]))?;
     let f = f.borrow();
     if !matches!(f.kind, FileKind::Dir(_)) {
         return Err(Errno::ENOTDIR);
     }
-    p.cwd = f.path.clone();
+    cx.g.cwd = f.path.clone();
     Ok(0)
 }
 
-pub fn mkdirat(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    let path = guest_path(p, a[1])?;
-    let (_, full) = k.vfs.resolve_parent(&at_path(p, a[0], &path)?)?;
-    k.vfs.mkdir(&full, (a[2] as u32) & !p.umask)?;
+pub fn mkdirat(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    let path = guest_path(cx.mem, a[1])?;
+    let (_, full) = cx.k.vfs.resolve_parent(&at_path(cx.g, a[0], &path)?)?;
+    cx.k.vfs.mkdir(&full, (a[2] as u32) & !cx.g.umask)?;
     Ok(0)
 }
 
 /// utimensat(dirfd, path, times, flags). Timestamps are not modelled (every file shows
 /// `param::FILE_TIME`), but the file must exist: `touch` creates a missing file only after
 /// utimensat fails with ENOENT, so a blanket success made `touch new` create nothing.
-pub fn utimensat(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+pub fn utimensat(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     if a[1] == 0 {
         // futimens(fd, times): the fd must be open.
-        p.fds.get(fd_arg(a[0]))?;
+        cx.g.fds.get(fd_arg(a[0]))?;
         return Ok(0);
     }
-    let path = guest_path(p, a[1])?;
+    let path = guest_path(cx.mem, a[1])?;
     if path.is_empty() && a[3] & AT_EMPTY_PATH != 0 {
-        p.fds.get(fd_arg(a[0]))?;
+        cx.g.fds.get(fd_arg(a[0]))?;
         return Ok(0);
     }
-    let full = at_path(p, a[0], &path)?;
-    k.vfs.resolve(&full, a[3] & AT_SYMLINK_NOFOLLOW == 0)?;
+    let full = at_path(cx.g, a[0], &path)?;
+    cx.k.vfs.resolve(&full, a[3] & AT_SYMLINK_NOFOLLOW == 0)?;
     Ok(0)
 }
 
 /// fchownat(dirfd, path, owner, group, flags): ownership is not modelled (every file shows
 /// the guest's root), so this only checks that the file exists.
-pub fn fchownat(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    let path = guest_path(p, a[1])?;
+pub fn fchownat(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    let path = guest_path(cx.mem, a[1])?;
     if path.is_empty() && a[4] & AT_EMPTY_PATH != 0 {
-        p.fds.get(fd_arg(a[0]))?;
+        cx.g.fds.get(fd_arg(a[0]))?;
         return Ok(0);
     }
-    let full = at_path(p, a[0], &path)?;
-    k.vfs.resolve(&full, a[4] & AT_SYMLINK_NOFOLLOW == 0)?;
+    let full = at_path(cx.g, a[0], &path)?;
+    cx.k.vfs.resolve(&full, a[4] & AT_SYMLINK_NOFOLLOW == 0)?;
     Ok(0)
 }
 
 /// fchmodat(dirfd, path, mode): the file's permission bits from now on.
-pub fn fchmodat(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    let path = guest_path(p, a[1])?;
-    let r = k.vfs.resolve(&at_path(p, a[0], &path)?, true)?;
-    k.vfs.chmod(&r, a[2] as u32);
+pub fn fchmodat(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    let path = guest_path(cx.mem, a[1])?;
+    let r = cx.k.vfs.resolve(&at_path(cx.g, a[0], &path)?, true)?;
+    cx.k.vfs.chmod(&r, a[2] as u32);
     Ok(0)
 }
 
 /// fchmod(fd, mode).
-pub fn fchmod(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    let f = p.fds.get(fd_arg(a[0]))?;
+pub fn fchmod(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    let f = cx.g.fds.get(fd_arg(a[0]))?;
     let path = f.borrow().path.clone();
-    if let Ok(r) = k.vfs.resolve(&path, true) {
-        k.vfs.chmod(&r, a[1] as u32);
+    if let Ok(r) = cx.k.vfs.resolve(&path, true) {
+        cx.k.vfs.chmod(&r, a[1] as u32);
     }
     Ok(0)
 }
 
-pub fn unlinkat(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    let path = guest_path(p, a[1])?;
-    let (_, full) = k.vfs.resolve_parent(&at_path(p, a[0], &path)?)?;
-    k.vfs.remove(&full, a[2] & AT_REMOVEDIR != 0)?;
+pub fn unlinkat(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    let path = guest_path(cx.mem, a[1])?;
+    let (_, full) = cx.k.vfs.resolve_parent(&at_path(cx.g, a[0], &path)?)?;
+    cx.k.vfs.remove(&full, a[2] & AT_REMOVEDIR != 0)?;
     Ok(0)
 }
 
-pub fn renameat(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    let from = guest_path(p, a[1])?;
-    let to = guest_path(p, a[3])?;
-    let (_, from) = k.vfs.resolve_parent(&at_path(p, a[0], &from)?)?;
-    let (_, to) = k.vfs.resolve_parent(&at_path(p, a[2], &to)?)?;
-    k.vfs.rename(&from, &to)?;
+pub fn renameat(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    let from = guest_path(cx.mem, a[1])?;
+    let to = guest_path(cx.mem, a[3])?;
+    let (_, from) = cx.k.vfs.resolve_parent(&at_path(cx.g, a[0], &from)?)?;
+    let (_, to) = cx.k.vfs.resolve_parent(&at_path(cx.g, a[2], &to)?)?;
+    cx.k.vfs.rename(&from, &to)?;
     Ok(0)
 }
 
 /// linkat(olddirfd, oldpath, newdirfd, newpath, flags): a hard link (AT_SYMLINK_FOLLOW
 /// links a final symlink's target instead of the symlink).
-pub fn linkat(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+pub fn linkat(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     const AT_SYMLINK_FOLLOW: u64 = 0x400;
-    let from = guest_path(p, a[1])?;
-    let to = guest_path(p, a[3])?;
-    let from = k
-        .vfs
-        .resolve(&at_path(p, a[0], &from)?, a[4] & AT_SYMLINK_FOLLOW != 0)?;
-    let (_, to) = k.vfs.resolve_parent(&at_path(p, a[2], &to)?)?;
-    k.vfs.link(&from, &to)?;
+    let from = guest_path(cx.mem, a[1])?;
+    let to = guest_path(cx.mem, a[3])?;
+    let from =
+        cx.k.vfs
+            .resolve(&at_path(cx.g, a[0], &from)?, a[4] & AT_SYMLINK_FOLLOW != 0)?;
+    let (_, to) = cx.k.vfs.resolve_parent(&at_path(cx.g, a[2], &to)?)?;
+    cx.k.vfs.link(&from, &to)?;
     Ok(0)
 }
 
-pub fn symlinkat(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    let target = guest_path(p, a[0])?;
-    let path = guest_path(p, a[2])?;
-    let (_, full) = k.vfs.resolve_parent(&at_path(p, a[1], &path)?)?;
-    k.vfs.symlink(&target, &full)?;
+pub fn symlinkat(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    let target = guest_path(cx.mem, a[0])?;
+    let path = guest_path(cx.mem, a[2])?;
+    let (_, full) = cx.k.vfs.resolve_parent(&at_path(cx.g, a[1], &path)?)?;
+    cx.k.vfs.symlink(&target, &full)?;
     Ok(0)
 }
 
@@ -725,15 +857,15 @@ fn resize(m: &crate::vfs::MemFile, len: u64) -> SysResult<u64> {
     Ok(0)
 }
 
-pub fn truncate(k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    let path = guest_path(p, a[0])?;
-    let r = k.vfs.resolve(&vfs::absolute(&p.cwd, &path), true)?;
-    let m = k.vfs.copy_up(&r)?;
+pub fn truncate(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    let path = guest_path(cx.mem, a[0])?;
+    let r = cx.k.vfs.resolve(&vfs::absolute(&cx.g.cwd, &path), true)?;
+    let m = cx.k.vfs.copy_up(&r)?;
     resize(&m, a[1])
 }
 
-pub fn ftruncate(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    let f = p.fds.get(fd_arg(a[0]))?;
+pub fn ftruncate(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    let f = cx.g.fds.get(fd_arg(a[0]))?;
     let f = f.borrow();
     match &f.kind {
         FileKind::Mem(m) if f.writable() => resize(m, a[1]),
@@ -742,7 +874,7 @@ pub fn ftruncate(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64
 }
 
 /// statfs/fstatfs: one tmpfs-like file system (struct statfs, 120 bytes on 64-bit).
-pub fn statfs(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
+pub fn statfs(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     const TMPFS_MAGIC: u64 = 0x0102_1994;
     let vals: [u64; 15] = [
         TMPFS_MAGIC,
@@ -765,33 +897,6 @@ pub fn statfs(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
     for v in vals {
         b.extend_from_slice(&v.to_le_bytes());
     }
-    p.cpu.write(a[1], &b)?;
+    cx.mem.write(a[1], &b)?;
     Ok(0)
-}
-
-/// poll/ppoll: files and the console are always ready (reads of the console block in read).
-pub fn poll(_k: &mut Kernel, p: &mut Process, a: [u64; 6]) -> SysResult<u64> {
-    let n = a[1] as usize;
-    if n > 1024 {
-        return Err(Errno::EINVAL);
-    }
-    let mut fds = p.cpu.read(a[0], n * 8)?;
-    let mut ready = 0;
-    for c in fds.chunks_exact_mut(8) {
-        let fd = i32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-        let events = u16::from_le_bytes([c[4], c[5]]);
-        let revents: u16 = if fd < 0 {
-            0
-        } else if p.fds.get(fd).is_err() {
-            0x20 // POLLNVAL
-        } else {
-            events & (0x1 | 0x4) // POLLIN | POLLOUT
-        };
-        c[6..8].copy_from_slice(&revents.to_le_bytes());
-        if revents != 0 {
-            ready += 1;
-        }
-    }
-    p.cpu.write(a[0], &fds)?;
-    Ok(ready)
 }
