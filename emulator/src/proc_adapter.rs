@@ -5,20 +5,17 @@
 //! read) are parked on the machine side and answered when the state is reached, the process
 //! exits, or the request is cancelled by a Tflush.
 
-use crate::cpu::Arch;
-use crate::cpu::Cpu;
 use crate::fdtable::{Console, FileKind, O_ACCMODE, O_RDONLY, O_WRONLY};
 use crate::guestmem::GuestMem;
 use crate::machine::{ExitStatus, Group, Machine, PState, ProcMut, ProcRef, Request};
 use crate::param;
 use crate::vfs;
 use proc_model::machine::{
-    Amd64Gpr, CtlMsg, FdEntry, FdTable, FpImage, GuestAddr, Pid, ProcError, ProcInfo, ProcState,
-    Regs, Segment, TextImage, WaitRecord,
+    CtlMsg, FdEntry, FdTable, FpImage, GuestAddr, Pid, ProcError, ProcInfo, ProcState, Regs,
+    Segment, TextImage, WaitRecord,
 };
 use proc_model::ninep::fs::{Cancel, Qid, QTDIR, QTFILE};
 use std::sync::mpsc::{channel, Sender};
-use unicorn_engine::RegisterX86 as R;
 
 /// A handle on a machine's process table, usable from any thread.
 pub struct ProcHandle {
@@ -123,205 +120,6 @@ fn info(m: &Machine, p: ProcRef) -> ProcInfo {
         private: t.p9.private,
         has_regs: true,
         has_fpregs: true,
-    }
-}
-
-fn amd64_regs(cpu: &Cpu, last_trap: u64) -> Regs {
-    let uc = &cpu.uc;
-    let r = |reg: R| uc.reg_read(reg).unwrap_or(0);
-    Regs::Amd64 {
-        gpr: Amd64Gpr {
-            ax: r(R::RAX),
-            bx: r(R::RBX),
-            cx: r(R::RCX),
-            dx: r(R::RDX),
-            si: r(R::RSI),
-            di: r(R::RDI),
-            bp: r(R::RBP),
-            r8: r(R::R8),
-            r9: r(R::R9),
-            r10: r(R::R10),
-            r11: r(R::R11),
-            r12: r(R::R12),
-            r13: r(R::R13),
-            r14: r(R::R14),
-            r15: r(R::R15),
-        },
-        ds: r(R::DS) as u16,
-        es: r(R::ES) as u16,
-        fs: r(R::FS) as u16,
-        gs: r(R::GS) as u16,
-        trap_type: last_trap,
-        error: 0,
-        pc: r(R::RIP),
-        // unicorn runs flat 64-bit code with null selectors; show Linux's user selectors
-        // (__USER_CS 0x33, __USER_DS 0x2b, arch/x86/include/asm/segment.h) as a real process has.
-        cs: 0x33,
-        flags: r(R::EFLAGS),
-        sp: r(R::RSP),
-        ss: 0x2b,
-    }
-}
-
-fn set_amd64_regs(cpu: &mut Cpu, regs: Regs) -> Result<(), ProcError> {
-    let Regs::Amd64 {
-        gpr, pc, flags, sp, ..
-    } = regs
-    else {
-        return Err(ProcError::BadArg);
-    };
-    let uc = &mut cpu.uc;
-    for (reg, v) in [
-        (R::RAX, gpr.ax),
-        (R::RBX, gpr.bx),
-        (R::RCX, gpr.cx),
-        (R::RDX, gpr.dx),
-        (R::RSI, gpr.si),
-        (R::RDI, gpr.di),
-        (R::RBP, gpr.bp),
-        (R::R8, gpr.r8),
-        (R::R9, gpr.r9),
-        (R::R10, gpr.r10),
-        (R::R11, gpr.r11),
-        (R::R12, gpr.r12),
-        (R::R13, gpr.r13),
-        (R::R14, gpr.r14),
-        (R::R15, gpr.r15),
-        (R::RIP, pc),
-        (R::EFLAGS, flags),
-        (R::RSP, sp),
-    ] {
-        uc.reg_write(reg, v).map_err(|_| ProcError::BadArg)?;
-    }
-    Ok(())
-}
-
-fn arm64_regs(cpu: &Cpu, last_trap: u64) -> Regs {
-    use unicorn_engine::RegisterARM64 as A;
-    let uc = &cpu.uc;
-    let mut x = [0u64; 31];
-    for (i, v) in x.iter_mut().enumerate() {
-        *v = crate::cpu::aarch64::x(uc, i);
-    }
-    Regs::Arm64 {
-        x,
-        sp: uc.reg_read(A::SP).unwrap_or(0),
-        pc: uc.reg_read(A::PC).unwrap_or(0),
-        psr: uc.reg_read(A::NZCV).unwrap_or(0),
-        trap_type: last_trap,
-    }
-}
-
-fn riscv64_regs(cpu: &Cpu, last_trap: u64) -> Regs {
-    let uc = &cpu.uc;
-    let mut x = [0u64; 32];
-    for (i, v) in x.iter_mut().enumerate() {
-        *v = crate::cpu::riscv64::x(uc, i);
-    }
-    Regs::Riscv64 {
-        pc: cpu.pc(),
-        x,
-        status: 0,
-        ie: 0,
-        cause: last_trap,
-        tval: 0,
-        curmode: 0,
-    }
-}
-
-fn set_regs(cpu: &mut Cpu, regs: Regs) -> Result<(), ProcError> {
-    match (cpu.arch, regs) {
-        (Arch::X86_64, r @ Regs::Amd64 { .. }) => set_amd64_regs(cpu, r),
-        (Arch::Aarch64, Regs::Arm64 { x, sp, pc, psr, .. }) => {
-            use unicorn_engine::RegisterARM64 as A;
-            let uc = &mut cpu.uc;
-            for (i, v) in x.iter().enumerate() {
-                let reg = [
-                    A::X0,
-                    A::X1,
-                    A::X2,
-                    A::X3,
-                    A::X4,
-                    A::X5,
-                    A::X6,
-                    A::X7,
-                    A::X8,
-                    A::X9,
-                    A::X10,
-                    A::X11,
-                    A::X12,
-                    A::X13,
-                    A::X14,
-                    A::X15,
-                    A::X16,
-                    A::X17,
-                    A::X18,
-                    A::X19,
-                    A::X20,
-                    A::X21,
-                    A::X22,
-                    A::X23,
-                    A::X24,
-                    A::X25,
-                    A::X26,
-                    A::X27,
-                    A::X28,
-                    A::X29,
-                    A::X30,
-                ][i];
-                uc.reg_write(reg, *v).map_err(|_| ProcError::BadArg)?;
-            }
-            uc.reg_write(A::SP, sp).map_err(|_| ProcError::BadArg)?;
-            uc.reg_write(A::PC, pc).map_err(|_| ProcError::BadArg)?;
-            // Only the user-modifiable flags (NZCV) change, as 9front's arm64 setregisters.
-            uc.reg_write(A::NZCV, psr & 0xf000_0000)
-                .map_err(|_| ProcError::BadArg)?;
-            Ok(())
-        }
-        (Arch::Riscv64, Regs::Riscv64 { pc, x, .. }) => {
-            use unicorn_engine::RegisterRISCV as V;
-            cpu.set_pc(pc);
-            let uc = &mut cpu.uc;
-            let regs = [
-                V::X0,
-                V::X1,
-                V::X2,
-                V::X3,
-                V::X4,
-                V::X5,
-                V::X6,
-                V::X7,
-                V::X8,
-                V::X9,
-                V::X10,
-                V::X11,
-                V::X12,
-                V::X13,
-                V::X14,
-                V::X15,
-                V::X16,
-                V::X17,
-                V::X18,
-                V::X19,
-                V::X20,
-                V::X21,
-                V::X22,
-                V::X23,
-                V::X24,
-                V::X25,
-                V::X26,
-                V::X27,
-                V::X28,
-                V::X29,
-                V::X30,
-                V::X31,
-            ];
-            for (reg, v) in regs.iter().zip(x.iter()).skip(1) {
-                uc.reg_write(*reg, *v).map_err(|_| ProcError::BadArg)?;
-            }
-            Ok(())
-        }
-        _ => Err(ProcError::BadArg),
     }
 }
 
@@ -583,16 +381,17 @@ impl proc_model::machine::Machine for ProcHandle {
 
     fn regs(&self, pid: Pid) -> Result<Regs, ProcError> {
         self.with(pid, |p| {
-            Ok(match p.s.cpu.arch {
-                Arch::X86_64 => amd64_regs(&p.s.cpu, p.t.last_trap),
-                Arch::Aarch64 => arm64_regs(&p.s.cpu, p.t.last_trap),
-                Arch::Riscv64 => riscv64_regs(&p.s.cpu, p.t.last_trap),
-            })
+            Ok(Regs::from_ureg(p.s.cpu.arch, &p.s.cpu.ureg(p.t.last_trap)))
         })
     }
 
     fn set_regs(&self, pid: Pid, regs: Regs) -> Result<(), ProcError> {
-        self.with(pid, move |p| set_regs(&mut p.s.cpu, regs))
+        self.with(pid, move |p| {
+            if regs.arch() != p.s.cpu.arch || !p.s.cpu.set_ureg(&regs.to_ureg()) {
+                return Err(ProcError::BadArg);
+            }
+            Ok(())
+        })
     }
 
     fn fpregs(&self, pid: Pid) -> Result<FpImage, ProcError> {

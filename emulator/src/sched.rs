@@ -8,77 +8,10 @@ use crate::errno::Errno;
 use crate::guestmem::GuestMem;
 use crate::machine::{ExitStatus, Machine, PState, Pid, Wait};
 use crate::param;
-use crate::signal::{SIGILL, SIGKILL, SIGSEGV};
+use crate::signal::SIGKILL;
 use crate::syscalls::{self, Outcome, Sys};
 use crate::trace::Event;
 use std::io::Write as _;
-
-use crate::signal::{SIGFPE, SIGTRAP};
-
-/// The note, signal, stop pc and Plan 9 Ureg type of a CPU exception (x86 vectors per 9front
-/// pc64/trap.c; arm64 EXCP_BKPT 7 / EXCP_UDEF 1; riscv causes 3 breakpoint, 2 illegal).
-fn trap_note(
-    arch: crate::cpu::Arch,
-    n: u32,
-    pc: u64,
-    cpu: &crate::cpu::Cpu,
-) -> (String, i32, u64, u64) {
-    use crate::cpu::Arch;
-    match (arch, n) {
-        // int3 leaves pc after the 1-byte instruction; the debugger wants its address.
-        (Arch::X86_64, 3) => ("sys: breakpoint".into(), SIGTRAP, pc.wrapping_sub(1), 3),
-        (Arch::X86_64, 0) => ("sys: trap: divide error".into(), SIGFPE, pc, 0),
-        (Arch::X86_64, 1) => ("sys: trap: debug exception".into(), SIGTRAP, pc, 1),
-        (Arch::X86_64, 6) => ("sys: trap: invalid opcode".into(), SIGILL, pc, 6),
-        (Arch::X86_64, 13) => (
-            "sys: trap: general protection violation".into(),
-            SIGSEGV,
-            pc,
-            13,
-        ),
-        (Arch::X86_64, n) => (
-            format!("sys: trap: exception {n}"),
-            SIGSEGV,
-            pc,
-            u64::from(n),
-        ),
-        (Arch::Aarch64, 7) => {
-            // BRK: pc may point at the instruction or past it.
-            let at = match cpu.read(pc, 4) {
-                Ok(b)
-                    if u32::from_le_bytes([b[0], b[1], b[2], b[3]]) & 0xffe0_001f
-                        == 0xd420_0000 =>
-                {
-                    pc
-                }
-                _ => pc.wrapping_sub(4),
-            };
-            ("sys: breakpoint".into(), SIGTRAP, at, 0x3c)
-        }
-        (Arch::Aarch64, 1) => ("sys: trap: illegal instruction".into(), SIGILL, pc, 0),
-        (Arch::Aarch64, n) => (
-            format!("sys: trap: exception {n}"),
-            SIGSEGV,
-            pc,
-            u64::from(n),
-        ),
-        // From the insn-invalid hook (cpu/riscv64.rs), which leaves pc at the ebreak:
-        // unicorn never hands cause 3 to the interrupt hook.
-        (Arch::Riscv64, 3) => ("sys: breakpoint".into(), SIGTRAP, pc, 3),
-        (Arch::Riscv64, 2) => (
-            "sys: trap: illegal instruction".into(),
-            SIGILL,
-            pc.wrapping_sub(4),
-            2,
-        ),
-        (Arch::Riscv64, n) => (
-            format!("sys: trap: exception {n}"),
-            SIGSEGV,
-            pc.wrapping_sub(4),
-            u64::from(n),
-        ),
-    }
-}
 
 /// The result of a whole run.
 #[derive(Debug, Clone)]
@@ -404,7 +337,6 @@ impl Machine {
         p.s.vm.sync_stack(p.s.cpu.stack_bounds().0);
         p.t.blocks += blocks;
         p.t.state = PState::Ready;
-        let arch = p.s.cpu.arch;
         let pc = p.s.cpu.pc();
         self.k.clock.ns += blocks * param::NS_PER_BLOCK;
         match exit {
@@ -431,33 +363,12 @@ impl Machine {
                 self.syscall_with(tid, sys, nr, args);
             }
             RunExit::Quantum => self.set_last_trap(tid, crate::debug::TRAP_CLOCK),
-            RunExit::Interrupt(n) => {
+            exit => {
                 let Some(cpu) = self.cpu_of(tid) else { return };
-                let (note, sig, at, ty) = trap_note(arch, n, pc, cpu);
-                self.set_last_trap(tid, ty);
-                self.trap(tid, note, sig, at);
-            }
-            RunExit::Fault { write, addr, exec } => {
-                // 9front: "sys: trap: fault read|write addr=0x…"; an instruction fetch is a read.
-                self.set_last_trap(tid, 14);
-                let note = format!(
-                    "sys: trap: fault {} addr={addr:#x}",
-                    if write && !exec { "write" } else { "read" }
-                );
-                self.trap(tid, note, SIGSEGV, pc);
-            }
-            RunExit::InvalidInsn => {
-                self.set_last_trap(tid, 6);
-                let note = if arch == crate::cpu::Arch::X86_64 {
-                    "sys: trap: invalid opcode"
-                } else {
-                    "sys: trap: illegal instruction"
-                };
-                self.trap(tid, note.to_string(), SIGILL, pc);
-            }
-            RunExit::Error(e) => {
-                self.set_last_trap(tid, 13);
-                self.trap(tid, format!("sys: trap: unicorn error {e:?}"), SIGSEGV, pc);
+                if let Some(t) = cpu.trap(exit) {
+                    self.set_last_trap(tid, t.ureg_type);
+                    self.trap(tid, t.note, t.sig, t.pc);
+                }
             }
         }
         if let Some(t) = self.tasks.get_mut(&tid) {

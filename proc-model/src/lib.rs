@@ -16,3 +16,4 @@ pub mod ctlstate;
 pub mod machine;
 pub mod ninep;
 pub mod procfs;
+pub mod ureg;

@@ -1,8 +1,30 @@
-//! The asm-generic system-call numbering (Linux include/uapi/asm-generic/unistd.h), shared by
-//! aarch64 and riscv64. It has no open/stat/pipe/fork/dup2 and friends: the *at and *2 forms
-//! replace them.
+//! What aarch64 and riscv64 share from Linux's asm-generic ABI: the system-call numbering
+//! (include/uapi/asm-generic/unistd.h; it has no open/stat/pipe/fork/dup2 and friends: the
+//! *at and *2 forms replace them) and `struct stat` (include/uapi/asm-generic/stat.h).
 
+use super::{put_le, put_stat_times, Stat};
 use crate::syscalls::Sys;
+
+/// asm-generic `struct stat`: 128 bytes; mode and nlink are 32-bit, blksize is an int.
+pub fn encode_stat(st: &Stat) -> Vec<u8> {
+    let mut b = vec![0u8; 128];
+    for (off, size, v) in [
+        (0, 8, st.dev),
+        (8, 8, st.ino),
+        (16, 4, u64::from(st.mode)),
+        (20, 4, u64::from(st.nlink)),
+        (24, 4, u64::from(st.uid)),
+        (28, 4, u64::from(st.gid)),
+        (32, 8, st.rdev),
+        (48, 8, st.size),
+        (56, 4, u64::from(st.blksize)),
+        (64, 8, st.blocks),
+    ] {
+        put_le(&mut b, off, size, v);
+    }
+    put_stat_times(&mut b, st);
+    b
+}
 
 pub fn sys(nr: u64) -> Option<Sys> {
     use Sys::*;

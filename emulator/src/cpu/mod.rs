@@ -1,7 +1,8 @@
-//! CPU backends on unicorn, one file per arch behind one interface: engine creation with the
-//! trap hooks, the register map (syscall number, arguments, result, pc, sp, TLS), the syscall
-//! number table and the Plan 9 register images. The arch is a runtime value
-//! (`proc_model::machine::Arch`), never a `cfg`.
+//! CPU backends on unicorn, one file per arch behind one trait ([`ArchCpu`]): engine creation
+//! with the trap hooks, the register map (syscall number, arguments, result, pc, sp, TLS), the
+//! syscall number table, trap decoding, the Plan 9 register images (Ureg, docs/plan9-proc-9p.md
+//! §1.6, and FPsave), Linux signal frames and `struct stat`. The arch is a runtime value
+//! (`proc_model::machine::Arch`), never a `cfg`. Nothing outside this module sees unicorn.
 
 pub mod aarch64;
 pub mod generic;
@@ -11,6 +12,7 @@ pub mod x86_64;
 use crate::errno::{Errno, SysResult};
 use crate::syscalls::Sys;
 pub use proc_model::machine::Arch;
+use proc_model::ureg::{self, UregField};
 use unicorn_engine::unicorn_const::{uc_error, MemType, Prot};
 use unicorn_engine::Unicorn;
 
@@ -29,28 +31,28 @@ impl From<uc_error> for CpuError {
     }
 }
 
-/// Call the same-named function of the arch's backend.
-macro_rules! arch_call {
-    ($arch:expr, $f:ident($($a:expr),*)) => {
-        match $arch {
-            Arch::X86_64 => x86_64::$f($($a),*),
-            Arch::Aarch64 => aarch64::$f($($a),*),
-            Arch::Riscv64 => riscv64::$f($($a),*),
-        }
-    };
+/// An engine error that ended a run, opaque outside this module. Its Debug form is the
+/// engine's own error name, which the trap note quotes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct EngineError(uc_error);
+
+impl std::fmt::Debug for EngineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
 }
 
 /// Why a run of guest code stopped, as recorded by the hooks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stop {
+pub(crate) enum Stop {
     Syscall,
-    /// A CPU interrupt/exception other than the syscall path (x86 vector number).
+    /// A CPU interrupt/exception other than the syscall path (the arch's own number).
     Interrupt(u32),
 }
 
 /// State the hooks share with the machine, stored in the engine.
 #[derive(Debug, Default)]
-pub struct HookState {
+pub(crate) struct HookState {
     pub stop: Option<Stop>,
     /// The last invalid memory access (kind, address).
     pub fault: Option<(MemType, u64)>,
@@ -60,7 +62,10 @@ pub struct HookState {
     pub stack_min: u64,
 }
 
-pub type Engine = Unicorn<'static, HookState>;
+pub(crate) type Engine = Unicorn<'static, HookState>;
+
+/// A unicorn register id (the `uc_*_reg` enums of include/unicorn/*.h).
+pub(crate) type Reg = i32;
 
 /// The outcome of [`Cpu::run`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,12 +80,368 @@ pub enum RunExit {
         exec: bool,
     },
     InvalidInsn,
-    Error(uc_error),
+    Error(EngineError),
+}
+
+/// What a stop other than a system call or the end of a quantum means for the process: the
+/// Plan 9 note, the Linux signal, the pc the process stopped at and the Ureg `type`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trap {
+    pub note: String,
+    pub sig: i32,
+    pub pc: u64,
+    pub ureg_type: u64,
+}
+
+// The Linux signals of guest faults.
+use crate::signal::{SIGFPE, SIGILL, SIGSEGV, SIGTRAP};
+
+impl Trap {
+    fn new(note: impl Into<String>, sig: i32, pc: u64, ureg_type: u64) -> Trap {
+        Trap {
+            note: note.into(),
+            sig,
+            pc,
+            ureg_type,
+        }
+    }
+
+    /// An exception the kernel has no better name for (9front: "sys: trap: exception n").
+    fn exception(n: u32, pc: u64) -> Trap {
+        Trap::new(
+            format!("sys: trap: exception {n}"),
+            SIGSEGV,
+            pc,
+            u64::from(n),
+        )
+    }
+
+    fn breakpoint(pc: u64, ureg_type: u64) -> Trap {
+        Trap::new("sys: breakpoint", SIGTRAP, pc, ureg_type)
+    }
+
+    fn illegal(note: &str, pc: u64, ureg_type: u64) -> Trap {
+        Trap::new(note, SIGILL, pc, ureg_type)
+    }
+}
+
+/// A file's status, arch-neutral: the fields of Linux's `struct stat`
+/// (include/uapi/asm-generic/stat.h); each arch lays them out its own way.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stat {
+    pub dev: u64,
+    pub ino: u64,
+    pub mode: u32,
+    pub nlink: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub rdev: u64,
+    pub size: u64,
+    pub blksize: u32,
+    pub blocks: u64,
+    /// Access, modification and status-change times as (seconds, nanoseconds).
+    pub atime: (i64, u64),
+    pub mtime: (i64, u64),
+    pub ctime: (i64, u64),
+}
+
+/// Where a backend keeps one Ureg field (docs/plan9-proc-9p.md §1.6).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum UregSlot {
+    /// An engine register, read and written as is.
+    Reg(Reg),
+    /// An engine register of which a `regs` write may change only the masked bits (9front
+    /// setregisters: arm64 user code may change only NZCV).
+    Masked(Reg, u64),
+    /// An engine register shown but never written back.
+    ReadOnly(Reg),
+    /// A value the kernel shows that no engine register holds.
+    Const(u64),
+    /// The Ureg `type`: why the process last entered the kernel.
+    TrapType,
+}
+
+/// What one arch's backend does; implemented once in each of x86_64.rs, aarch64.rs and
+/// riscv64.rs. Methods take the engine, which [`Cpu`] owns.
+pub(crate) trait ArchCpu: Sync {
+    /// A new engine with the hooks installed and the arch's user-mode setup done.
+    fn new_engine(&self) -> Result<Engine, CpuError>;
+    /// The registers the kernel names by role.
+    fn roles(&self) -> &'static Roles;
+    /// Map a raw syscall number of this arch to the kernel's arch-neutral call. Newer Linux
+    /// ports (arm64, riscv) use the asm-generic numbering, the default here.
+    fn sys(&self, nr: u64) -> Option<Sys> {
+        generic::sys(nr)
+    }
+
+    fn set_syscall_ret(&self, uc: &mut Engine, v: u64) {
+        write_reg(uc, self.roles().ret, v);
+    }
+
+    /// Make the system call just made (number `nr`) run again when the process resumes:
+    /// back over the 4-byte trapping instruction; the arguments are still in place, since
+    /// the result was never written.
+    fn restart_syscall(&self, uc: &mut Engine, _nr: u64) {
+        let pc = self.roles().pc;
+        write_reg(uc, pc, read_reg(uc, pc).wrapping_sub(4));
+    }
+
+    /// Decode interrupt/exception `n` of this arch, taken at `pc`.
+    fn interrupt(&self, uc: &Engine, n: u32, pc: u64) -> Trap;
+
+    /// An instruction the engine could not decode, at `pc` (Ureg type 6, the x86 #UD
+    /// vector every arch reports it as).
+    fn invalid_insn(&self, pc: u64) -> Trap {
+        Trap::illegal("sys: trap: illegal instruction", pc, 6)
+    }
+
+    /// Where Ureg field `f` lives.
+    fn ureg_slot(&self, f: &UregField) -> UregSlot;
+
+    /// The FP state image (Plan 9 FPsave layout for the arch).
+    fn fp_save(&self, uc: &Engine) -> Vec<u8>;
+    fn fp_restore(&self, uc: &mut Engine, image: &[u8]);
+
+    /// The integer user registers a fork copies (FP state is copied apart).
+    fn user_regs(&self) -> &'static [Reg];
+    /// The register state of a fresh engine.
+    fn reset_regs(&self, uc: &mut Engine) {
+        zero_user_state(self, uc);
+    }
+
+    /// Enter a signal handler with an rt_sigframe on the user stack; false if the frame could
+    /// not be written (the process then dies of SIGSEGV).
+    fn enter_handler(&self, uc: &mut Engine, f: &SigFrame<'_>) -> bool;
+    /// rt_sigreturn: restore the registers from the frame; the saved signal mask.
+    fn sigreturn(&self, uc: &mut Engine) -> Option<u64>;
+    /// The code of this arch's sigreturn trampoline, if its signal frames need one.
+    fn sigtramp(&self) -> Option<&'static [u8]> {
+        None
+    }
+
+    /// `struct stat` as this arch lays it out (asm-generic's unless the arch has its own).
+    fn encode_stat(&self, st: &Stat) -> Vec<u8> {
+        generic::encode_stat(st)
+    }
+}
+
+/// The registers the kernel names by role.
+pub(crate) struct Roles {
+    pub pc: Reg,
+    pub sp: Reg,
+    pub tls: Reg,
+    /// The syscall number, its six arguments, its result.
+    pub nr: Reg,
+    pub args: [Reg; 6],
+    pub ret: Reg,
+}
+
+/// A signal delivery, as [`ArchCpu::enter_handler`] gets it.
+pub(crate) struct SigFrame<'a> {
+    pub sig: i32,
+    pub handler: u64,
+    pub restorer: u64,
+    pub old_mask: u64,
+    pub info: &'a [u8; 128],
+}
+
+fn backend(arch: Arch) -> &'static dyn ArchCpu {
+    match arch {
+        Arch::X86_64 => &x86_64::X86_64,
+        Arch::Aarch64 => &aarch64::Aarch64,
+        Arch::Riscv64 => &riscv64::Riscv64,
+    }
+}
+
+/// Read a register; unicorn fails only on an id the arch does not have, which the backends
+/// never pass, so a failure reads as zero.
+pub(crate) fn read_reg(uc: &Engine, r: Reg) -> u64 {
+    uc.reg_read(r).unwrap_or(0)
+}
+
+/// Write a register (see [`read_reg`] on failures).
+pub(crate) fn write_reg(uc: &mut Engine, r: Reg, v: u64) {
+    let _ = uc.reg_write(r, v);
+}
+
+/// `N` registers numbered consecutively from `first`: unicorn numbers x0–x28 (arm64), x0–x31
+/// and f0–f31 (riscv), v0–v31/q0–q31 (arm64), st0–st7 and xmm0–xmm15 (x86) in a row
+/// (include/unicorn/arm64.h, riscv.h, x86.h; the unicorn crate's reg_read_long relies on it).
+pub(crate) const fn reg_run<const N: usize>(first: Reg) -> [Reg; N] {
+    let mut out = [0; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = first + i as Reg;
+        i += 1;
+    }
+    out
+}
+
+/// `a` then `b` as one array (`C` must be their total length; checked when compiled).
+pub(crate) const fn concat<const A: usize, const B: usize, const C: usize>(
+    a: [Reg; A],
+    b: [Reg; B],
+) -> [Reg; C] {
+    assert!(A + B == C);
+    let mut out = [0; C];
+    let mut i = 0;
+    while i < C {
+        out[i] = if i < A { a[i] } else { b[i - A] };
+        i += 1;
+    }
+    out
+}
+
+/// Store the low `size` bytes of `v` little-endian at `off`.
+pub(crate) fn put_le(b: &mut [u8], off: usize, size: usize, v: u64) {
+    b[off..off + size].copy_from_slice(&v.to_le_bytes()[..size]);
+}
+
+/// The little-endian u64 at `off`, if `b` holds it.
+pub(crate) fn get_u64(b: &[u8], off: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(b.get(off..off + 8)?.try_into().ok()?))
+}
+
+/// The little-endian u32 at `off` of an image already checked long enough.
+pub(crate) fn get_u32(b: &[u8], off: usize) -> u64 {
+    b.get(off..off + 4)
+        .and_then(|w| w.try_into().ok())
+        .map_or(0, |w| u64::from(u32::from_le_bytes(w)))
+}
+
+/// Registers `regs` as consecutive u64s from `off`.
+pub(crate) fn put_regs(uc: &Engine, b: &mut [u8], off: usize, regs: &[Reg]) {
+    for (i, r) in regs.iter().enumerate() {
+        put_le(b, off + 8 * i, 8, read_reg(uc, *r));
+    }
+}
+
+/// Load registers `regs` from consecutive u64s at `off`; None if `b` is short.
+pub(crate) fn get_regs(uc: &mut Engine, b: &[u8], off: usize, regs: &[Reg]) -> Option<()> {
+    for (i, r) in regs.iter().enumerate() {
+        write_reg(uc, *r, get_u64(b, off + 8 * i)?);
+    }
+    Some(())
+}
+
+/// 128-bit registers (x87/SSE/NEON) as consecutive `stride`-byte slots from `off`, of which
+/// the first `width` bytes hold the register.
+pub(crate) fn put_long_regs(
+    uc: &Engine,
+    b: &mut [u8],
+    off: usize,
+    stride: usize,
+    width: usize,
+    regs: &[Reg],
+) {
+    for (i, r) in regs.iter().enumerate() {
+        if let Ok(v) = uc.reg_read_long(*r) {
+            let n = v.len().min(width);
+            let at = off + stride * i;
+            b[at..at + n].copy_from_slice(&v[..n]);
+        }
+    }
+}
+
+/// The inverse of [`put_long_regs`].
+pub(crate) fn get_long_regs(
+    uc: &mut Engine,
+    b: &[u8],
+    off: usize,
+    stride: usize,
+    width: usize,
+    regs: &[Reg],
+) {
+    for (i, r) in regs.iter().enumerate() {
+        let at = off + stride * i;
+        if let Some(v) = b.get(at..at + width) {
+            let _ = uc.reg_write_long(*r, v);
+        }
+    }
+}
+
+/// Zero the user registers but pc (the next program sets it) and the FP state.
+pub(crate) fn zero_user_state(b: &(impl ArchCpu + ?Sized), uc: &mut Engine) {
+    let pc = b.roles().pc;
+    for r in b.user_regs().iter().filter(|r| **r != pc) {
+        write_reg(uc, *r, 0);
+    }
+    let zeros = vec![0u8; b.fp_save(uc).len()];
+    b.fp_restore(uc, &zeros);
+}
+
+/// Set registers to zero.
+pub(crate) fn zero_regs(uc: &mut Engine, regs: &[Reg]) {
+    for r in regs {
+        write_reg(uc, *r, 0);
+    }
+}
+
+/// The shape of the rt_sigframe arm64 and riscv share (arch/arm64/kernel/signal.c,
+/// arch/riscv/kernel/signal.c): siginfo at 0, then the ucontext (flags 8, link 8, stack_t 24,
+/// sigmask 8, padding to 1024 bits of mask) whose sigcontext is 16-aligned at +176. Handler
+/// arguments: sig, &info, &uc; the return address is the trampoline.
+pub(crate) mod lp64_frame {
+    use super::{read_reg, write_reg, Engine, Reg, Roles, SigFrame};
+
+    pub const UC: u64 = 128;
+    pub const UC_SIGMASK: u64 = 40;
+    /// Offset of the sigcontext in the frame.
+    pub const SC: usize = (UC + 176) as usize;
+
+    /// Build a frame of `size` bytes below sp: siginfo, the mask, and whatever `fill` puts
+    /// in the sigcontext; then enter the handler with `link` holding the return address.
+    pub fn enter(
+        uc: &mut Engine,
+        roles: &Roles,
+        link: Reg,
+        size: u64,
+        f: &SigFrame<'_>,
+        fill: impl FnOnce(&Engine, &mut [u8]),
+    ) -> bool {
+        let sp0 = read_reg(uc, roles.sp);
+        let frame = (sp0.wrapping_sub(size + 16)) & !15;
+        let mut b = vec![0u8; size as usize];
+        b[..128].copy_from_slice(f.info);
+        let m = (UC + UC_SIGMASK) as usize;
+        b[m..m + 8].copy_from_slice(&f.old_mask.to_le_bytes());
+        fill(uc, &mut b[SC..]);
+        if uc.mem_write(frame, &b).is_err() {
+            return false;
+        }
+        let a = &roles.args;
+        write_reg(uc, a[0], f.sig as u64);
+        write_reg(uc, a[1], frame);
+        write_reg(uc, a[2], frame + UC);
+        write_reg(uc, link, f.restorer);
+        write_reg(uc, roles.sp, frame);
+        write_reg(uc, roles.pc, f.handler);
+        true
+    }
+
+    /// The first `len` bytes of the frame at sp (the restorer's `svc`/`ecall` left sp at
+    /// the frame) and the signal mask saved in it.
+    pub fn read(uc: &Engine, roles: &Roles, len: u64) -> Option<(Vec<u8>, u64)> {
+        let frame = read_reg(uc, roles.sp);
+        let b = uc.mem_read_as_vec(frame, len as usize).ok()?;
+        let mask = super::get_u64(&b, (UC + UC_SIGMASK) as usize)?;
+        Some((b, mask))
+    }
+}
+
+/// The three timestamps, at offset 72 in every arch's `struct stat` (after 72 bytes of ids,
+/// sizes and padding in both the x86_64 and the asm-generic layout).
+pub(crate) fn put_stat_times(b: &mut [u8], st: &Stat) {
+    for (i, (sec, nsec)) in [st.atime, st.mtime, st.ctime].into_iter().enumerate() {
+        put_le(b, 72 + 16 * i, 8, sec as u64);
+        put_le(b, 80 + 16 * i, 8, nsec);
+    }
 }
 
 pub struct Cpu {
     pub arch: Arch,
-    pub uc: Engine,
+    backend: &'static dyn ArchCpu,
+    uc: Engine,
     /// No byte of the program's text was written since it was loaded (from /proc, or after
     /// an mprotect that made it writable): its translations can serve another process
     /// running the same image.
@@ -143,21 +504,49 @@ pub(crate) fn mem_invalid_hook(
     false
 }
 
-/// Limit the engine's translated-code buffer (unicorn reserves 1 GiB of address space per
-/// engine otherwise, which a machine of a thousand processes cannot afford). Must run before
-/// the engine's first map or hook (docs/DESIGN.md).
-pub(crate) fn set_tcg_buffer(uc: &mut Engine) -> Result<(), CpuError> {
-    use unicorn_engine::unicorn_const::ControlType;
+/// Record a stop and end the run: the interrupt hooks' common tail.
+pub(crate) fn stop_with(uc: &mut Unicorn<'_, HookState>, stop: Stop) {
+    uc.get_data_mut().stop = Some(stop);
+    let _ = uc.emu_stop();
+}
+
+/// A new engine of unicorn arch `arch` in `mode`, its translated-code buffer limited
+/// (unicorn reserves 1 GiB of address space per engine otherwise, which a machine of a
+/// thousand processes cannot afford), its target page size set if `page_size` says so, the
+/// stack-growing fault hook installed, and an interrupt hook that stops the run: for a
+/// system call if the interrupt is `syscall_intno` (the arch's syscall instruction traps
+/// that way), else for that interrupt. Both settings must come before the engine's first map
+/// or hook, which initialises it (docs/DESIGN.md).
+pub(crate) fn engine(
+    arch: unicorn_engine::unicorn_const::Arch,
+    mode: unicorn_engine::unicorn_const::Mode,
+    page_size: Option<u32>,
+    syscall_intno: Option<u32>,
+) -> Result<Engine, CpuError> {
+    use unicorn_engine::unicorn_const::{ControlType, HookType};
+    let mut uc = Unicorn::new_with_data(arch, mode, HookState::default())?;
     let ctl = ControlType(ControlType::TCG_BUFFER_SIZE.0 | ControlType::IO_WRITE.0);
     // SAFETY: the handle is a live engine owned by `uc`; UC_CTL_TCG_BUFFER_SIZE takes one
     // uint32_t argument (unicorn uc.c uc_ctl).
     let r = unsafe {
         unicorn_engine::unicorn_const::uc_ctl(uc.get_handle(), ctl, crate::param::TCG_BUFFER_BYTES)
     };
-    match r {
-        uc_error::OK => Ok(()),
-        e => Err(CpuError::Unicorn(e)),
+    if r != uc_error::OK {
+        return Err(CpuError::Unicorn(r));
     }
+    if let Some(size) = page_size {
+        uc.ctl_set_page_size(size)?;
+    }
+    uc.add_mem_hook(HookType::MEM_INVALID, 1, 0, mem_invalid_hook)?;
+    uc.add_intr_hook(move |uc: &mut Unicorn<'_, HookState>, intno: u32| {
+        let stop = if Some(intno) == syscall_intno {
+            Stop::Syscall
+        } else {
+            Stop::Interrupt(intno)
+        };
+        stop_with(uc, stop)
+    })?;
+    Ok(uc)
 }
 
 pub fn arch_name(arch: Arch) -> &'static str {
@@ -170,14 +559,11 @@ pub fn arch_name(arch: Arch) -> &'static str {
 
 impl Cpu {
     pub fn new(arch: Arch) -> Result<Cpu, CpuError> {
-        let uc = match arch {
-            Arch::X86_64 => x86_64::new_engine()?,
-            Arch::Aarch64 => aarch64::new_engine()?,
-            Arch::Riscv64 => riscv64::new_engine()?,
-        };
+        let backend = backend(arch);
         Ok(Cpu {
             arch,
-            uc,
+            backend,
+            uc: backend.new_engine()?,
             text_pristine: true,
         })
     }
@@ -185,7 +571,19 @@ impl Cpu {
     /// Run guest code from the current pc until a syscall, a trap, a fault, or `budget`
     /// blocks. Returns the exit and the number of blocks executed.
     pub fn run(&mut self, budget: u64) -> (RunExit, u64) {
-        let budget = budget.max(1);
+        self.run_counted(budget.max(1), 0)
+    }
+
+    /// Run exactly one instruction (a debugger's single step). unicorn counts instructions
+    /// with a per-instruction hook while a count is set; that costs nothing at other times.
+    pub fn run_one(&mut self) -> (RunExit, u64) {
+        const UNLIMITED: u64 = i64::MAX as u64;
+        let (exit, blocks) = self.run_counted(UNLIMITED, 1);
+        (exit, blocks.max(1))
+    }
+
+    /// Run with a block budget and an instruction count (0: unlimited).
+    fn run_counted(&mut self, budget: u64, insns: usize) -> (RunExit, u64) {
         {
             let d = self.uc.get_data_mut();
             d.stop = None;
@@ -193,39 +591,8 @@ impl Cpu {
         }
         set_blocks_left(&mut self.uc, budget);
         let pc = self.pc();
-        let r = self.uc.emu_start(pc, 0, 0, 0);
+        let r = self.uc.emu_start(pc, 0, 0, insns);
         let blocks = blocks_run(&self.uc, budget);
-        let d = self.uc.get_data();
-        let exit = match (r, d.stop, d.fault) {
-            (_, Some(Stop::Syscall), _) => RunExit::Syscall,
-            (_, Some(Stop::Interrupt(n)), _) => RunExit::Interrupt(n),
-            (Err(e), _, Some((ty, addr))) => {
-                let write = matches!(ty, MemType::WRITE_UNMAPPED | MemType::WRITE_PROT);
-                let exec = matches!(ty, MemType::FETCH_UNMAPPED | MemType::FETCH_PROT);
-                let _ = e;
-                RunExit::Fault { write, addr, exec }
-            }
-            (Err(uc_error::INSN_INVALID), _, _) => RunExit::InvalidInsn,
-            (Err(e), _, _) => RunExit::Error(e),
-            // No reason recorded: the block budget ran out (or nothing happened at all).
-            (Ok(()), _, _) => RunExit::Quantum,
-        };
-        (exit, blocks)
-    }
-
-    /// Run exactly one instruction (a debugger's single step). unicorn counts instructions
-    /// with a per-instruction hook while a count is set; that costs nothing at other times.
-    pub fn run_one(&mut self) -> (RunExit, u64) {
-        {
-            let d = self.uc.get_data_mut();
-            d.stop = None;
-            d.fault = None;
-        }
-        const UNLIMITED: u64 = i64::MAX as u64;
-        set_blocks_left(&mut self.uc, UNLIMITED);
-        let pc = self.pc();
-        let r = self.uc.emu_start(pc, 0, 0, 1);
-        let blocks = blocks_run(&self.uc, UNLIMITED);
         let d = self.uc.get_data();
         let exit = match (r, d.stop, d.fault) {
             (_, Some(Stop::Syscall), _) => RunExit::Syscall,
@@ -236,49 +603,85 @@ impl Cpu {
                 exec: matches!(ty, MemType::FETCH_UNMAPPED | MemType::FETCH_PROT),
             },
             (Err(uc_error::INSN_INVALID), _, _) => RunExit::InvalidInsn,
-            (Err(e), _, _) => RunExit::Error(e),
+            (Err(e), _, _) => RunExit::Error(EngineError(e)),
+            // No reason recorded: the block budget ran out (or nothing happened at all).
             (Ok(()), _, _) => RunExit::Quantum,
         };
-        (exit, blocks.max(1))
+        (exit, blocks)
+    }
+
+    /// What a run's exit means for the process (None for a system call or the end of the
+    /// quantum). Faults and engine errors read the same on every arch (9front: "sys: trap:
+    /// fault read|write addr=0x…", an instruction fetch being a read; Ureg type 14, the x86
+    /// page-fault vector, and 13 for an engine error); interrupts and undecodable
+    /// instructions are the backend's to name.
+    pub fn trap(&self, exit: RunExit) -> Option<Trap> {
+        let pc = self.pc();
+        Some(match exit {
+            RunExit::Syscall | RunExit::Quantum => return None,
+            RunExit::Interrupt(n) => self.backend.interrupt(&self.uc, n, pc),
+            RunExit::Fault { write, addr, exec } => Trap::new(
+                format!(
+                    "sys: trap: fault {} addr={addr:#x}",
+                    if write && !exec { "write" } else { "read" }
+                ),
+                SIGSEGV,
+                pc,
+                14,
+            ),
+            RunExit::InvalidInsn => self.backend.invalid_insn(pc),
+            RunExit::Error(e) => {
+                Trap::new(format!("sys: trap: unicorn error {e:?}"), SIGSEGV, pc, 13)
+            }
+        })
+    }
+
+    fn reg(&self, r: Reg) -> u64 {
+        read_reg(&self.uc, r)
+    }
+
+    fn set_reg(&mut self, r: Reg, v: u64) {
+        write_reg(&mut self.uc, r, v);
     }
 
     pub fn pc(&self) -> u64 {
-        arch_call!(self.arch, pc(&self.uc))
+        self.reg(self.backend.roles().pc)
     }
 
     pub fn set_pc(&mut self, v: u64) {
-        arch_call!(self.arch, set_pc(&mut self.uc, v))
+        self.set_reg(self.backend.roles().pc, v)
     }
 
     pub fn sp(&self) -> u64 {
-        arch_call!(self.arch, sp(&self.uc))
+        self.reg(self.backend.roles().sp)
     }
 
     pub fn set_sp(&mut self, v: u64) {
-        arch_call!(self.arch, set_sp(&mut self.uc, v))
+        self.set_reg(self.backend.roles().sp, v)
     }
 
-    /// The TLS pointer (x86_64 FS_BASE, arm64 TPIDR_EL0, riscv64 tp).
+    /// The thread pointer: FS_BASE on x86_64, TPIDR_EL0 on arm64, tp on riscv.
     pub fn tls(&self) -> u64 {
-        arch_call!(self.arch, tls(&self.uc))
+        self.reg(self.backend.roles().tls)
     }
 
     pub fn set_tls(&mut self, v: u64) {
-        arch_call!(self.arch, set_tls(&mut self.uc, v))
+        self.set_reg(self.backend.roles().tls, v)
     }
 
     /// The raw syscall number and its six arguments.
     pub fn syscall_args(&self) -> (u64, [u64; 6]) {
-        arch_call!(self.arch, syscall_args(&self.uc))
+        let r = self.backend.roles();
+        (self.reg(r.nr), r.args.map(|a| self.reg(a)))
     }
 
     pub fn set_syscall_ret(&mut self, v: u64) {
-        arch_call!(self.arch, set_syscall_ret(&mut self.uc, v))
+        self.backend.set_syscall_ret(&mut self.uc, v)
     }
 
     /// Map a raw syscall number of this arch to the kernel's arch-neutral call.
     pub fn sys(&self, nr: u64) -> Option<Sys> {
-        arch_call!(self.arch, sys(nr))
+        self.backend.sys(nr)
     }
 
     pub fn map(&mut self, addr: u64, size: u64, prot: u32) -> SysResult<()> {
@@ -329,7 +732,7 @@ impl Cpu {
                 self.uc.mem_unmap(cur, e - cur)?;
             }
         }
-        arch_call!(self.arch, reset_regs(&mut self.uc));
+        self.backend.reset_regs(&mut self.uc);
         *self.uc.get_data_mut() = HookState::default();
         Ok(())
     }
@@ -346,18 +749,57 @@ impl Cpu {
         (d.stack_lo, d.stack_min)
     }
 
+    /// The general registers as the Plan 9 Ureg image of the arch (the `regs` file,
+    /// docs/plan9-proc-9p.md §1.6), with `trap_type` as the Ureg `type`.
+    pub fn ureg(&self, trap_type: u64) -> Vec<u8> {
+        let layout = ureg::layout(self.arch);
+        let mut b = vec![0u8; layout.size];
+        for f in layout.fields {
+            let v = match self.backend.ureg_slot(f) {
+                UregSlot::Reg(r) | UregSlot::Masked(r, _) | UregSlot::ReadOnly(r) => self.reg(r),
+                UregSlot::Const(v) => v,
+                UregSlot::TrapType => trap_type,
+            };
+            layout.put(&mut b, f, v);
+        }
+        b
+    }
+
+    /// Load the registers a Ureg image may set (a `regs` write): the general registers, pc,
+    /// sp and the user-modifiable flags; the rest of the image is ignored. False if the image
+    /// is shorter than the arch's Ureg.
+    pub fn set_ureg(&mut self, image: &[u8]) -> bool {
+        let layout = ureg::layout(self.arch);
+        if image.len() < layout.size {
+            return false;
+        }
+        for f in layout.fields {
+            let v = layout.get(image, f).unwrap_or(0);
+            match self.backend.ureg_slot(f) {
+                UregSlot::Reg(r) => self.set_reg(r, v),
+                UregSlot::Masked(r, mask) => self.set_reg(r, v & mask),
+                UregSlot::ReadOnly(_) | UregSlot::Const(_) | UregSlot::TrapType => {}
+            }
+        }
+        true
+    }
+
     /// The FP state image (Plan 9 FPsave layout for the arch).
     pub fn fp_save(&self) -> Vec<u8> {
-        arch_call!(self.arch, fp_save(&self.uc))
+        self.backend.fp_save(&self.uc)
     }
 
     pub fn fp_restore(&mut self, image: &[u8]) {
-        arch_call!(self.arch, fp_restore(&mut self.uc, image))
+        self.backend.fp_restore(&mut self.uc, image)
     }
 
-    /// Copy all user registers from `other` (fork; same arch).
+    /// Copy all user registers from `other` (fork; same arch): the integer registers, flags
+    /// and TLS, then the FP state.
     pub fn copy_regs_from(&mut self, other: &Cpu) {
-        arch_call!(self.arch, copy_regs(&other.uc, &mut self.uc))
+        for r in self.backend.user_regs() {
+            self.set_reg(*r, other.reg(*r));
+        }
+        self.fp_restore(&other.fp_save());
     }
 
     /// Enter a signal handler with a frame on the user stack.
@@ -369,33 +811,35 @@ impl Cpu {
         old_mask: u64,
         info: &[u8; 128],
     ) -> bool {
-        arch_call!(
-            self.arch,
-            enter_handler(&mut self.uc, sig, handler, restorer, old_mask, info)
-        )
+        let f = SigFrame {
+            sig,
+            handler,
+            restorer,
+            old_mask,
+            info,
+        };
+        self.backend.enter_handler(&mut self.uc, &f)
     }
 
     /// Return from a signal handler; the saved mask.
     pub fn sigreturn(&mut self) -> Option<u64> {
-        arch_call!(self.arch, sigreturn(&mut self.uc))
+        self.backend.sigreturn(&mut self.uc)
     }
 
-    /// Make the system call just made run again when the process resumes (SA_RESTART).
+    /// Make the system call `nr` just made run again when the process resumes (SA_RESTART).
     pub fn restart_syscall(&mut self, nr: u64) {
-        match self.arch {
-            Arch::X86_64 => x86_64::restart_syscall(&mut self.uc, nr),
-            Arch::Aarch64 => aarch64::restart_syscall(&mut self.uc),
-            Arch::Riscv64 => riscv64::restart_syscall(&mut self.uc),
-        }
+        self.backend.restart_syscall(&mut self.uc, nr)
     }
 
     /// The code of this arch's sigreturn trampoline, if its signal frames need one.
     pub fn sigtramp(arch: Arch) -> Option<&'static [u8]> {
-        match arch {
-            Arch::X86_64 => None,
-            Arch::Aarch64 => Some(&aarch64::SIGTRAMP),
-            Arch::Riscv64 => Some(&riscv64::SIGTRAMP),
-        }
+        backend(arch).sigtramp()
+    }
+
+    /// `st` as `arch`'s `struct stat` (stat(2), fstat(2), newfstatat(2)); a function of the
+    /// arch alone, so the syscall layer needs no engine for it.
+    pub fn encode_stat(arch: Arch, st: &Stat) -> Vec<u8> {
+        backend(arch).encode_stat(st)
     }
 
     /// Forget translations of [begin, end): code written from the host must be seen.
@@ -463,3 +907,6 @@ impl crate::guestmem::GuestMem for Cpu {
 fn to_prot(prot: u32) -> Prot {
     Prot(prot & 7)
 }
+
+#[cfg(test)]
+mod tests;

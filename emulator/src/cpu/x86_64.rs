@@ -1,78 +1,289 @@
 //! x86_64 backend: `syscall` arrives through unicorn's instruction hook; arguments follow the
 //! Linux x86_64 syscall ABI (rax = number, rdi rsi rdx r10 r8 r9, result in rax; the kernel
 //! clobbers rcx and r11); TLS is FS_BASE (arch_prctl). Syscall numbers from Linux
-//! arch/x86/entry/syscalls/syscall_64.tbl.
+//! arch/x86/entry/syscalls/syscall_64.tbl; traps per 9front pc64/trap.c; signal frames per
+//! arch/x86/kernel/signal.c; `struct stat` per arch/x86/include/uapi/asm/stat.h.
 
-use super::{mem_invalid_hook, CpuError, Engine, HookState, Stop};
+use super::{
+    concat, get_long_regs, get_regs, get_u32, get_u64, put_le, put_long_regs, put_regs,
+    put_stat_times, read_reg, reg_run, stop_with, write_reg, zero_regs, ArchCpu, CpuError, Engine,
+    HookState, Reg, Roles, SigFrame, Stat, Stop, Trap, UregSlot, SIGFPE, SIGSEGV, SIGTRAP,
+};
 use crate::syscalls::Sys;
-use unicorn_engine::unicorn_const::{Arch as UcArch, HookType, Mode};
-use unicorn_engine::{RegisterX86, Unicorn, X86Insn};
+use proc_model::ureg::UregField;
+use unicorn_engine::unicorn_const::{Arch as UcArch, Mode};
+use unicorn_engine::{RegisterX86 as R, Unicorn, X86Insn};
 
-pub fn new_engine() -> Result<Engine, CpuError> {
-    let mut uc = Unicorn::new_with_data(UcArch::X86, Mode::MODE_64, HookState::default())?;
-    super::set_tcg_buffer(&mut uc)?;
-    uc.add_insn_sys_hook(X86Insn::SYSCALL, 1, 0, |uc: &mut Unicorn<'_, HookState>| {
-        uc.get_data_mut().stop = Some(Stop::Syscall);
-        let _ = uc.emu_stop();
-    })?;
-    uc.add_intr_hook(|uc: &mut Unicorn<'_, HookState>, intno: u32| {
-        uc.get_data_mut().stop = Some(Stop::Interrupt(intno));
-        let _ = uc.emu_stop();
-    })?;
-    uc.add_mem_hook(HookType::MEM_INVALID, 1, 0, mem_invalid_hook)?;
-    Ok(uc)
+/// The x86_64 backend.
+pub(crate) struct X86_64;
+
+const RAX: Reg = R::RAX as Reg;
+const RCX: Reg = R::RCX as Reg;
+const R11: Reg = R::R11 as Reg;
+const RSP: Reg = R::RSP as Reg;
+const RIP: Reg = R::RIP as Reg;
+const EFLAGS: Reg = R::EFLAGS as Reg;
+
+static ROLES: Roles = Roles {
+    pc: RIP,
+    sp: RSP,
+    tls: R::FS_BASE as Reg,
+    nr: RAX,
+    args: [
+        R::RDI as Reg,
+        R::RSI as Reg,
+        R::RDX as Reg,
+        R::R10 as Reg,
+        R::R8 as Reg,
+        R::R9 as Reg,
+    ],
+    ret: RAX,
+};
+
+/// General registers in the order of the x86_64 `struct sigcontext` (arch/x86/include/uapi/
+/// asm/sigcontext.h): r8..r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags.
+const SIGCONTEXT_REGS: [Reg; 18] = [
+    R::R8 as Reg,
+    R::R9 as Reg,
+    R::R10 as Reg,
+    R11,
+    R::R12 as Reg,
+    R::R13 as Reg,
+    R::R14 as Reg,
+    R::R15 as Reg,
+    R::RDI as Reg,
+    R::RSI as Reg,
+    R::RBP as Reg,
+    R::RBX as Reg,
+    R::RDX as Reg,
+    RAX,
+    RCX,
+    RSP,
+    RIP,
+    EFLAGS,
+];
+
+/// What a fork copies: the sigcontext registers and the two segment bases.
+const USER_REGS: [Reg; 20] = concat(SIGCONTEXT_REGS, [R::FS_BASE as Reg, R::GS_BASE as Reg]);
+
+const XMM: [Reg; 16] = reg_run(R::XMM0 as Reg);
+const ST: [Reg; 8] = reg_run(R::ST0 as Reg);
+
+/// Plan 9's amd64 FPsave: the FXSAVE area (512 bytes) plus the XSAVE header and upper YMM
+/// halves (docs/plan9-proc-9p.md §1.6).
+const FPSAVE: usize = 832;
+const FXSAVE: usize = 416;
+
+impl ArchCpu for X86_64 {
+    fn new_engine(&self) -> Result<Engine, CpuError> {
+        // `syscall` is an instruction hook, not an interrupt.
+        let mut uc = super::engine(UcArch::X86, Mode::MODE_64, None, None)?;
+        uc.add_insn_sys_hook(X86Insn::SYSCALL, 1, 0, |uc: &mut Unicorn<'_, HookState>| {
+            stop_with(uc, Stop::Syscall)
+        })?;
+        Ok(uc)
+    }
+
+    fn roles(&self) -> &'static Roles {
+        &ROLES
+    }
+
+    fn sys(&self, nr: u64) -> Option<Sys> {
+        sys_of(nr)
+    }
+
+    fn set_syscall_ret(&self, uc: &mut Engine, v: u64) {
+        write_reg(uc, RAX, v);
+        // The syscall instruction leaves the return address in rcx and rflags in r11.
+        let (pc, flags) = (read_reg(uc, RIP), read_reg(uc, EFLAGS));
+        write_reg(uc, RCX, pc);
+        write_reg(uc, R11, flags);
+    }
+
+    /// Back over the 2-byte `syscall`, the number back in rax (the result overwrote it).
+    fn restart_syscall(&self, uc: &mut Engine, nr: u64) {
+        let pc = read_reg(uc, RIP);
+        write_reg(uc, RAX, nr);
+        write_reg(uc, RIP, pc.wrapping_sub(2));
+    }
+
+    /// x86 vectors, named as 9front pc64/trap.c names them; the Ureg type is the vector.
+    fn interrupt(&self, _uc: &Engine, n: u32, pc: u64) -> Trap {
+        match n {
+            // int3 leaves pc after the 1-byte instruction; the debugger wants its address.
+            3 => Trap::breakpoint(pc.wrapping_sub(1), 3),
+            0 => Trap::new("sys: trap: divide error", SIGFPE, pc, 0),
+            1 => Trap::new("sys: trap: debug exception", SIGTRAP, pc, 1),
+            6 => self.invalid_insn(pc),
+            13 => Trap::new("sys: trap: general protection violation", SIGSEGV, pc, 13),
+            n => Trap::exception(n, pc),
+        }
+    }
+
+    fn invalid_insn(&self, pc: u64) -> Trap {
+        Trap::illegal("sys: trap: invalid opcode", pc, 6)
+    }
+
+    fn ureg_slot(&self, f: &UregField) -> UregSlot {
+        use UregSlot::{Const, ReadOnly, TrapType};
+        let reg = |r: R| UregSlot::Reg(r as Reg);
+        match f.name {
+            "ax" => reg(R::RAX),
+            "bx" => reg(R::RBX),
+            "cx" => reg(R::RCX),
+            "dx" => reg(R::RDX),
+            "si" => reg(R::RSI),
+            "di" => reg(R::RDI),
+            "bp" => reg(R::RBP),
+            "r8" => reg(R::R8),
+            "r9" => reg(R::R9),
+            "r10" => reg(R::R10),
+            "r11" => reg(R::R11),
+            "r12" => reg(R::R12),
+            "r13" => reg(R::R13),
+            "r14" => reg(R::R14),
+            "r15" => reg(R::R15),
+            "ds" => ReadOnly(R::DS as Reg),
+            "es" => ReadOnly(R::ES as Reg),
+            "fs" => ReadOnly(R::FS as Reg),
+            "gs" => ReadOnly(R::GS as Reg),
+            "type" => TrapType,
+            "pc" => reg(R::RIP),
+            "flags" => reg(R::EFLAGS),
+            "sp" => reg(R::RSP),
+            // unicorn runs flat 64-bit code with null selectors; show Linux's user selectors
+            // (__USER_CS 0x33, __USER_DS 0x2b, arch/x86/include/asm/segment.h) as a real
+            // process has.
+            "cs" => Const(0x33),
+            "ss" => Const(0x2b),
+            _ => Const(0),
+        }
+    }
+
+    /// The FP/SSE state as Plan 9's amd64 FPsave: the FXSAVE area, then the XSAVE header and
+    /// upper YMM halves, which stay zero (the emulated CPU has no AVX).
+    fn fp_save(&self, uc: &Engine) -> Vec<u8> {
+        let r = |reg: R| read_reg(uc, reg as Reg);
+        let mut b = vec![0u8; FPSAVE];
+        put_le(&mut b, 0, 2, r(R::FPCW));
+        put_le(&mut b, 2, 2, r(R::FPSW));
+        // FXSAVE keeps the abridged tag: one bit per register, set when it is not empty (tag 3).
+        let tag = r(R::FPTAG);
+        b[4] = (0..8)
+            .filter(|i| (tag >> (2 * i)) & 3 != 3)
+            .fold(0u8, |a, i| a | (1 << i));
+        put_le(&mut b, 24, 4, r(R::MXCSR));
+        put_le(&mut b, 28, 4, 0xffff);
+        put_long_regs(uc, &mut b, 32, 16, 10, &ST);
+        put_long_regs(uc, &mut b, 160, 16, 16, &XMM);
+        b
+    }
+
+    /// Restore what `fp_save` produced (control words, MXCSR, x87 and XMM registers).
+    fn fp_restore(&self, uc: &mut Engine, b: &[u8]) {
+        if b.len() < FXSAVE {
+            return;
+        }
+        let u16at = |o: usize| u64::from(u16::from_le_bytes([b[o], b[o + 1]]));
+        write_reg(uc, R::FPCW as Reg, u16at(0));
+        write_reg(uc, R::FPSW as Reg, u16at(2));
+        write_reg(uc, R::MXCSR as Reg, get_u32(b, 24));
+        get_long_regs(uc, b, 32, 16, 10, &ST);
+        get_long_regs(uc, b, 160, 16, 16, &XMM);
+    }
+
+    fn user_regs(&self) -> &'static [Reg] {
+        &USER_REGS
+    }
+
+    /// The register state of a fresh engine: all zero, flags 0x2, default x87 and SSE control
+    /// (FCW 0x37f, MXCSR 0x1f80, every x87 register empty).
+    fn reset_regs(&self, uc: &mut Engine) {
+        zero_regs(uc, &USER_REGS);
+        write_reg(uc, EFLAGS, 0x2);
+        let mut fp = vec![0u8; FPSAVE];
+        put_le(&mut fp, 0, 2, 0x037f);
+        put_le(&mut fp, 24, 4, 0x1f80);
+        self.fp_restore(uc, &fp);
+        write_reg(uc, R::FPTAG as Reg, 0xffff);
+    }
+
+    /// Build an rt_sigframe on the user stack and enter the handler: [rsp] = restorer, then
+    /// the ucontext, then the siginfo; rdi = sig, rsi = &info, rdx = &uc.
+    fn enter_handler(&self, uc: &mut Engine, f: &SigFrame<'_>) -> bool {
+        let sp = read_reg(uc, RSP);
+        // Skip the red zone, make room, align so that (frame + 8) is 16-aligned as after a call.
+        let mut frame = sp.wrapping_sub(128).wrapping_sub(8 + UCONTEXT + SIGINFO);
+        frame = (frame & !15).wrapping_sub(8);
+        let mut uctx = vec![0u8; UCONTEXT as usize];
+        put_regs(uc, &mut uctx, UC_MCONTEXT, &SIGCONTEXT_REGS);
+        // cs, gs, fs, ss (u16 each) after eflags: user code selector 0x33, data 0x2b.
+        let sel = UC_MCONTEXT + 8 * SIGCONTEXT_REGS.len();
+        put_le(&mut uctx, sel, 2, 0x33);
+        put_le(&mut uctx, sel + 6, 2, 0x2b);
+        put_le(&mut uctx, UC_SIGMASK, 8, f.old_mask);
+        let mut bytes = f.restorer.to_le_bytes().to_vec();
+        bytes.extend_from_slice(&uctx);
+        bytes.extend_from_slice(f.info);
+        if uc.mem_write(frame, &bytes).is_err() {
+            return false;
+        }
+        write_reg(uc, RSP, frame);
+        write_reg(uc, RIP, f.handler);
+        write_reg(uc, R::RDI as Reg, f.sig as u64);
+        write_reg(uc, R::RSI as Reg, frame + 8 + UCONTEXT);
+        write_reg(uc, R::RDX as Reg, frame + 8);
+        write_reg(uc, RAX, 0);
+        // The ABI wants the direction flag clear on entry.
+        let fl = read_reg(uc, EFLAGS);
+        write_reg(uc, EFLAGS, fl & !0x400);
+        true
+    }
+
+    /// The restorer's `ret` popped the return address, so rsp points at the ucontext.
+    fn sigreturn(&self, uc: &mut Engine) -> Option<u64> {
+        let sp = uc.reg_read(RSP).ok()?;
+        let uctx = uc.mem_read_as_vec(sp, UCONTEXT as usize).ok()?;
+        let (gprs, flags) = SIGCONTEXT_REGS.split_at(SIGCONTEXT_REGS.len() - 1);
+        get_regs(uc, &uctx, UC_MCONTEXT, gprs)?;
+        // Only the arithmetic and direction flags may change (FIX_EFLAGS).
+        let v = get_u64(&uctx, UC_MCONTEXT + 8 * gprs.len())?;
+        let old = read_reg(uc, flags[0]);
+        write_reg(uc, flags[0], (old & !0x0cd5) | (v & 0x0cd5));
+        get_u64(&uctx, UC_SIGMASK)
+    }
+
+    /// arch/x86/include/uapi/asm/stat.h: 144 bytes; nlink is 64-bit and comes before mode.
+    fn encode_stat(&self, st: &Stat) -> Vec<u8> {
+        let mut b = vec![0u8; 144];
+        for (off, size, v) in [
+            (0, 8, st.dev),
+            (8, 8, st.ino),
+            (16, 8, u64::from(st.nlink)),
+            (24, 4, u64::from(st.mode)),
+            (28, 4, u64::from(st.uid)),
+            (32, 4, u64::from(st.gid)),
+            (40, 8, st.rdev),
+            (48, 8, st.size),
+            (56, 8, u64::from(st.blksize)),
+            (64, 8, st.blocks),
+        ] {
+            put_le(&mut b, off, size, v);
+        }
+        put_stat_times(&mut b, st);
+        b
+    }
 }
 
-pub fn pc(uc: &Engine) -> u64 {
-    uc.reg_read(RegisterX86::RIP).unwrap_or(0)
-}
-
-pub fn set_pc(uc: &mut Engine, v: u64) {
-    let _ = uc.reg_write(RegisterX86::RIP, v);
-}
-
-pub fn sp(uc: &Engine) -> u64 {
-    uc.reg_read(RegisterX86::RSP).unwrap_or(0)
-}
-
-pub fn set_sp(uc: &mut Engine, v: u64) {
-    let _ = uc.reg_write(RegisterX86::RSP, v);
-}
-
-pub fn tls(uc: &Engine) -> u64 {
-    uc.reg_read(RegisterX86::FS_BASE).unwrap_or(0)
-}
-
-pub fn set_tls(uc: &mut Engine, v: u64) {
-    let _ = uc.reg_write(RegisterX86::FS_BASE, v);
-}
-
-pub fn syscall_args(uc: &Engine) -> (u64, [u64; 6]) {
-    let r = |reg| uc.reg_read(reg).unwrap_or(0);
-    (
-        r(RegisterX86::RAX),
-        [
-            r(RegisterX86::RDI),
-            r(RegisterX86::RSI),
-            r(RegisterX86::RDX),
-            r(RegisterX86::R10),
-            r(RegisterX86::R8),
-            r(RegisterX86::R9),
-        ],
-    )
-}
-
-pub fn set_syscall_ret(uc: &mut Engine, v: u64) {
-    let _ = uc.reg_write(RegisterX86::RAX, v);
-    // The syscall instruction leaves the return address in rcx and rflags in r11.
-    let pc = pc(uc);
-    let flags = uc.reg_read(RegisterX86::EFLAGS).unwrap_or(0);
-    let _ = uc.reg_write(RegisterX86::RCX, pc);
-    let _ = uc.reg_write(RegisterX86::R11, flags);
-}
+/// Size of the frame's parts (arch/x86/include/uapi/asm/ucontext.h, sigcontext.h):
+/// ucontext = flags 8 + link 8 + stack_t 24 + sigcontext 256 + sigmask 8 = 304; siginfo 128.
+const UCONTEXT: u64 = 304;
+const SIGINFO: u64 = 128;
+const UC_MCONTEXT: usize = 40;
+const UC_SIGMASK: usize = 296;
 
 /// syscall_64.tbl: number → call.
-pub fn sys(nr: u64) -> Option<Sys> {
+fn sys_of(nr: u64) -> Option<Sys> {
     use Sys::*;
     Some(match nr {
         0 => Read,
@@ -212,212 +423,4 @@ pub fn sys(nr: u64) -> Option<Sys> {
         439 => Faccessat2,
         _ => return None,
     })
-}
-
-/// Make the interrupted call run again: back over the 2-byte `syscall`, number back in rax.
-pub fn restart_syscall(uc: &mut Engine, nr: u64) {
-    let p = pc(uc);
-    let _ = uc.reg_write(RegisterX86::RAX, nr);
-    set_pc(uc, p - 2);
-}
-
-/// General registers in the order of the x86_64 `struct sigcontext` (arch/x86/include/uapi/
-/// asm/sigcontext.h): r8..r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags.
-const SIGCONTEXT_REGS: [RegisterX86; 18] = [
-    RegisterX86::R8,
-    RegisterX86::R9,
-    RegisterX86::R10,
-    RegisterX86::R11,
-    RegisterX86::R12,
-    RegisterX86::R13,
-    RegisterX86::R14,
-    RegisterX86::R15,
-    RegisterX86::RDI,
-    RegisterX86::RSI,
-    RegisterX86::RBP,
-    RegisterX86::RBX,
-    RegisterX86::RDX,
-    RegisterX86::RAX,
-    RegisterX86::RCX,
-    RegisterX86::RSP,
-    RegisterX86::RIP,
-    RegisterX86::EFLAGS,
-];
-
-const XMM: [RegisterX86; 16] = [
-    RegisterX86::XMM0,
-    RegisterX86::XMM1,
-    RegisterX86::XMM2,
-    RegisterX86::XMM3,
-    RegisterX86::XMM4,
-    RegisterX86::XMM5,
-    RegisterX86::XMM6,
-    RegisterX86::XMM7,
-    RegisterX86::XMM8,
-    RegisterX86::XMM9,
-    RegisterX86::XMM10,
-    RegisterX86::XMM11,
-    RegisterX86::XMM12,
-    RegisterX86::XMM13,
-    RegisterX86::XMM14,
-    RegisterX86::XMM15,
-];
-
-const ST: [RegisterX86; 8] = [
-    RegisterX86::ST0,
-    RegisterX86::ST1,
-    RegisterX86::ST2,
-    RegisterX86::ST3,
-    RegisterX86::ST4,
-    RegisterX86::ST5,
-    RegisterX86::ST6,
-    RegisterX86::ST7,
-];
-
-/// The FP/SSE state as Plan 9's amd64 FPsave (832 bytes): the FXSAVE area, then the XSAVE
-/// header and upper YMM halves, which stay zero (the emulated CPU has no AVX).
-pub fn fp_save(uc: &Engine) -> Vec<u8> {
-    let r = |reg: RegisterX86| uc.reg_read(reg).unwrap_or(0);
-    let mut b = vec![0u8; 832];
-    b[0..2].copy_from_slice(&(r(RegisterX86::FPCW) as u16).to_le_bytes());
-    b[2..4].copy_from_slice(&(r(RegisterX86::FPSW) as u16).to_le_bytes());
-    // FXSAVE keeps the abridged tag: one bit per register, set when it is not empty (tag 3).
-    let tag = r(RegisterX86::FPTAG);
-    b[4] = (0..8)
-        .filter(|i| (tag >> (2 * i)) & 3 != 3)
-        .fold(0u8, |a, i| a | (1 << i));
-    b[24..28].copy_from_slice(&(r(RegisterX86::MXCSR) as u32).to_le_bytes());
-    b[28..32].copy_from_slice(&0xffffu32.to_le_bytes());
-    for (i, reg) in ST.iter().enumerate() {
-        if let Ok(v) = uc.reg_read_long(*reg) {
-            let n = v.len().min(10);
-            b[32 + 16 * i..32 + 16 * i + n].copy_from_slice(&v[..n]);
-        }
-    }
-    for (i, reg) in XMM.iter().enumerate() {
-        if let Ok(v) = uc.reg_read_long(*reg) {
-            let n = v.len().min(16);
-            b[160 + 16 * i..160 + 16 * i + n].copy_from_slice(&v[..n]);
-        }
-    }
-    b
-}
-
-/// Restore what `fp_save` produced (control words, MXCSR, x87 and XMM registers).
-pub fn fp_restore(uc: &mut Engine, b: &[u8]) {
-    if b.len() < 416 {
-        return;
-    }
-    let u16at = |o: usize| u64::from(u16::from_le_bytes([b[o], b[o + 1]]));
-    let _ = uc.reg_write(RegisterX86::FPCW, u16at(0));
-    let _ = uc.reg_write(RegisterX86::FPSW, u16at(2));
-    let _ = uc.reg_write(
-        RegisterX86::MXCSR,
-        u64::from(u32::from_le_bytes([b[24], b[25], b[26], b[27]])),
-    );
-    for (i, reg) in ST.iter().enumerate() {
-        let _ = uc.reg_write_long(*reg, &b[32 + 16 * i..42 + 16 * i]);
-    }
-    for (i, reg) in XMM.iter().enumerate() {
-        let _ = uc.reg_write_long(*reg, &b[160 + 16 * i..176 + 16 * i]);
-    }
-}
-
-/// The register state of a fresh engine: all zero, flags 0x2, default x87 and SSE control.
-pub fn reset_regs(uc: &mut Engine) {
-    for reg in SIGCONTEXT_REGS
-        .iter()
-        .chain([RegisterX86::FS_BASE, RegisterX86::GS_BASE].iter())
-    {
-        let _ = uc.reg_write(*reg, 0);
-    }
-    let _ = uc.reg_write(RegisterX86::EFLAGS, 0x2);
-    let mut fp = vec![0u8; 832];
-    fp[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
-    fp[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());
-    fp_restore(uc, &fp);
-    let _ = uc.reg_write(RegisterX86::FPTAG, 0xffff);
-}
-
-/// Copy the whole user register state (fork): general registers, flags, TLS, FP/SSE.
-pub fn copy_regs(from: &Engine, to: &mut Engine) {
-    for reg in SIGCONTEXT_REGS
-        .iter()
-        .chain([RegisterX86::FS_BASE, RegisterX86::GS_BASE].iter())
-    {
-        let _ = to.reg_write(*reg, from.reg_read(*reg).unwrap_or(0));
-    }
-    fp_restore(to, &fp_save(from));
-}
-
-/// Size of the frame's parts (arch/x86/include/uapi/asm/ucontext.h, sigcontext.h):
-/// ucontext = flags 8 + link 8 + stack_t 24 + sigcontext 256 + sigmask 8 = 304; siginfo 128.
-const UCONTEXT: u64 = 304;
-const SIGINFO: u64 = 128;
-const UC_MCONTEXT: u64 = 40;
-const UC_SIGMASK: u64 = 296;
-
-/// Build an rt_sigframe on the user stack and enter the handler (arch/x86/kernel/signal.c):
-/// [rsp] = restorer, then the ucontext, then the siginfo; rdi = sig, rsi = &info, rdx = &uc.
-/// Returns false if the frame could not be written (the process then dies of SIGSEGV).
-pub fn enter_handler(
-    uc: &mut Engine,
-    sig: i32,
-    handler: u64,
-    restorer: u64,
-    old_mask: u64,
-    info: &[u8; 128],
-) -> bool {
-    let sp = uc.reg_read(RegisterX86::RSP).unwrap_or(0);
-    // Skip the red zone, make room, align so that (frame + 8) is 16-aligned as after a call.
-    let mut frame = sp.wrapping_sub(128).wrapping_sub(8 + UCONTEXT + SIGINFO);
-    frame = (frame & !15).wrapping_sub(8);
-    let mut uctx = vec![0u8; UCONTEXT as usize];
-    for (i, reg) in SIGCONTEXT_REGS.iter().enumerate() {
-        let v = uc.reg_read(*reg).unwrap_or(0);
-        let off = UC_MCONTEXT as usize + 8 * i;
-        uctx[off..off + 8].copy_from_slice(&v.to_le_bytes());
-    }
-    // cs, gs, fs, ss (u16 each) after eflags: user code selector 0x33, data 0x2b.
-    let sel = UC_MCONTEXT as usize + 8 * 18;
-    uctx[sel..sel + 2].copy_from_slice(&0x33u16.to_le_bytes());
-    uctx[sel + 6..sel + 8].copy_from_slice(&0x2bu16.to_le_bytes());
-    uctx[UC_SIGMASK as usize..UC_SIGMASK as usize + 8].copy_from_slice(&old_mask.to_le_bytes());
-    let mut bytes = restorer.to_le_bytes().to_vec();
-    bytes.extend_from_slice(&uctx);
-    bytes.extend_from_slice(info);
-    if uc.mem_write(frame, &bytes).is_err() {
-        return false;
-    }
-    let _ = uc.reg_write(RegisterX86::RSP, frame);
-    let _ = uc.reg_write(RegisterX86::RIP, handler);
-    let _ = uc.reg_write(RegisterX86::RDI, sig as u64);
-    let _ = uc.reg_write(RegisterX86::RSI, frame + 8 + UCONTEXT);
-    let _ = uc.reg_write(RegisterX86::RDX, frame + 8);
-    let _ = uc.reg_write(RegisterX86::RAX, 0);
-    // The ABI wants the direction flag clear on entry.
-    let fl = uc.reg_read(RegisterX86::EFLAGS).unwrap_or(0);
-    let _ = uc.reg_write(RegisterX86::EFLAGS, fl & !0x400);
-    true
-}
-
-/// rt_sigreturn: the restorer's `ret` popped the return address, so rsp points at the
-/// ucontext. Restores the registers and returns the saved signal mask.
-pub fn sigreturn(uc: &mut Engine) -> Option<u64> {
-    let sp = uc.reg_read(RegisterX86::RSP).ok()?;
-    let uctx = uc.mem_read_as_vec(sp, UCONTEXT as usize).ok()?;
-    for (i, reg) in SIGCONTEXT_REGS.iter().enumerate() {
-        let off = UC_MCONTEXT as usize + 8 * i;
-        let v = u64::from_le_bytes(uctx[off..off + 8].try_into().ok()?);
-        let v = if *reg == RegisterX86::EFLAGS {
-            // Only the arithmetic and direction flags may change (FIX_EFLAGS).
-            let old = uc.reg_read(RegisterX86::EFLAGS).unwrap_or(0);
-            (old & !0x0cd5) | (v & 0x0cd5)
-        } else {
-            v
-        };
-        let _ = uc.reg_write(*reg, v);
-    }
-    let m = UC_SIGMASK as usize;
-    Some(u64::from_le_bytes(uctx[m..m + 8].try_into().ok()?))
 }

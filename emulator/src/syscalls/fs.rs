@@ -3,7 +3,7 @@
 //! symlink, truncate, statfs, sendfile) over the guest file system and the console. Reads
 //! and writes of a pipe go to `crate::pipe`.
 
-use crate::cpu::Arch;
+use crate::cpu::{Cpu, Stat};
 use crate::errno::{Errno, SysResult};
 use crate::fdtable::*;
 use crate::guestmem::GuestMem;
@@ -519,55 +519,31 @@ fn stat_of(cx: &mut Cx, dirfd: u64, pathp: u64, flags: u64) -> SysResult<FileSta
     cx.k.vfs.stat(&r)
 }
 
-/// struct stat: x86_64 (arch/x86/include/uapi/asm/stat.h, 144 bytes) or asm-generic
-/// (aarch64, riscv64: 128 bytes).
-fn encode_stat(arch: Arch, st: &FileStat) -> Vec<u8> {
-    let blocks = st.size.div_ceil(512);
-    let mut b = Vec::with_capacity(144);
-    let p64 = |b: &mut Vec<u8>, v: u64| b.extend_from_slice(&v.to_le_bytes());
-    let p32 = |b: &mut Vec<u8>, v: u32| b.extend_from_slice(&v.to_le_bytes());
-    const DEV: u64 = 0x2a;
-    match arch {
-        Arch::X86_64 => {
-            p64(&mut b, DEV);
-            p64(&mut b, st.ino);
-            p64(&mut b, u64::from(st.nlink));
-            p32(&mut b, st.mode);
-            p32(&mut b, 0);
-            p32(&mut b, 0);
-            p32(&mut b, 0);
-            p64(&mut b, st.rdev);
-            p64(&mut b, st.size);
-            p64(&mut b, 4096);
-            p64(&mut b, blocks);
-        }
-        Arch::Aarch64 | Arch::Riscv64 => {
-            p64(&mut b, DEV);
-            p64(&mut b, st.ino);
-            p32(&mut b, st.mode);
-            p32(&mut b, st.nlink);
-            p32(&mut b, 0);
-            p32(&mut b, 0);
-            p64(&mut b, st.rdev);
-            p64(&mut b, 0);
-            p64(&mut b, st.size);
-            p32(&mut b, 4096);
-            p32(&mut b, 0);
-            p64(&mut b, blocks);
-        }
+/// A file's status as `struct stat` holds it; the CPU lays it out for the arch. The device
+/// is one made-up number (0x2a) for the whole root, the owner root, the block size a page,
+/// and all three times the modification time.
+fn linux_stat(st: &FileStat) -> Stat {
+    let t = (st.mtime, 0);
+    Stat {
+        dev: 0x2a,
+        ino: st.ino,
+        mode: st.mode,
+        nlink: st.nlink,
+        uid: 0,
+        gid: 0,
+        rdev: st.rdev,
+        size: st.size,
+        blksize: 4096,
+        blocks: st.size.div_ceil(512),
+        atime: t,
+        mtime: t,
+        ctime: t,
     }
-    for _ in 0..3 {
-        p64(&mut b, st.mtime as u64);
-        p64(&mut b, 0);
-    }
-    let total = if arch == Arch::X86_64 { 144 } else { 128 };
-    b.resize(total, 0);
-    b
 }
 
 pub fn fstatat(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     let st = stat_of(cx, a[0], a[1], a[3])?;
-    let bytes = encode_stat(cx.arch, &st);
+    let bytes = Cpu::encode_stat(cx.arch, &linux_stat(&st));
     cx.mem.write(a[2], &bytes)?;
     Ok(0)
 }

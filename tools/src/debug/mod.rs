@@ -8,6 +8,8 @@
 pub mod symbols;
 
 use crate::p9client::{Client, ClientError};
+use proc_model::machine::Arch;
+use proc_model::ureg::{self, UregLayout};
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use symbols::{DbgArch, Symbols};
@@ -48,80 +50,14 @@ fn bpinst(arch: DbgArch, orig: &[u8]) -> &'static [u8] {
     }
 }
 
-/// Register names and Ureg byte offsets (docs/plan9-proc-9p.md §1.6) for `regs` and unwinding.
-fn ureg_layout(arch: DbgArch) -> Vec<(&'static str, usize, Option<u16>)> {
-    match arch {
-        // (name, offset, DWARF number)
-        DbgArch::X86_64 => vec![
-            ("ax", 0, Some(0)),
-            ("bx", 8, Some(3)),
-            ("cx", 16, Some(2)),
-            ("dx", 24, Some(1)),
-            ("si", 32, Some(4)),
-            ("di", 40, Some(5)),
-            ("bp", 48, Some(6)),
-            ("r8", 56, Some(8)),
-            ("r9", 64, Some(9)),
-            ("r10", 72, Some(10)),
-            ("r11", 80, Some(11)),
-            ("r12", 88, Some(12)),
-            ("r13", 96, Some(13)),
-            ("r14", 104, Some(14)),
-            ("r15", 112, Some(15)),
-            ("type", 128, None),
-            ("error", 136, None),
-            ("pc", 144, None),
-            ("cs", 152, None),
-            ("flags", 160, None),
-            ("sp", 168, Some(7)),
-            ("ss", 176, None),
-        ],
-        DbgArch::Aarch64 => {
-            let mut v: Vec<(&'static str, usize, Option<u16>)> = (0..31)
-                .map(|i| {
-                    (
-                        [
-                            "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10",
-                            "r11", "r12", "r13", "r14", "r15", "r16", "r17", "r18", "r19", "r20",
-                            "r21", "r22", "r23", "r24", "r25", "r26", "r27", "r28", "r29", "r30",
-                        ][i],
-                        8 * i,
-                        Some(i as u16),
-                    )
-                })
-                .collect();
-            v.extend([
-                ("sp", 248, Some(31)),
-                ("pc", 256, None),
-                ("psr", 264, None),
-                ("type", 272, None),
-            ]);
-            v
-        }
-        DbgArch::Riscv64 => {
-            let mut v: Vec<(&'static str, usize, Option<u16>)> = vec![("pc", 0, None)];
-            for i in 1..32usize {
-                v.push((
-                    [
-                        "", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0", "a1", "a2",
-                        "a3", "a4", "a5", "a6", "a7", "s2", "s3", "s4", "s5", "s6", "s7", "s8",
-                        "s9", "s10", "s11", "t3", "t4", "t5", "t6",
-                    ][i],
-                    8 * i,
-                    Some(i as u16),
-                ));
-            }
-            // The reference's riscv64 Ureg tail; `type` holds the trap cause.
-            v.extend([
-                ("status", 256, None),
-                ("ie", 264, None),
-                ("type", 272, None),
-                ("tval", 280, None),
-                ("curmode", 288, None),
-            ]);
-            v
-        }
-    }
+/// The Ureg layout of the program's arch (proc-model's table, docs/plan9-proc-9p.md §1.6): the
+/// names and offsets `regs` prints and the DWARF numbers unwinding reads.
+fn ureg_layout(arch: DbgArch) -> &'static UregLayout {
+    ureg::layout(match arch {
+        DbgArch::X86_64 => Arch::X86_64,
+        DbgArch::Aarch64 => Arch::Aarch64,
+        DbgArch::Riscv64 => Arch::Riscv64,
+    })
 }
 
 struct Debugger {
@@ -178,16 +114,11 @@ impl Debugger {
 
     fn reg(&mut self, name: &str) -> R<u64> {
         let raw = self.regs_raw()?;
-        let (_, off, _) = ureg_layout(self.syms.arch)
-            .into_iter()
-            .find(|(n, _, _)| *n == name)
+        let layout = ureg_layout(self.syms.arch);
+        let f = layout
+            .field(name)
             .ok_or_else(|| format!("no register {name}"))?;
-        Ok(u64::from_le_bytes(
-            raw.get(off..off + 8)
-                .ok_or("short regs")?
-                .try_into()
-                .map_err(|_| "regs")?,
-        ))
+        Ok(layout.get(&raw, f).ok_or("short regs")?)
     }
 
     fn pc(&mut self) -> R<u64> {
@@ -329,15 +260,13 @@ impl Debugger {
     fn dwarf_regs(&mut self) -> R<[u64; 33]> {
         let raw = self.regs_raw()?;
         let mut regs = [0u64; 33];
-        for (name, off, dw) in ureg_layout(self.syms.arch) {
-            let v = raw
-                .get(off..off + 8)
-                .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
-                .unwrap_or(0);
-            if let Some(d) = dw {
+        let layout = ureg_layout(self.syms.arch);
+        for f in layout.fields {
+            let v = layout.get(&raw, f).unwrap_or(0);
+            if let Some(d) = f.dwarf {
                 regs[usize::from(d)] = v;
             }
-            if name == "pc" {
+            if f.name == "pc" {
                 regs[32] = v;
             }
         }
@@ -444,12 +373,12 @@ impl Debugger {
             }
             "regs" => {
                 let raw = self.regs_raw()?;
-                for (name, off, _) in ureg_layout(self.syms.arch) {
-                    let v = raw
-                        .get(off..off + 8)
-                        .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
-                        .unwrap_or(0);
-                    writeln!(self.out, "{name:<6} {v:#018x}").ok();
+                let layout = ureg_layout(self.syms.arch);
+                for f in layout.fields {
+                    let v = layout.get(&raw, f).unwrap_or(0);
+                    // Zero-padded to the field's width: 16 hex digits, 4 for a selector.
+                    let w = 2 + 2 * f.size;
+                    writeln!(self.out, "{:<6} {v:#0w$x}", f.name).ok();
                 }
             }
             "bt" | "where" => {
