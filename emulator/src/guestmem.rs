@@ -184,28 +184,28 @@ mod tests {
     #[test]
     fn fake_read_across_pages_returns_the_bytes_written() {
         let mut m = FakeMem::with(0x1000, 0x2000);
-        m.write(0x1ffe, b"abcd").unwrap();
-        assert_eq!(m.read(0x1ffe, 4).unwrap(), b"abcd");
+        m.write(0x1ffe, b"abcd").expect("fake memory");
+        assert_eq!(m.read(0x1ffe, 4).expect("fake memory"), b"abcd");
     }
 
     #[test]
     fn fake_write_past_mapping_is_efault_and_stores_nothing() {
         let mut m = FakeMem::with(0x1000, 0x1000);
         assert_eq!(m.write(0x1ffe, b"abcd"), Err(Errno::EFAULT));
-        assert_eq!(m.read(0x1ffe, 2).unwrap(), [0, 0]);
+        assert_eq!(m.read(0x1ffe, 2).expect("fake memory"), [0, 0]);
     }
 
     #[test]
     fn cstr_ending_before_unmapped_page_is_read() {
         let mut m = FakeMem::with(0x1000, 0x1000);
-        m.write(0x1ffc, b"abc\0").unwrap();
-        assert_eq!(m.read_cstr(0x1ffc, 4096).unwrap(), b"abc");
+        m.write(0x1ffc, b"abc\0").expect("fake memory");
+        assert_eq!(m.read_cstr(0x1ffc, 4096).expect("fake memory"), b"abc");
     }
 
     #[test]
     fn cstr_without_nul_before_max_is_enametoolong() {
         let mut m = FakeMem::with(0x1000, 0x1000);
-        m.write(0x1000, &[b'x'; 16]).unwrap();
+        m.write(0x1000, &[b'x'; 16]).expect("fake memory");
         assert_eq!(m.read_cstr(0x1000, 8), Err(Errno::ENAMETOOLONG));
     }
 

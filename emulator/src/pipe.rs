@@ -236,12 +236,12 @@ mod tests {
     fn ends(b: &mut Bench) -> (PipeRef, i32, i32) {
         let out = BUF + 0x100;
         assert!(matches!(pipe2(&mut b.cx(), out, 0), Ok(0)));
-        let fds = b.mem.read(out, 8).unwrap();
+        let fds = b.mem.read(out, 8).expect("pipe bench");
         let (r, w) = (
-            i32::from_le_bytes(fds[..4].try_into().unwrap()),
-            i32::from_le_bytes(fds[4..].try_into().unwrap()),
+            i32::from_le_bytes(fds[..4].try_into().expect("pipe bench")),
+            i32::from_le_bytes(fds[4..].try_into().expect("pipe bench")),
         );
-        let f = b.g.fds.get(r).unwrap();
+        let f = b.g.fds.get(r).expect("pipe bench");
         let pp = match &f.borrow().kind {
             FileKind::PipeRead(pp) => pp.clone(),
             _ => panic!("not a pipe"),
@@ -280,7 +280,7 @@ mod tests {
     fn write_then_read_moves_the_bytes() {
         let mut b = Bench::new();
         let (pp, _, _) = ends(&mut b);
-        b.mem.write(BUF, b"hello").unwrap();
+        b.mem.write(BUF, b"hello").expect("pipe bench");
         assert_eq!(ret(write(&mut b.cx(), &pp, false, &[(BUF, 5)])), 5);
         assert_eq!(
             ret(read(
@@ -291,8 +291,8 @@ mod tests {
             )),
             5
         );
-        assert_eq!(b.mem.read(BUF + 0x800, 3).unwrap(), b"hel");
-        assert_eq!(b.mem.read(BUF + 0x900, 2).unwrap(), b"lo");
+        assert_eq!(b.mem.read(BUF + 0x800, 3).expect("pipe bench"), b"hel");
+        assert_eq!(b.mem.read(BUF + 0x900, 2).expect("pipe bench"), b"lo");
     }
 
     #[test]
@@ -329,7 +329,7 @@ mod tests {
     fn read_into_bad_pointer_is_efault_and_keeps_the_data() {
         let mut b = Bench::new();
         let (pp, _, _) = ends(&mut b);
-        b.mem.write(BUF, b"abc").unwrap();
+        b.mem.write(BUF, b"abc").expect("pipe bench");
         ret(write(&mut b.cx(), &pp, false, &[(BUF, 3)]));
         assert_eq!(ret(read(&mut b.cx(), &pp, false, &[(0x10, 3)])), -14);
         assert_eq!(pp.borrow().buf.len(), 3);
@@ -339,7 +339,7 @@ mod tests {
     fn readv_fault_after_first_piece_returns_partial_count() {
         let mut b = Bench::new();
         let (pp, _, _) = ends(&mut b);
-        b.mem.write(BUF, b"abcdef").unwrap();
+        b.mem.write(BUF, b"abcdef").expect("pipe bench");
         ret(write(&mut b.cx(), &pp, false, &[(BUF, 6)]));
         assert_eq!(
             ret(read(

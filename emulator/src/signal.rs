@@ -337,6 +337,25 @@ impl Machine {
     }
 }
 
+impl Machine {
+    /// Alarms that have come due raise SIGALRM.
+    pub fn fire_alarms(&mut self) {
+        let now = self.k.clock.ns;
+        let due: Vec<Pid> = self
+            .groups
+            .values_mut()
+            .filter(|g| g.alarm_ns.is_some_and(|d| d <= now))
+            .map(|g| {
+                g.alarm_ns = None;
+                g.pid
+            })
+            .collect();
+        for pid in due {
+            self.post_process_signal(pid, SIGALRM);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -429,24 +448,5 @@ mod tests {
     #[test]
     fn sigprocmask_never_blocks_sigkill_or_sigstop() {
         assert_eq!(new_mask(2, 0, u64::MAX), Ok(!UNBLOCKABLE));
-    }
-}
-
-impl Machine {
-    /// Alarms that have come due raise SIGALRM.
-    pub fn fire_alarms(&mut self) {
-        let now = self.k.clock.ns;
-        let due: Vec<Pid> = self
-            .groups
-            .values_mut()
-            .filter(|g| g.alarm_ns.is_some_and(|d| d <= now))
-            .map(|g| {
-                g.alarm_ns = None;
-                g.pid
-            })
-            .collect();
-        for pid in due {
-            self.post_process_signal(pid, SIGALRM);
-        }
     }
 }

@@ -117,7 +117,7 @@ impl Progress {
             if done == self.total {
                 eprintln!();
             }
-        } else if done == self.total || done % (self.total / 10).max(1) == 0 {
+        } else if done == self.total || done.is_multiple_of((self.total / 10).max(1)) {
             eprintln!("glass explore: {done}/{} seeds done", self.total);
         }
     }

@@ -330,6 +330,12 @@ pub mod testing {
     /// An empty directory that is removed again.
     pub struct TempRoot(pub std::path::PathBuf);
 
+    impl Default for TempRoot {
+        fn default() -> TempRoot {
+            TempRoot::new()
+        }
+    }
+
     impl TempRoot {
         pub fn new() -> TempRoot {
             use std::sync::atomic::{AtomicU64, Ordering};
@@ -353,6 +359,12 @@ pub mod testing {
     /// Where the bench's read-write memory starts, and its size.
     pub const MEM: u64 = 0x10000;
     pub const MEM_SIZE: u64 = 0x10000;
+
+    impl Default for Bench {
+        fn default() -> Bench {
+            Bench::new()
+        }
+    }
 
     impl Bench {
         pub fn new() -> Bench {

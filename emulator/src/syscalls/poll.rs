@@ -122,7 +122,7 @@ mod tests {
     #[test]
     fn ppoll_with_faulting_timeout_pointer_is_efault() {
         let mut b = Bench::new();
-        b.mem.write(MEM, &pollfd(0, POLLIN)).unwrap();
+        b.mem.write(MEM, &pollfd(0, POLLIN)).expect("bench memory");
         let o = ppoll(&mut b.cx(), [MEM, 1, 0x10, 0, 8, 0]);
         assert!(
             matches!(o, Outcome::Ret(v) if v == Errno::EFAULT.ret()),
@@ -133,9 +133,13 @@ mod tests {
     #[test]
     fn ppoll_with_negative_timeout_is_einval() {
         let mut b = Bench::new();
-        b.mem.write(MEM, &pollfd(0, POLLIN)).unwrap();
-        b.mem.write(MEM + 64, &(-1i64).to_le_bytes()).unwrap();
-        b.mem.write(MEM + 72, &0u64.to_le_bytes()).unwrap();
+        b.mem.write(MEM, &pollfd(0, POLLIN)).expect("bench memory");
+        b.mem
+            .write(MEM + 64, &(-1i64).to_le_bytes())
+            .expect("bench memory");
+        b.mem
+            .write(MEM + 72, &0u64.to_le_bytes())
+            .expect("bench memory");
         let o = ppoll(&mut b.cx(), [MEM, 1, MEM + 64, 0, 8, 0]);
         assert!(
             matches!(o, Outcome::Ret(v) if v == Errno::EINVAL.ret()),
@@ -148,12 +152,12 @@ mod tests {
         let mut b = Bench::new();
         b.mem
             .write(MEM, &[pollfd(9, POLLIN), pollfd(-1, POLLIN)].concat())
-            .unwrap();
+            .expect("bench memory");
         assert!(matches!(
             poll(&mut b.cx(), MEM, 2, Some(0)),
             Outcome::Ret(1)
         ));
-        let out = b.mem.read(MEM, 16).unwrap();
+        let out = b.mem.read(MEM, 16).expect("bench memory");
         assert_eq!(u16::from_le_bytes([out[6], out[7]]), POLLNVAL);
         assert_eq!(u16::from_le_bytes([out[14], out[15]]), 0);
     }
@@ -165,7 +169,7 @@ mod tests {
             crate::pipe::pipe2(&mut b.cx(), MEM + 256, 0),
             Ok(0)
         ));
-        b.mem.write(MEM, &pollfd(3, POLLIN)).unwrap();
+        b.mem.write(MEM, &pollfd(3, POLLIN)).expect("bench memory");
         b.k.clock.ns = 10;
         match poll(&mut b.cx(), MEM, 1, Some(5)) {
             Outcome::Block(Wait::Poll(set, Some(15))) => assert_eq!(set, vec![(3, POLLIN)]),

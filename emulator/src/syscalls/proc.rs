@@ -390,6 +390,9 @@ fn read_str_array(
     }
 }
 
+/// What execve runs: the canonical path, the program's bytes and the argv to pass.
+type ExecTarget = (String, Arc<[u8]>, Vec<String>);
+
 /// The program to run for execve of `target`: `#!` interpreters followed (binfmt_script, a
 /// few levels); the final target's canonical path and bytes, and the argv to pass.
 fn exec_target(
@@ -397,7 +400,7 @@ fn exec_target(
     mut target: String,
     path: &str,
     mut args: Vec<String>,
-) -> Result<(String, Arc<[u8]>, Vec<String>), Errno> {
+) -> Result<ExecTarget, Errno> {
     for depth in 0..5 {
         let r = m.k.vfs.resolve(&target, true)?;
         if matches!(
@@ -835,10 +838,10 @@ mod tests {
     fn prlimit_reads_old_then_sets_new() {
         let mut b = Bench::new();
         let new: Vec<u8> = [100u64, 200].iter().flat_map(|v| v.to_le_bytes()).collect();
-        b.mem.write(MEM, &new).unwrap();
+        b.mem.write(MEM, &new).expect("bench memory");
         assert_eq!(prlimit64(&mut b.cx(), [0, 7, MEM, MEM + 32, 0, 0]), Ok(0));
         assert_eq!(b.g.rlimits[7], (100, 200));
-        let old = b.mem.read(MEM + 32, 16).unwrap();
+        let old = b.mem.read(MEM + 32, 16).expect("bench memory");
         assert_eq!(
             old,
             [
@@ -853,7 +856,7 @@ mod tests {
     fn prlimit_soft_above_hard_is_einval_and_unknown_resource_too() {
         let mut b = Bench::new();
         let new: Vec<u8> = [300u64, 200].iter().flat_map(|v| v.to_le_bytes()).collect();
-        b.mem.write(MEM, &new).unwrap();
+        b.mem.write(MEM, &new).expect("bench memory");
         assert_eq!(
             prlimit64(&mut b.cx(), [0, 7, MEM, 0, 0, 0]),
             Err(Errno::EINVAL)
@@ -868,7 +871,7 @@ mod tests {
     fn uname_machine_field_names_the_arch() {
         let mut b = Bench::with_arch(Arch::Aarch64);
         assert_eq!(uname(&mut b.cx(), [MEM, 0, 0, 0, 0, 0]), Ok(0));
-        let u = b.mem.read(MEM, 65 * 6).unwrap();
+        let u = b.mem.read(MEM, 65 * 6).expect("bench memory");
         assert_eq!(&u[..6], b"Linux\0");
         assert_eq!(&u[65 * 4..65 * 4 + 8], b"aarch64\0");
     }
@@ -887,8 +890,11 @@ mod tests {
         let (mut b1, mut b2) = (Bench::new(), Bench::new());
         assert_eq!(getrandom(&mut b1.cx(), [MEM, 32, 0, 0, 0, 0]), Ok(32));
         assert_eq!(getrandom(&mut b2.cx(), [MEM, 32, 0, 0, 0, 0]), Ok(32));
-        assert_eq!(b1.mem.read(MEM, 32).unwrap(), b2.mem.read(MEM, 32).unwrap());
-        assert_ne!(b1.mem.read(MEM, 32).unwrap(), vec![0u8; 32]);
+        assert_eq!(
+            b1.mem.read(MEM, 32).expect("bench memory"),
+            b2.mem.read(MEM, 32).expect("bench memory")
+        );
+        assert_ne!(b1.mem.read(MEM, 32).expect("bench memory"), vec![0u8; 32]);
     }
 
     #[test]
@@ -911,15 +917,27 @@ mod tests {
     #[test]
     fn waitid_siginfo_codes() {
         let i = child_siginfo(Pid(7), &PState::Zombie(ExitStatus::Signal(9)), 9);
-        assert_eq!(i32::from_le_bytes(i[8..12].try_into().unwrap()), CLD_KILLED);
-        assert_eq!(u32::from_le_bytes(i[16..20].try_into().unwrap()), 7);
-        assert_eq!(i32::from_le_bytes(i[24..28].try_into().unwrap()), 9);
+        assert_eq!(
+            i32::from_le_bytes(i[8..12].try_into().expect("bench memory")),
+            CLD_KILLED
+        );
+        assert_eq!(
+            u32::from_le_bytes(i[16..20].try_into().expect("bench memory")),
+            7
+        );
+        assert_eq!(
+            i32::from_le_bytes(i[24..28].try_into().expect("bench memory")),
+            9
+        );
         let s = child_siginfo(Pid(7), &PState::Ready, 0x137f);
         assert_eq!(
-            i32::from_le_bytes(s[8..12].try_into().unwrap()),
+            i32::from_le_bytes(s[8..12].try_into().expect("bench memory")),
             CLD_STOPPED
         );
-        assert_eq!(i32::from_le_bytes(s[24..28].try_into().unwrap()), 0x13);
+        assert_eq!(
+            i32::from_le_bytes(s[24..28].try_into().expect("bench memory")),
+            0x13
+        );
     }
 
     #[test]
@@ -931,10 +949,10 @@ mod tests {
             .iter()
             .flat_map(|v| v.to_le_bytes())
             .collect();
-        b.mem.write(MEM, &ptrs).unwrap();
+        b.mem.write(MEM, &ptrs).expect("bench memory");
         let mut total = 0;
         assert_eq!(
-            read_str_array(&b.mem, MEM, &mut total).unwrap(),
+            read_str_array(&b.mem, MEM, &mut total).expect("bench memory"),
             ["echo", "hi"]
         );
         assert_eq!(total, 5 + 8 + 3 + 8);
@@ -943,7 +961,9 @@ mod tests {
     #[test]
     fn argv_array_with_bad_pointer_is_efault() {
         let mut b = Bench::new();
-        b.mem.write(MEM, &0x10u64.to_le_bytes()).unwrap();
+        b.mem
+            .write(MEM, &0x10u64.to_le_bytes())
+            .expect("bench memory");
         assert_eq!(read_str_array(&b.mem, MEM, &mut 0), Err(Errno::EFAULT));
         assert_eq!(read_str_array(&b.mem, 0x10, &mut 0), Err(Errno::EFAULT));
     }

@@ -18,7 +18,7 @@ const FUTEX_CLOCK_REALTIME: u64 = 256;
 /// sched_getaffinity(pid, size, mask): CPUs 0..cpus; returns the bytes written (one
 /// 64-bit word: the kernel's cpumask size for at most 64 CPUs).
 pub fn sched_getaffinity(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
-    if a[1] < 8 || a[1] % 8 != 0 {
+    if a[1] < 8 || !a[1].is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
     let mask = u64::MAX >> (64 - cx.k.cpus.clamp(1, 64));
@@ -282,7 +282,7 @@ mod tests {
             sched_getaffinity(&mut b.cx(), [0, 128, MEM, 0, 0, 0]),
             Ok(8)
         );
-        assert_eq!(b.mem.read_u64(MEM).unwrap(), 1);
+        assert_eq!(b.mem.read_u64(MEM).expect("bench memory"), 1);
         assert_eq!(
             sched_getaffinity(&mut b.cx(), [0, 4, MEM, 0, 0, 0]),
             Err(Errno::EINVAL)

@@ -158,7 +158,7 @@ mod tests {
             .iter()
             .flat_map(|v| v.to_le_bytes())
             .collect();
-        b.mem.write(MEM, &act).unwrap();
+        b.mem.write(MEM, &act).expect("bench memory");
         assert_eq!(
             rt_sigaction(&mut b.cx(), [SIGTERM as u64, MEM, MEM + 64, 8, 0, 0]),
             Ok(0)
@@ -168,7 +168,7 @@ mod tests {
             rt_sigaction(&mut b.cx(), [SIGTERM as u64, 0, MEM + 128, 8, 0, 0]),
             Ok(0)
         );
-        assert_eq!(b.mem.read(MEM + 128, 32).unwrap(), act);
+        assert_eq!(b.mem.read(MEM + 128, 32).expect("bench memory"), act);
     }
 
     #[test]
@@ -178,7 +178,7 @@ mod tests {
             .iter()
             .flat_map(|v| v.to_le_bytes())
             .collect();
-        b.mem.write(MEM, &act).unwrap();
+        b.mem.write(MEM, &act).expect("bench memory");
         assert_eq!(
             rt_sigaction(&mut b.cx(), [SIGTERM as u64, MEM, 0, 8, 0, 0]),
             Ok(0)
@@ -221,13 +221,13 @@ mod tests {
     fn sigprocmask_writes_old_mask_and_sets_new() {
         let mut b = Bench::new();
         b.t.sigmask = bit(SIGINT);
-        b.mem.write_u64(MEM, bit(SIGTERM)).unwrap();
+        b.mem.write_u64(MEM, bit(SIGTERM)).expect("bench memory");
         assert_eq!(
             rt_sigprocmask(&mut b.cx(), [0, MEM, MEM + 8, 8, 0, 0]),
             Ok(0)
         );
         assert_eq!(b.t.sigmask, bit(SIGINT) | bit(SIGTERM));
-        assert_eq!(b.mem.read_u64(MEM + 8).unwrap(), bit(SIGINT));
+        assert_eq!(b.mem.read_u64(MEM + 8).expect("bench memory"), bit(SIGINT));
     }
 
     #[test]
@@ -247,14 +247,14 @@ mod tests {
         b.t.sig_pending = bit(SIGINT) | bit(SIGTERM);
         b.t.sigmask = bit(SIGTERM);
         assert_eq!(rt_sigpending(&mut b.cx(), [MEM, 8, 0, 0, 0, 0]), Ok(0));
-        assert_eq!(b.mem.read_u64(MEM).unwrap(), bit(SIGTERM));
+        assert_eq!(b.mem.read_u64(MEM).expect("bench memory"), bit(SIGTERM));
     }
 
     #[test]
     fn sigsuspend_saves_mask_and_waits() {
         let mut b = Bench::new();
         b.t.sigmask = bit(SIGINT);
-        b.mem.write_u64(MEM, u64::MAX).unwrap();
+        b.mem.write_u64(MEM, u64::MAX).expect("bench memory");
         assert!(matches!(
             rt_sigsuspend(&mut b.cx(), [MEM, 8, 0, 0, 0, 0]),
             Outcome::Block(Wait::Signal)

@@ -148,7 +148,7 @@ mod tests {
         let mut b = Bench::new();
         b.k.clock.ns = 1_500_000_000;
         assert_eq!(clock_gettime(&mut b.cx(), [0, MEM, 0, 0, 0, 0]), Ok(0));
-        let ts = b.mem.read(MEM, 16).unwrap();
+        let ts = b.mem.read(MEM, 16).expect("bench memory");
         assert_eq!(le64(&ts[..8]), param::EPOCH_BASE_SECS + 1);
         assert_eq!(le64(&ts[8..]), 500_000_000);
     }
@@ -172,7 +172,7 @@ mod tests {
         b.k.clock.ns = 100;
         b.mem
             .write(MEM, &[2u64.to_le_bytes(), 5u64.to_le_bytes()].concat())
-            .unwrap();
+            .expect("bench memory");
         match sleep(&mut b.cx(), 0, 0, MEM) {
             Outcome::Block(Wait::Until(d)) => assert_eq!(d, 2_000_000_105),
             o => panic!("{o:?}"),
@@ -185,7 +185,7 @@ mod tests {
         b.k.clock.ns = 5_000;
         b.mem
             .write(MEM, &[0u64.to_le_bytes(), 10u64.to_le_bytes()].concat())
-            .unwrap();
+            .expect("bench memory");
         assert!(matches!(sleep(&mut b.cx(), 1, 1, MEM), Outcome::Ret(0)));
     }
 
@@ -197,7 +197,7 @@ mod tests {
                 MEM,
                 &[0u64.to_le_bytes(), 1_000_000_000u64.to_le_bytes()].concat(),
             )
-            .unwrap();
+            .expect("bench memory");
         assert!(
             matches!(sleep(&mut b.cx(), 0, 0, MEM), Outcome::Ret(v) if v == Errno::EINVAL.ret())
         );
@@ -221,11 +221,11 @@ mod tests {
         let mut v = [0u8; 32];
         v[16..24].copy_from_slice(&1u64.to_le_bytes());
         v[24..32].copy_from_slice(&250_000u64.to_le_bytes());
-        b.mem.write(MEM, &v).unwrap();
+        b.mem.write(MEM, &v).expect("bench memory");
         assert_eq!(setitimer(&mut b.cx(), [0, MEM, 0, 0, 0, 0]), Ok(0));
         assert_eq!(b.g.alarm_ns, Some(1_250_000_000));
         assert_eq!(setitimer(&mut b.cx(), [0, 0, MEM + 64, 0, 0, 0]), Ok(0));
-        let old = b.mem.read(MEM + 64, 32).unwrap();
+        let old = b.mem.read(MEM + 64, 32).expect("bench memory");
         assert_eq!((le64(&old[16..24]), le64(&old[24..32])), (1, 250_000));
         assert_eq!(
             setitimer(&mut b.cx(), [1, MEM, 0, 0, 0, 0]),
