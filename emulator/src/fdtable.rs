@@ -48,7 +48,29 @@ pub enum FileKind {
     Console(Console),
     PipeRead(PipeRef),
     PipeWrite(PipeRef),
+    /// An epoll instance (epoll(7)): its interest list.
+    Epoll(EpollRef),
 }
+
+/// One fd an epoll instance watches.
+#[derive(Debug, Clone, Copy)]
+pub struct EpollItem {
+    /// EPOLLIN, EPOLLOUT, … with EPOLLET and EPOLLONESHOT.
+    pub events: u32,
+    pub data: u64,
+    /// The readiness last seen, for edge-triggered items: only newly set bits are reported.
+    pub last: u32,
+}
+
+/// An epoll instance's interest list, by fd.
+#[derive(Debug, Default)]
+pub struct Epoll {
+    pub items: BTreeMap<i32, EpollItem>,
+    /// Its anonymous inode's number (from the pipe counter: fixed by the run's history).
+    pub id: u64,
+}
+
+pub type EpollRef = Rc<RefCell<Epoll>>;
 
 #[derive(Debug)]
 pub struct OpenFile {

@@ -83,6 +83,8 @@ pub enum Wait {
     Poll(Vec<(i32, u16)>, Option<u64>),
     /// read of an empty console while /proc is served: input to arrive.
     Console,
+    /// epoll_wait: an item of the instance at this fd to become ready, or the deadline.
+    Epoll(i32, Option<u64>),
     /// futex(2) FUTEX_WAIT: a FUTEX_WAKE on the word, or the deadline. `seq` orders the
     /// waiters of one word (first come, first woken, unless chaos scheduling shuffles).
     Futex {
@@ -109,7 +111,7 @@ impl Wait {
             Wait::Child | Wait::Vfork(_) => "Await",
             Wait::Until(_) => "Sleep",
             Wait::Signal | Wait::Futex { .. } => "Rendez",
-            Wait::Poll(..) => "Poll",
+            Wait::Poll(..) | Wait::Epoll(..) => "Poll",
             Wait::GroupExit => "Moribund",
         }
     }
@@ -137,6 +139,7 @@ impl Wait {
             Wait::Until(_) => "sleeping".into(),
             Wait::Signal => "waiting for a signal".into(),
             Wait::Console => "reading the console".into(),
+            Wait::Epoll(fd, _) => format!("in epoll_wait on fd {fd}"),
             Wait::Futex { key, .. } => format!("waiting on futex {:#x}", key.1),
             Wait::GroupExit => "exited, waiting for its other threads".into(),
             Wait::Poll(set, _) => format!(
@@ -253,6 +256,8 @@ pub struct Task {
     pub clear_tid: u64,
     /// set_robust_list: the head of the thread's robust futex list (0 if none).
     pub robust_list: u64,
+    /// sigaltstack(2): the alternate signal stack (base, size), if one is set.
+    pub altstack: Option<(u64, u64)>,
 }
 
 impl Task {
@@ -278,6 +283,7 @@ impl Task {
             regs: None,
             clear_tid: 0,
             robust_list: 0,
+            altstack: None,
         }
     }
 }

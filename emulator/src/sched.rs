@@ -135,6 +135,7 @@ impl Machine {
             .filter_map(|t| match &t.state {
                 PState::Blocked(Wait::Until(d)) => Some(*d),
                 PState::Blocked(Wait::Poll(_, Some(d))) => Some(*d),
+                PState::Blocked(Wait::Epoll(_, Some(d))) => Some(*d),
                 PState::Blocked(Wait::Futex {
                     deadline: Some(d), ..
                 }) => Some(*d),
@@ -169,6 +170,12 @@ impl Machine {
             Wait::Until(d) => return (now >= *d).then_some(Some(0)),
             Wait::Poll(set, d) => {
                 if self.poll_ready(tid, set) {
+                    return retry;
+                }
+                return d.is_some_and(|d| now >= d).then_some(Some(0));
+            }
+            Wait::Epoll(epfd, d) => {
+                if self.epoll_ready(tid, *epfd) {
                     return retry;
                 }
                 return d.is_some_and(|d| now >= d).then_some(Some(0));
@@ -326,8 +333,10 @@ impl Machine {
         }
         let quantum = self.quantum_now();
         self.last_run = Some(tid);
+        let now = self.k.clock.ns;
         let Some(p) = self.parts(tid) else { return };
         p.t.state = PState::Running;
+        p.s.cpu.set_time(now);
         let stepping = std::mem::take(&mut p.t.p9.step);
         let (exit, blocks) = if stepping {
             p.s.cpu.run_one()

@@ -31,6 +31,7 @@ pub const SIG_DFL: u64 = 0;
 pub const SIG_IGN: u64 = 1;
 pub const SA_RESTART: u64 = 0x1000_0000;
 const SA_NODEFER: u64 = 0x4000_0000;
+const SA_ONSTACK: u64 = 0x0800_0000;
 const SA_RESTORER: u64 = 0x0400_0000;
 const SA_RESETHAND: u64 = 0x8000_0000;
 
@@ -287,6 +288,16 @@ impl Machine {
             info[8..12].copy_from_slice(&code.to_le_bytes());
             info[16..20].copy_from_slice(&from.to_le_bytes());
             p.t.fp_stack.push(p.s.cpu.fp_save());
+            // SA_ONSTACK: the frame goes on the alternate stack, unless already on it.
+            let sp = p.s.cpu.sp();
+            let stack = match p.t.altstack {
+                Some((base, size))
+                    if act.flags & SA_ONSTACK != 0 && sp.wrapping_sub(base) >= size =>
+                {
+                    Some(base.wrapping_add(size))
+                }
+                _ => None,
+            };
             // Without SA_RESTORER the handler returns through the machine's trampoline page.
             let restorer = if act.flags & SA_RESTORER != 0 {
                 act.restorer
@@ -296,7 +307,7 @@ impl Machine {
             if !p
                 .s
                 .cpu
-                .enter_handler(sig, act.handler, restorer, old_mask, &info)
+                .enter_handler(sig, act.handler, restorer, old_mask, &info, stack)
             {
                 self.kill(tid, ExitStatus::Signal(SIGSEGV));
                 return false;

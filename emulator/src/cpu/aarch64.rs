@@ -66,6 +66,7 @@ impl ArchCpu for Aarch64 {
             Mode::LITTLE_ENDIAN,
             Some(4096),
             Some(EXCP_SWI),
+            None,
         )?;
         // FP and SIMD usable without trapping (CPACR_EL1.FPEN = 0b11), as Linux sets for EL0.
         let cpacr = uc.reg_read(R::CPACR_EL1).unwrap_or(0);

@@ -30,6 +30,10 @@ pub fn sys(nr: u64) -> Option<Sys> {
     use Sys::*;
     Some(match nr {
         17 => Getcwd,
+        20 => EpollCreate1,
+        21 => EpollCtl,
+        22 => EpollPwait,
+        441 => EpollPwait2,
         23 => Dup,
         24 => Dup3,
         25 => Fcntl,

@@ -60,6 +60,20 @@ pub(crate) struct HookState {
     /// between maps more stack, as a Linux stack VMA grows on a fault.
     pub stack_lo: u64,
     pub stack_min: u64,
+    /// Virtual time when this run began, and the block budget it was given: an instruction
+    /// the engine cannot run that reads a clock (riscv `rdtime`) is answered from them.
+    pub time_base_ns: u64,
+    pub budget: u64,
+}
+
+impl HookState {
+    /// Virtual time now, inside a run: the time it began plus the blocks run since.
+    pub fn now_ns(&self, uc: &Unicorn<'_, HookState>) -> u64 {
+        let left = blocks_left_raw(uc).max(0) as u64;
+        let run = self.budget.saturating_sub(left);
+        self.time_base_ns
+            .saturating_add(run.saturating_mul(crate::param::NS_PER_BLOCK))
+    }
 }
 
 pub(crate) type Engine = Unicorn<'static, HookState>;
@@ -243,6 +257,9 @@ pub(crate) struct SigFrame<'a> {
     pub restorer: u64,
     pub old_mask: u64,
     pub info: &'a [u8; 128],
+    /// Build the frame below this address instead of below sp: the top of the alternate
+    /// signal stack (SA_ONSTACK). The registers saved in the frame keep the real sp.
+    pub stack: Option<u64>,
 }
 
 fn backend(arch: Arch) -> &'static dyn ArchCpu {
@@ -399,7 +416,7 @@ pub(crate) mod lp64_frame {
         f: &SigFrame<'_>,
         fill: impl FnOnce(&Engine, &mut [u8]),
     ) -> bool {
-        let sp0 = read_reg(uc, roles.sp);
+        let sp0 = f.stack.unwrap_or_else(|| read_reg(uc, roles.sp));
         let frame = (sp0.wrapping_sub(size + 16)) & !15;
         let mut b = vec![0u8; size as usize];
         b[..128].copy_from_slice(f.info);
@@ -464,6 +481,12 @@ fn set_blocks_left(uc: &mut Engine, budget: u64) {
     unsafe { uc_glass_set_blocks_left(uc.get_handle(), i64::try_from(budget).unwrap_or(i64::MAX)) }
 }
 
+/// The budget the engine has left (patch 0005's counter).
+fn blocks_left_raw(uc: &Unicorn<'_, HookState>) -> i64 {
+    // SAFETY: the handle is the live engine `uc` owns; this only reads a number back.
+    unsafe { uc_glass_blocks_left(uc.get_handle()) }
+}
+
 /// Blocks run since [`set_blocks_left`] gave `budget`.
 fn blocks_run(uc: &Engine, budget: u64) -> u64 {
     // SAFETY: as in set_blocks_left; this only reads the number back.
@@ -504,6 +527,10 @@ pub(crate) fn mem_invalid_hook(
     false
 }
 
+/// An arch's chance to carry out an instruction the engine trapped on (interrupt `intno`)
+/// and go on without stopping; true if it did.
+pub(crate) type Emulate = fn(&mut Unicorn<'_, HookState>, u32) -> bool;
+
 /// Record a stop and end the run: the interrupt hooks' common tail.
 pub(crate) fn stop_with(uc: &mut Unicorn<'_, HookState>, stop: Stop) {
     uc.get_data_mut().stop = Some(stop);
@@ -522,6 +549,7 @@ pub(crate) fn engine(
     mode: unicorn_engine::unicorn_const::Mode,
     page_size: Option<u32>,
     syscall_intno: Option<u32>,
+    emulate: Option<Emulate>,
 ) -> Result<Engine, CpuError> {
     use unicorn_engine::unicorn_const::{ControlType, HookType};
     let mut uc = Unicorn::new_with_data(arch, mode, HookState::default())?;
@@ -539,6 +567,9 @@ pub(crate) fn engine(
     }
     uc.add_mem_hook(HookType::MEM_INVALID, 1, 0, mem_invalid_hook)?;
     uc.add_intr_hook(move |uc: &mut Unicorn<'_, HookState>, intno: u32| {
+        if emulate.is_some_and(|e| e(uc, intno)) {
+            return;
+        }
         let stop = if Some(intno) == syscall_intno {
             Stop::Syscall
         } else {
@@ -574,6 +605,11 @@ impl Cpu {
         self.run_counted(budget.max(1), 0)
     }
 
+    /// The virtual time at which the next run starts (what a clock read inside it sees).
+    pub fn set_time(&mut self, ns: u64) {
+        self.uc.get_data_mut().time_base_ns = ns;
+    }
+
     /// Run exactly one instruction (a debugger's single step). unicorn counts instructions
     /// with a per-instruction hook while a count is set; that costs nothing at other times.
     pub fn run_one(&mut self) -> (RunExit, u64) {
@@ -588,6 +624,7 @@ impl Cpu {
             let d = self.uc.get_data_mut();
             d.stop = None;
             d.fault = None;
+            d.budget = budget;
         }
         set_blocks_left(&mut self.uc, budget);
         let pc = self.pc();
@@ -802,7 +839,8 @@ impl Cpu {
         self.fp_restore(&other.fp_save());
     }
 
-    /// Enter a signal handler with a frame on the user stack.
+    /// Enter a signal handler with a frame on the user stack, or below `stack` (the top of
+    /// the alternate signal stack) if given.
     pub fn enter_handler(
         &mut self,
         sig: i32,
@@ -810,6 +848,7 @@ impl Cpu {
         restorer: u64,
         old_mask: u64,
         info: &[u8; 128],
+        stack: Option<u64>,
     ) -> bool {
         let f = SigFrame {
             sig,
@@ -817,6 +856,7 @@ impl Cpu {
             restorer,
             old_mask,
             info,
+            stack,
         };
         self.backend.enter_handler(&mut self.uc, &f)
     }

@@ -70,6 +70,52 @@ fn is_ebreak_at(uc: &Unicorn<'_, HookState>, addr: u64) -> bool {
     uc.mem_read(addr, &mut b).is_ok() && u32::from_le_bytes(b) == EBREAK
 }
 
+/// `rdtime`, `rdcycle` and `rdinstret` (csrrs rd, time|cycle|instret, x0): unicorn has
+/// no user-readable counters, so Go's `cputicks` and glibc's clock reads died of SIGILL.
+/// They are answered from virtual time, as the rest of the machine's clocks are: `time`
+/// ticks at 10 MHz (the timebase of QEMU's virt board), the other two count nanoseconds.
+/// Returns whether the instruction at `addr` was one and has been carried out.
+fn counter_read(uc: &mut Unicorn<'_, HookState>, addr: u64) -> bool {
+    const OPCODE_SYSTEM: u32 = 0x73;
+    const CSRRS: u32 = 2;
+    const CYCLE: u32 = 0xc00;
+    const TIME: u32 = 0xc01;
+    const INSTRET: u32 = 0xc02;
+    let mut b = [0u8; 4];
+    if uc.mem_read(addr, &mut b).is_err() {
+        return false;
+    }
+    let insn = u32::from_le_bytes(b);
+    let (csr, rs1, funct3, rd) = (
+        insn >> 20,
+        (insn >> 15) & 31,
+        (insn >> 12) & 7,
+        (insn >> 7) & 31,
+    );
+    if insn & 0x7f != OPCODE_SYSTEM || funct3 != CSRRS || rs1 != 0 {
+        return false;
+    }
+    let ns = uc.get_data().now_ns(uc);
+    let v = match csr {
+        TIME => ns / 100,
+        CYCLE | INSTRET => ns,
+        _ => return false,
+    };
+    if rd != 0 {
+        let _ = uc.reg_write(R::X0 as Reg + rd as Reg, v);
+    }
+    let _ = uc.reg_write(PC, addr + 4);
+    true
+}
+
+/// The engine traps on the counter reads (illegal instruction, cause 2, with pc already
+/// past it): carry them out and go on.
+fn emulate_trapped(uc: &mut Unicorn<'_, HookState>, cause: u32) -> bool {
+    const ILLEGAL: u32 = 2;
+    let pc = uc.reg_read(PC).unwrap_or(0);
+    cause == ILLEGAL && counter_read(uc, pc.wrapping_sub(4))
+}
+
 fn enable_fpu(uc: &mut Engine) {
     let ms = read_reg(uc, R::MSTATUS as Reg);
     write_reg(uc, R::MSTATUS as Reg, ms | MSTATUS_FS);
@@ -77,7 +123,13 @@ fn enable_fpu(uc: &mut Engine) {
 
 impl ArchCpu for Riscv64 {
     fn new_engine(&self) -> Result<Engine, CpuError> {
-        let mut uc = super::engine(UcArch::RISCV, Mode::RISCV64, None, Some(ECALL_U))?;
+        let mut uc = super::engine(
+            UcArch::RISCV,
+            Mode::RISCV64,
+            None,
+            Some(ECALL_U),
+            Some(emulate_trapped),
+        )?;
         // unicorn never hands ebreak (cause 3) to the interrupt hook: its riscv stop_interrupt
         // turns it into an invalid-instruction stop (qemu/target/riscv/unicorn.c), with pc
         // still at the ebreak. Caught here it becomes the breakpoint it is; anything else

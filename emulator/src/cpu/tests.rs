@@ -303,7 +303,7 @@ fn sigreturn_undoes_enter_handler_on_each_arch() {
         assert!(c.set_ureg(&img));
         let before = c.ureg(0);
         let info = [0x5au8; 128];
-        assert!(c.enter_handler(10, CODE + 0x100, CODE + 0x200, 0xabc, &info));
+        assert!(c.enter_handler(10, CODE + 0x100, CODE + 0x200, 0xabc, &info, None));
         assert_eq!(c.pc(), CODE + 0x100, "{arch:?}");
         let (first, ret_addr) = match arch {
             Arch::X86_64 => (c.ureg(0)[40..48].to_vec(), c.read_u64(c.sp()).expect("ret")),

@@ -77,7 +77,7 @@ const FXSAVE: usize = 416;
 impl ArchCpu for X86_64 {
     fn new_engine(&self) -> Result<Engine, CpuError> {
         // `syscall` is an instruction hook, not an interrupt.
-        let mut uc = super::engine(UcArch::X86, Mode::MODE_64, None, None)?;
+        let mut uc = super::engine(UcArch::X86, Mode::MODE_64, None, None, None)?;
         uc.add_insn_sys_hook(X86Insn::SYSCALL, 1, 0, |uc: &mut Unicorn<'_, HookState>| {
             stop_with(uc, Stop::Syscall)
         })?;
@@ -211,9 +211,12 @@ impl ArchCpu for X86_64 {
     /// Build an rt_sigframe on the user stack and enter the handler: [rsp] = restorer, then
     /// the ucontext, then the siginfo; rdi = sig, rsi = &info, rdx = &uc.
     fn enter_handler(&self, uc: &mut Engine, f: &SigFrame<'_>) -> bool {
-        let sp = read_reg(uc, RSP);
-        // Skip the red zone, make room, align so that (frame + 8) is 16-aligned as after a call.
-        let mut frame = sp.wrapping_sub(128).wrapping_sub(8 + UCONTEXT + SIGINFO);
+        // Skip the red zone (not on a fresh alternate stack), make room, align so that
+        // (frame + 8) is 16-aligned as after a call.
+        let top = f
+            .stack
+            .unwrap_or_else(|| read_reg(uc, RSP).wrapping_sub(128));
+        let mut frame = top.wrapping_sub(8 + UCONTEXT + SIGINFO);
         frame = (frame & !15).wrapping_sub(8);
         let mut uctx = vec![0u8; UCONTEXT as usize];
         put_regs(uc, &mut uctx, UC_MCONTEXT, &SIGCONTEXT_REGS);
@@ -288,6 +291,12 @@ fn sys_of(nr: u64) -> Option<Sys> {
     Some(match nr {
         0 => Read,
         1 => Write,
+        213 => EpollCreate,
+        232 => EpollWait,
+        233 => EpollCtl,
+        281 => EpollPwait,
+        291 => EpollCreate1,
+        441 => EpollPwait2,
         2 => Open,
         3 => Close,
         4 => Stat,

@@ -104,6 +104,7 @@ pub fn do_read(
             return Ok(buf);
         }
         FileKind::Console(_) => return Err(Errno::EBADF),
+        FileKind::Epoll(_) => return Err(Errno::EINVAL),
         // Pipes are read by the machine (they may block); pread on one is ESPIPE.
         FileKind::PipeRead(_) | FileKind::PipeWrite(_) => return Err(Errno::ESPIPE),
     };
@@ -155,6 +156,7 @@ pub fn do_write(
             Ok(data.len())
         }
         FileKind::Dir(_) => Err(Errno::EISDIR),
+        FileKind::Epoll(_) => Err(Errno::EINVAL),
         FileKind::Host(_) | FileKind::Console(Console::Stdin) => Err(Errno::EBADF),
         FileKind::PipeRead(_) | FileKind::PipeWrite(_) => Err(Errno::ESPIPE),
     }
@@ -448,7 +450,9 @@ pub fn lseek(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
         FileKind::Mem(m) => m.borrow().len() as u64,
         FileKind::Dir(e) => e.len() as u64,
         FileKind::Dev(DevKind::Tty) | FileKind::Console(_) => return Err(Errno::ESPIPE),
-        FileKind::PipeRead(_) | FileKind::PipeWrite(_) => return Err(Errno::ESPIPE),
+        FileKind::PipeRead(_) | FileKind::PipeWrite(_) | FileKind::Epoll(_) => {
+            return Err(Errno::ESPIPE)
+        }
         FileKind::Dev(_) => 0,
     };
     let off = a[1] as i64;
@@ -469,6 +473,15 @@ pub fn lseek(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
 /// Attributes of an open file.
 fn fstat_file(k: &Kernel, f: &OpenFile) -> SysResult<FileStat> {
     match &f.kind {
+        // An anonymous inode: no type bits, as Linux shows an epoll fd.
+        FileKind::Epoll(e) => Ok(FileStat {
+            ino: e.borrow().id,
+            mode: 0o600,
+            nlink: 1,
+            size: 0,
+            rdev: 0,
+            mtime: crate::param::FILE_TIME,
+        }),
         FileKind::PipeRead(p) | FileKind::PipeWrite(p) => Ok(FileStat {
             ino: p.borrow().id,
             mode: vfs::S_IFIFO | 0o600,

@@ -78,6 +78,8 @@ syscalls! {
     Getrandom => "getrandom" 3, Execveat => "execveat" 5, Statx => "statx" 5, Rseq => "rseq" 4,
     Clone3 => "clone3" 2, Faccessat2 => "faccessat2" 4, RtSigsuspend => "rt_sigsuspend" 2,
     Getitimer => "getitimer" 2, Sendfile => "sendfile" 4, RtSigpending => "rt_sigpending" 2,
+    EpollCreate => "epoll_create" 1, EpollCreate1 => "epoll_create1" 1, EpollCtl => "epoll_ctl" 4,
+    EpollWait => "epoll_wait" 4, EpollPwait => "epoll_pwait" 6, EpollPwait2 => "epoll_pwait2" 6,
 }
 
 /// What a system call did, beyond its result value.
@@ -175,6 +177,7 @@ pub fn dispatch(m: &mut Machine, tid: Pid, sys: Sys, a: [u64; 6]) -> Outcome {
         Getsid => return proc::getpgid(m, tid, a[0] as i32, true),
         Setsid => return proc::setsid(m, tid),
         Futex => return sched::futex(m, tid, a),
+        Sigaltstack => return signal::sigaltstack(m, tid, a).into(),
         _ => {}
     }
     let Some(mut cx) = cx_of(m, tid) else {
@@ -240,6 +243,15 @@ pub fn dispatch(m: &mut Machine, tid: Pid, sys: Sys, a: [u64; 6]) -> Outcome {
         Statfs | Fstatfs => fs::statfs(cx, a),
         Poll => return poll::poll(cx, a[0], a[1], (a[2] as i32 >= 0).then(|| a[2] * 1_000_000)),
         Ppoll => return poll::ppoll(cx, a),
+        EpollCreate if (a[0] as i32) <= 0 => Err(Errno::EINVAL),
+        EpollCreate => poll::epoll_create1(cx, 0),
+        EpollCreate1 => poll::epoll_create1(cx, a[0]),
+        EpollCtl => poll::epoll_ctl(cx, a),
+        EpollWait | EpollPwait => {
+            let t = a[3] as i32;
+            return poll::epoll_wait(cx, a, (t >= 0).then(|| t as u64 * 1_000_000));
+        }
+        EpollPwait2 => return poll::epoll_pwait2(cx, a),
         Brk => mem::brk(cx, a),
         Mmap => mem::mmap(cx, a),
         Munmap => mem::munmap(cx, a),
@@ -270,7 +282,6 @@ pub fn dispatch(m: &mut Machine, tid: Pid, sys: Sys, a: [u64; 6]) -> Outcome {
         RtSigpending => signal::rt_sigpending(cx, a),
         RtSigsuspend => return signal::rt_sigsuspend(cx, a),
         Pause => return Outcome::Block(crate::machine::Wait::Signal),
-        Sigaltstack => Ok(0),
         Prctl => Err(Errno::EINVAL),
         SchedYield => Ok(0),
         SchedGetaffinity => sched::sched_getaffinity(cx, a),

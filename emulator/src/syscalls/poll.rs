@@ -1,10 +1,12 @@
-//! poll(2) and ppoll(2): which fds are ready now, and the wait for one to become ready or
-//! for the deadline. Pipes answer from `crate::pipe`; files are always ready; the console
-//! is ready unless /proc is served and its reader has brought nothing yet.
+//! poll(2), ppoll(2) and epoll(7): which fds are ready now, and the wait for one to become
+//! ready or for the deadline. Pipes answer from `crate::pipe`; files are always ready; the
+//! console is ready unless /proc is served and its reader has brought nothing yet. Epoll
+//! keeps its interest list by fd; an edge-triggered item reports only readiness that
+//! appeared since it was last looked at.
 
 use crate::errno::Errno;
-use crate::fdtable::{Console, FdTable, FileKind};
-use crate::guestmem::le64;
+use crate::fdtable::{Console, Epoll, EpollItem, FdTable, FileKind, OpenFile, O_CLOEXEC, O_RDWR};
+use crate::guestmem::{le32, le64};
 use crate::machine::{Machine, Pid, Wait};
 use crate::pipe::{POLLIN, POLLNVAL, POLLOUT};
 use crate::syscalls::{Cx, Outcome};
@@ -94,7 +96,242 @@ pub fn ppoll(cx: &mut Cx, a: [u64; 6]) -> Outcome {
     poll(cx, a[0], a[1], t)
 }
 
+/// epoll event bits (include/uapi/linux/eventpoll.h).
+const EPOLLIN: u32 = 0x1;
+const EPOLLOUT: u32 = 0x4;
+const EPOLLERR: u32 = 0x8;
+const EPOLLHUP: u32 = 0x10;
+const EPOLLRDHUP: u32 = 0x2000;
+const EPOLLONESHOT: u32 = 1 << 30;
+const EPOLLET: u32 = 1 << 31;
+/// epoll_ctl operations.
+const EPOLL_CTL_ADD: u64 = 1;
+const EPOLL_CTL_DEL: u64 = 2;
+const EPOLL_CTL_MOD: u64 = 3;
+/// Most events one epoll_wait returns (Linux EP_MAX_EVENTS).
+const EP_MAX_EVENTS: u64 = i32::MAX as u64 / 16;
+
+/// struct epoll_event: packed {u32 events; u64 data} (12 bytes) on x86_64, naturally
+/// aligned (16 bytes) elsewhere.
+fn event_size(arch: crate::cpu::Arch) -> usize {
+    if arch == crate::cpu::Arch::X86_64 {
+        12
+    } else {
+        16
+    }
+}
+
+/// The readiness of `fd` for the epoll `events`, in epoll bits.
+fn epoll_ready(fds: &FdTable, fd: i32, events: u32, console_in: bool) -> u32 {
+    let asked = (events & (EPOLLIN | EPOLLOUT)) as u16;
+    let re = u32::from(ready_events(fds, fd, asked, console_in));
+    let mut r = re & (EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP);
+    if r & EPOLLHUP != 0 {
+        r |= events & EPOLLRDHUP;
+    }
+    r
+}
+
+/// What an item reports now: for edge-triggered items only bits that were not set when it
+/// was last looked at. With `update`, remember what was seen (and disarm a one-shot item
+/// that reported).
+fn item_report(item: &mut EpollItem, ready: u32, update: bool) -> u32 {
+    let report = if item.events & EPOLLET != 0 {
+        ready & !item.last
+    } else {
+        ready
+    };
+    if update {
+        item.last = ready;
+        if report != 0 && item.events & EPOLLONESHOT != 0 {
+            item.events &= EPOLLONESHOT | EPOLLET;
+        }
+    }
+    report
+}
+
+/// The epoll instance behind `epfd`.
+fn epoll_of(fds: &FdTable, epfd: i32) -> Result<crate::fdtable::EpollRef, Errno> {
+    let f = fds.get(epfd)?;
+    let f = f.borrow();
+    match &f.kind {
+        FileKind::Epoll(e) => Ok(e.clone()),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// epoll_create1(flags) (and epoll_create(size), size only checked): a new instance.
+pub fn epoll_create1(cx: &mut Cx, flags: u64) -> Result<u64, Errno> {
+    if flags & !u64::from(O_CLOEXEC) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let id = cx.k.next_pipe;
+    cx.k.next_pipe += 1;
+    let ep = Epoll {
+        id,
+        ..Epoll::default()
+    };
+    let f = OpenFile::new(
+        FileKind::Epoll(std::rc::Rc::new(std::cell::RefCell::new(ep))),
+        "anon_inode:[eventpoll]".into(),
+        O_RDWR,
+    );
+    Ok(cx.g.fds.install(f, flags != 0, 0)? as u64)
+}
+
+/// epoll_ctl(epfd, op, fd, event*).
+pub fn epoll_ctl(cx: &mut Cx, a: [u64; 6]) -> Result<u64, Errno> {
+    let (epfd, op, fd) = (a[0] as i32, a[1], a[2] as i32);
+    let ep = epoll_of(&cx.g.fds, epfd)?;
+    let target = cx.g.fds.get(fd)?;
+    if fd == epfd {
+        return Err(Errno::EINVAL);
+    }
+    // Regular files and directories cannot be polled (epoll_ctl(2): EPERM).
+    if matches!(
+        target.borrow().kind,
+        FileKind::Host(_) | FileKind::Mem(_) | FileKind::Dir(_)
+    ) {
+        return Err(Errno::EPERM);
+    }
+    let event = if op == EPOLL_CTL_DEL {
+        None
+    } else {
+        let b = cx.mem.read(a[3], event_size(cx.arch))?;
+        let data_at = event_size(cx.arch) - 8;
+        Some((le32(&b[..4]), le64(&b[data_at..])))
+    };
+    let mut ep = ep.borrow_mut();
+    match (op, event) {
+        (EPOLL_CTL_ADD, Some((events, data))) => {
+            if ep.items.contains_key(&fd) {
+                return Err(Errno::EEXIST);
+            }
+            ep.items.insert(
+                fd,
+                EpollItem {
+                    events,
+                    data,
+                    last: 0,
+                },
+            );
+        }
+        (EPOLL_CTL_MOD, Some((events, data))) => {
+            let item = ep.items.get_mut(&fd).ok_or(Errno::ENOENT)?;
+            *item = EpollItem {
+                events,
+                data,
+                last: 0,
+            };
+        }
+        (EPOLL_CTL_DEL, _) => {
+            ep.items.remove(&fd).ok_or(Errno::ENOENT)?;
+        }
+        _ => return Err(Errno::EINVAL),
+    }
+    Ok(0)
+}
+
+/// The ready items of `ep` as epoll_event records (at most `max`); with `update`, as a
+/// wait that returns them (edge and one-shot state advance).
+fn epoll_collect(
+    ep: &mut Epoll,
+    fds: &FdTable,
+    console_in: bool,
+    max: usize,
+    update: bool,
+) -> Vec<(u32, u64)> {
+    let mut out = Vec::new();
+    // Items whose fd was closed are dropped, as closing removes a file from every set.
+    ep.items.retain(|fd, _| fds.get(*fd).is_ok());
+    for (&fd, item) in ep.items.iter_mut() {
+        if out.len() >= max {
+            break;
+        }
+        let ready = epoll_ready(fds, fd, item.events, console_in);
+        let report = item_report(item, ready & (item.events | EPOLLERR | EPOLLHUP), update);
+        if report != 0 && item.events & !(EPOLLET | EPOLLONESHOT) != 0 {
+            out.push((report, item.data));
+        }
+    }
+    out
+}
+
+/// epoll_wait / epoll_pwait(epfd, events*, maxevents, timeout): the ready items, or wait
+/// for one (the signal mask argument of epoll_pwait is not applied).
+pub fn epoll_wait(cx: &mut Cx, a: [u64; 6], timeout_ns: Option<u64>) -> Outcome {
+    let (epfd, out, max) = (a[0] as i32, a[1], a[2]);
+    if max == 0 || max > EP_MAX_EVENTS {
+        return Errno::EINVAL.into();
+    }
+    let ep = match epoll_of(&cx.g.fds, epfd) {
+        Ok(e) => e,
+        Err(e) => return e.into(),
+    };
+    if cx.k.console_in.is_some() {
+        cx.k.start_console_reader();
+    }
+    let console_in = cx.k.console_in.as_ref().is_none_or(|c| c.readable());
+    let ready = epoll_collect(
+        &mut ep.borrow_mut(),
+        &cx.g.fds,
+        console_in,
+        max as usize,
+        true,
+    );
+    if ready.is_empty() && timeout_ns != Some(0) {
+        let deadline = timeout_ns.map(|t| cx.k.clock.ns.saturating_add(t));
+        return Outcome::Block(Wait::Epoll(epfd, deadline));
+    }
+    let size = event_size(cx.arch);
+    let mut b = vec![0u8; ready.len() * size];
+    for (i, (ev, data)) in ready.iter().enumerate() {
+        b[i * size..i * size + 4].copy_from_slice(&ev.to_le_bytes());
+        b[i * size + size - 8..(i + 1) * size].copy_from_slice(&data.to_le_bytes());
+    }
+    match cx.mem.write(out, &b) {
+        Ok(()) => Outcome::Ret(ready.len() as u64),
+        Err(e) => e.into(),
+    }
+}
+
+/// epoll_pwait2(epfd, events*, maxevents, timeout timespec*, sigmask, size).
+pub fn epoll_pwait2(cx: &mut Cx, a: [u64; 6]) -> Outcome {
+    let t = if a[3] == 0 {
+        None
+    } else {
+        match cx.mem.read(a[3], 16) {
+            Ok(ts) => {
+                let (s, ns) = (le64(&ts[..8]) as i64, le64(&ts[8..]) as i64);
+                if s < 0 || !(0..1_000_000_000).contains(&ns) {
+                    return Errno::EINVAL.into();
+                }
+                Some(
+                    (s as u64)
+                        .saturating_mul(1_000_000_000)
+                        .saturating_add(ns as u64),
+                )
+            }
+            Err(e) => return e.into(),
+        }
+    };
+    epoll_wait(cx, a, t)
+}
+
 impl Machine {
+    /// Would a blocked epoll_wait of task `tid` on `epfd` return now?
+    pub fn epoll_ready(&self, tid: Pid, epfd: i32) -> bool {
+        let console_in = self.k.console_in.as_ref().is_none_or(|c| c.readable());
+        let Some(g) = self.group_of(tid) else {
+            return false;
+        };
+        let Ok(ep) = epoll_of(&g.fds, epfd) else {
+            return true;
+        };
+        let mut ep = ep.borrow_mut();
+        !epoll_collect(&mut ep, &g.fds, console_in, 1, false).is_empty()
+    }
+
     /// Is any fd of a blocked poll of task `tid` ready?
     pub fn poll_ready(&self, tid: Pid, set: &[(i32, u16)]) -> bool {
         let console_in = self.k.console_in.as_ref().is_none_or(|c| c.readable());

@@ -257,6 +257,7 @@ pub fn fork(m: &mut Machine, tid: Pid, flags: u64, stack: u64, tids: [u64; 3]) -
     let mut task = Task::new(Pid(0), Pid(0), m.k.clock.ns, parent.t.p9.forked());
     task.sigmask = parent.t.sigmask;
     task.fp_stack = parent.t.fp_stack.clone();
+    task.altstack = parent.t.altstack;
     let pid = m.alloc_pid();
     if flags & CLONE_CHILD_SETTID != 0 {
         let _ = cpu.write_u32(tids[1], pid.0);
@@ -581,6 +582,7 @@ pub fn execve(m: &mut Machine, tid: Pid, path: u64, argv: u64, envp: u64) -> Out
     p.t.fp_stack.clear();
     p.t.saved_mask = None;
     p.t.p9.args_text = None;
+    p.t.altstack = None;
     p.t.p9.private = false;
     if p.t.p9.hang {
         // ctl hang: stop before the new program's first instruction.

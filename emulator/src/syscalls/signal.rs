@@ -5,6 +5,7 @@
 use crate::cpu::Arch;
 use crate::errno::{Errno, SysResult};
 use crate::guestmem::le64;
+use crate::guestmem::GuestMem;
 use crate::machine::{Machine, Pid, SigAction, Wait};
 use crate::signal::{new_mask, SIGKILL, SIGSTOP, UNBLOCKABLE};
 use crate::syscalls::{Cx, Outcome};
@@ -94,6 +95,61 @@ pub fn rt_sigsuspend(cx: &mut Cx, a: [u64; 6]) -> Outcome {
     }
 }
 
+/// sigaltstack flags (include/uapi/linux/signal.h) and the smallest stack allowed
+/// (MINSIGSTKSZ: 2048 on x86_64, 5120 on arm64, 2048 on riscv).
+const SS_ONSTACK: u32 = 1;
+const SS_DISABLE: u32 = 2;
+
+fn min_sigstack(arch: Arch) -> u64 {
+    match arch {
+        Arch::Aarch64 => 5120,
+        Arch::X86_64 | Arch::Riscv64 => 2048,
+    }
+}
+
+/// sigaltstack(ss, old_ss): struct stack_t {ss_sp, ss_flags (int, padded), ss_size}. The
+/// old stack reads SS_ONSTACK while the thread runs on it, and it cannot be changed then.
+pub fn sigaltstack(m: &mut Machine, tid: Pid, a: [u64; 6]) -> SysResult<u64> {
+    let p = m.parts(tid).ok_or(Errno::ESRCH)?;
+    let sp = p.s.cpu.sp();
+    let arch = p.s.cpu.arch;
+    let on =
+        p.t.altstack
+            .is_some_and(|(base, size)| sp.wrapping_sub(base) < size);
+    if a[1] != 0 {
+        let (base, size) = p.t.altstack.unwrap_or((0, 0));
+        let flags = match p.t.altstack {
+            None => SS_DISABLE,
+            Some(_) if on => SS_ONSTACK,
+            Some(_) => 0,
+        };
+        let mut b = [0u8; 24];
+        b[..8].copy_from_slice(&base.to_le_bytes());
+        b[8..12].copy_from_slice(&flags.to_le_bytes());
+        b[16..].copy_from_slice(&size.to_le_bytes());
+        p.s.cpu.write(a[1], &b)?;
+    }
+    if a[0] != 0 {
+        let b = p.s.cpu.read(a[0], 24)?;
+        let (base, flags, size) = (le64(&b[..8]), le64(&b[8..12]) as u32, le64(&b[16..]));
+        if on {
+            return Err(Errno::EPERM);
+        }
+        // SS_AUTODISARM (1 << 31) may be given; it is honoured as a plain stack here.
+        match flags & !(1 << 31) {
+            SS_DISABLE => p.t.altstack = None,
+            0 | SS_ONSTACK => {
+                if size < min_sigstack(arch) {
+                    return Err(Errno::ENOMEM);
+                }
+                p.t.altstack = Some((base, size));
+            }
+            _ => return Err(Errno::EINVAL),
+        }
+    }
+    Ok(0)
+}
+
 /// kill(pid, sig): pid > 0 that process, 0 the caller's process group, -1 every process
 /// but init and the caller, < -1 the process group -pid; signal 0 only checks.
 pub fn kill(m: &mut Machine, tid: Pid, pid: i32, sig: i32) -> Outcome {
@@ -147,7 +203,6 @@ pub fn tgkill(m: &mut Machine, me: Pid, tgid: Option<i32>, tid: i32, sig: i32) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::guestmem::GuestMem;
     use crate::signal::{bit, SIGINT, SIGTERM};
     use crate::syscalls::testing::{Bench, MEM};
 
