@@ -2,9 +2,10 @@
  * twin, for `glass explore`: the buggy ones print a result that depends on the schedule,
  * the fixed ones print the same thing under every schedule.
  * Usage: races counter|counter-fixed|order|order-fixed|atomicity|atomicity-fixed|
- *               lostwakeup|lostwakeup-fixed
+ *               lostwakeup|lostwakeup-fixed|abba (always deadlocks: run it under glass only)
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,6 +181,30 @@ static void run_lostwakeup(void)
 	printf("lostwakeup: the waiter woke\n");
 }
 
+/* --- a deadlock: two locks taken in opposite orders (always, by construction) ------- */
+static pthread_mutex_t lock_a = PTHREAD_MUTEX_INITIALIZER, lock_b = PTHREAD_MUTEX_INITIALIZER;
+static volatile int has_a;
+
+static void *take_a_then_b(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&lock_a);
+	has_a = 1;
+	pthread_mutex_lock(&lock_b);
+	return NULL;
+}
+
+static void run_abba(void)
+{
+	pthread_t t;
+	pthread_mutex_lock(&lock_b);
+	pthread_create(&t, NULL, take_a_then_b, NULL);
+	while (!has_a)
+		sched_yield();
+	pthread_mutex_lock(&lock_a);
+	printf("abba: no deadlock\n");
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -194,6 +219,8 @@ int main(int argc, char **argv)
 		run_atomicity();
 	else if (strncmp(what, "lostwakeup", n) == 0 && n == 10)
 		run_lostwakeup();
+	else if (strcmp(what, "abba") == 0)
+		run_abba();
 	else {
 		fprintf(stderr, "usage: races counter|order|atomicity|lostwakeup[-fixed]\n");
 		return 2;

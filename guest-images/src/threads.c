@@ -2,10 +2,12 @@
  * threads, robust mutexes, fork and exec from a thread). Each test prints exactly
  * "test NAME: OK" or "test NAME: FAILED (reason)" from the main thread after its threads
  * are joined, so the output is the same natively, under qemu-user and under glass.
- * Usage: threads [TEST...]   (all tests, or only those named; --exec-child is internal)
+ * Usage: threads [TEST...]   (all tests, or only those named)
+ *        threads --spin N     (N threads spinning forever: for /proc tests)
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -400,6 +402,47 @@ static int t_main_exits_first(void)
 	return 1;
 }
 
+/* --- bad arguments get errors, never more ----------------------------------------- */
+static int t_bad_arguments(void)
+{
+	int word = 0;
+	errno = 0;
+	CHECK(syscall(SYS_futex, (void *)8, FUTEX_WAIT, 0, NULL, NULL, 0) == -1 && errno == EFAULT,
+	      "futex wait at 0x8: %s", strerror(errno));
+	errno = 0;
+	CHECK(syscall(SYS_futex, (char *)&word + 1, FUTEX_WAIT, 0, NULL, NULL, 0) == -1 &&
+	      errno == EINVAL, "futex wait on an unaligned word: %s", strerror(errno));
+	errno = 0;
+	CHECK(syscall(SYS_futex, &word, FUTEX_WAIT, 1, NULL, NULL, 0) == -1 && errno == EAGAIN,
+	      "futex wait on a changed word: %s", strerror(errno));
+	errno = 0;
+	struct timespec past = { 0, 0 };
+	CHECK(syscall(SYS_futex, &word, FUTEX_WAIT, 0, &past, NULL, 0) == -1 && errno == ETIMEDOUT,
+	      "futex wait with a zero timeout: %s", strerror(errno));
+	errno = 0;
+	CHECK(syscall(SYS_futex, &word, FUTEX_WAIT, 0, (void *)8, NULL, 0) == -1 && errno == EFAULT,
+	      "futex timeout at 0x8: %s", strerror(errno));
+	errno = 0;
+	CHECK(syscall(SYS_set_robust_list, (void *)8, 1) == -1 && errno == EINVAL,
+	      "set_robust_list of the wrong size: %s", strerror(errno));
+	errno = 0;
+	CHECK(syscall(SYS_clone3, (void *)8, 88) == -1 && errno == EFAULT,
+	      "clone3 with args at 0x8: %s", strerror(errno));
+	errno = 0;
+	CHECK(syscall(SYS_clone3, &word, 8) == -1 && errno == EINVAL,
+	      "clone3 with a short struct: %s", strerror(errno));
+	return 1;
+}
+
+static void *sleeper_spin(void *arg)
+{
+	volatile unsigned long n = 0;
+	(void)arg;
+	for (;;)
+		n++;
+	return NULL;
+}
+
 struct test {
 	const char *name;
 	int (*fn)(void);
@@ -417,10 +460,22 @@ static const struct test tests[] = {
 	{ "fork_in_thread", t_fork_in_thread },
 	{ "exec_in_thread", t_exec_in_thread },
 	{ "main_exits_first", t_main_exits_first },
+	{ "bad_arguments", t_bad_arguments },
 };
 
 int main(int argc, char **argv)
 {
+	if (argc > 2 && strcmp(argv[1], "--spin") == 0) {
+		/* For /proc tests: N threads that spin forever, and main waiting for them. */
+		int n = atoi(argv[2]);
+		pthread_t t[16];
+		for (int i = 0; i < n && i < 16; i++)
+			pthread_create(&t[i], NULL, sleeper_spin, NULL);
+		printf("spinning\n");
+		fflush(stdout);
+		pthread_join(t[0], NULL);
+		return 0;
+	}
 	if (argc > 1 && strcmp(argv[1], "--exec-child") == 0) {
 		/* The image a thread exec'd: one thread, the group's pid. */
 		printf("exec-child: %s\n", gettid() == getpid() ? "leader" : "not the leader");

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <poll.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/random.h>
@@ -1108,6 +1109,27 @@ static int t_rlimit(void)
 	return 1;
 }
 
+/* Bad pointers to ppoll and pipe answer EFAULT (the timeout pointer is read before the wait,
+ * and nothing is left half-done). */
+static int t_efault_paths(void)
+{
+	int fds[2];
+	CHECK(pipe(fds) == 0, "pipe: %s", strerror(errno));
+	struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
+	long r = syscall(SYS_ppoll, &pfd, 1, (void *)8, NULL, 8);
+	CHECK(r == -1 && errno == EFAULT, "ppoll with timeout at 0x8: %ld (%s)", r, strerror(errno));
+	r = syscall(SYS_pipe2, (void *)8, 0);
+	CHECK(r == -1 && errno == EFAULT, "pipe2 into 0x8: %ld (%s)", r, strerror(errno));
+	CHECK(write(fds[1], "ab", 2) == 2, "write to pipe");
+	r = read(fds[0], (void *)8, 2);
+	CHECK(r == -1 && errno == EFAULT, "pipe read into 0x8: %ld (%s)", r, strerror(errno));
+	char buf[4];
+	CHECK(read(fds[0], buf, 4) == 2 && memcmp(buf, "ab", 2) == 0, "bytes kept after EFAULT");
+	close(fds[0]);
+	close(fds[1]);
+	return 1;
+}
+
 struct test {
 	const char *name;
 	int (*fn)(void);
@@ -1119,6 +1141,7 @@ static const struct test tests[] = {
 	{ "read_data", t_read_data },
 	{ "read_checksum", t_read_checksum },
 	{ "bad_fd", t_bad_fd },
+	{ "efault_paths", t_efault_paths },
 	{ "create_file", t_create_file },
 	{ "writev_readv", t_writev_readv },
 	{ "pread_pwrite", t_pread_pwrite },

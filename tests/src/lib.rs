@@ -48,6 +48,32 @@ pub fn guest_image(arch: &str, name: &str) -> PathBuf {
         .join(name)
 }
 
+/// A command for a native or qemu-user oracle run. It starts with every signal at its
+/// default disposition and an empty signal mask, whatever the test runner inherited (a
+/// shell's background job ignores SIGINT), as every guest under glass does, and with stdin
+/// empty.
+pub fn oracle(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    use std::os::unix::process::CommandExt;
+    let mut c = Command::new(program);
+    c.stdin(std::process::Stdio::null());
+    // SAFETY: between fork and exec the closure only calls signal(2) and sigprocmask(2),
+    // which are async-signal-safe, on the child's own state.
+    unsafe {
+        c.pre_exec(|| {
+            for sig in 1..32 {
+                if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                    libc::signal(sig, libc::SIG_DFL);
+                }
+            }
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+            Ok(())
+        });
+    }
+    c
+}
+
 /// Run `glass` with the given arguments (stdin empty) and return its output.
 pub fn run_glass(args: &[&str]) -> Output {
     Command::new(glass_bin())

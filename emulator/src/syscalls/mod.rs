@@ -160,6 +160,7 @@ pub fn dispatch(m: &mut Machine, tid: Pid, sys: Sys, a: [u64; 6]) -> Outcome {
         Fork => return proc::fork(m, tid, proc::SIGCHLD_EXIT, 0, [0; 3]),
         Vfork => return proc::fork(m, tid, proc::VFORK_FLAGS, 0, [0; 3]),
         Clone => return proc::clone(m, tid, a),
+        Clone3 => return proc::clone3(m, tid, a),
         Execve => return proc::execve(m, tid, a[0], a[1], a[2]),
         Execveat => return proc::execve(m, tid, a[1], a[2], a[3]),
         Wait4 => return proc::wait4(m, tid, a[0] as i32, a[1], a[2]),
@@ -296,8 +297,6 @@ pub fn dispatch(m: &mut Machine, tid: Pid, sys: Sys, a: [u64; 6]) -> Outcome {
         Getitimer => time::setitimer(cx, [a[0], 0, a[1], 0, 0, 0]),
         Exit => return Outcome::ThreadExit((a[0] & 0xff) as i32),
         ExitGroup => return Outcome::Exit((a[0] & 0xff) as i32),
-        // glibc and Go fall back to clone when clone3 is missing: not worth a report.
-        Clone3 => Err(Errno::ENOSYS),
         _ => return Outcome::NoSys,
     };
     r.into()

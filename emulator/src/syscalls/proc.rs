@@ -5,7 +5,7 @@
 
 use crate::cpu::{Arch, Cpu};
 use crate::errno::{Errno, SysResult};
-use crate::guestmem::GuestMem;
+use crate::guestmem::{le64, GuestMem};
 use crate::machine::{ExitStatus, Group, Machine, PState, Pid, Space, Task, Wait};
 use crate::param;
 use crate::signal::{SIGCHLD, SIGCONT, SIGSEGV};
@@ -200,6 +200,63 @@ pub fn clone(m: &mut Machine, tid: Pid, a: [u64; 6]) -> Outcome {
         Some(Arch::X86_64) => fork(m, tid, a[0], a[1], [a[2], a[3], a[4]]),
         _ => fork(m, tid, a[0], a[1], [a[2], a[4], a[3]]),
     }
+}
+
+/// clone3(args*, size): struct clone_args (include/uapi/linux/sched.h) {flags, pidfd,
+/// child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size,
+/// cgroup}; the same new process or thread as clone. pidfds, set_tid and cgroups are not
+/// supported (EINVAL), and bytes past the fields known here must be zero (E2BIG).
+pub fn clone3(m: &mut Machine, tid: Pid, a: [u64; 6]) -> Outcome {
+    const CLONE_ARGS_SIZE_VER0: u64 = 64;
+    const KNOWN: usize = 88;
+    const CLONE_PIDFD: u64 = 0x1000;
+    let (addr, size) = (a[0], a[1]);
+    if size < CLONE_ARGS_SIZE_VER0 || size > crate::param::PAGE_SIZE {
+        return if size < CLONE_ARGS_SIZE_VER0 {
+            Errno::EINVAL.into()
+        } else {
+            Errno::E2BIG.into()
+        };
+    }
+    let Some(cpu) = m.cpu_of(tid) else {
+        return Errno::ESRCH.into();
+    };
+    let raw = match cpu.read(addr, size as usize) {
+        Ok(b) => b,
+        Err(e) => return e.into(),
+    };
+    if raw.iter().skip(KNOWN).any(|&b| b != 0) {
+        return Errno::E2BIG.into();
+    }
+    let mut f = [0u64; 11];
+    for (i, w) in f.iter_mut().enumerate() {
+        *w = raw.get(i * 8..i * 8 + 8).map_or(0, le64);
+    }
+    let [flags, _pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup] =
+        f;
+    if flags & (CLONE_PIDFD | CSIGNAL) != 0
+        || exit_signal > CSIGNAL
+        || set_tid != 0
+        || set_tid_size != 0
+        || cgroup != 0
+    {
+        return Errno::EINVAL.into();
+    }
+    if (stack == 0) != (stack_size == 0) {
+        return Errno::EINVAL.into();
+    }
+    let sp = if stack == 0 {
+        0
+    } else {
+        stack.wrapping_add(stack_size)
+    };
+    fork(
+        m,
+        tid,
+        flags | exit_signal,
+        sp,
+        [parent_tid, child_tid, tls],
+    )
 }
 
 /// fork/vfork/clone of a new process: a copy of the caller's address space (vfork's child
