@@ -211,12 +211,11 @@ pub fn clone3(m: &mut Machine, tid: Pid, a: [u64; 6]) -> Outcome {
     const KNOWN: usize = 88;
     const CLONE_PIDFD: u64 = 0x1000;
     let (addr, size) = (a[0], a[1]);
-    if size < CLONE_ARGS_SIZE_VER0 || size > crate::param::PAGE_SIZE {
-        return if size < CLONE_ARGS_SIZE_VER0 {
-            Errno::EINVAL.into()
-        } else {
-            Errno::E2BIG.into()
-        };
+    if size < CLONE_ARGS_SIZE_VER0 {
+        return Errno::EINVAL.into();
+    }
+    if size > crate::param::PAGE_SIZE {
+        return Errno::E2BIG.into();
     }
     let Some(cpu) = m.cpu_of(tid) else {
         return Errno::ESRCH.into();
