@@ -12,10 +12,11 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 # Debian packages: unicorn's build (cmake, libclang), cross compilers with their static libc,
 # busybox-static (the first real guest), qemu-user (benchmark yardstick), python3-venv (9P
-# interop clients), patch (our unicorn fix), file, binutils (addr2line) and strace (test oracles).
+# interop clients), patch (our unicorn fix), file, binutils (addr2line), strace (test oracles)
+# and golang-go (Go guest programs, static, for all three arches).
 PKGS=(cmake libclang-dev clang gcc g++ make patch file binutils strace
       gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu libc6-dev-arm64-cross libc6-dev-riscv64-cross
-      busybox-static qemu-user python3-venv python3-pip)
+      busybox-static qemu-user python3-venv python3-pip golang-go)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -50,6 +51,9 @@ bash guest-images/populate-root.sh build/root
 
 say "other arches in the root (build/root/aarch64, build/root/riscv64)"
 bash tools/scripts/arch-roots.sh
+
+say "Go guest programs (cached under \$HOME/.cache/glass)"
+bash guest-images/build-go.sh build/root
 
 if [ -f tests/interop/setup-venvs.sh ]; then
     say "9P interop clients (Python venvs)"

@@ -1,0 +1,3 @@
+module glass/guests
+
+go 1.19
