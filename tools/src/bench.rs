@@ -1,5 +1,6 @@
-//! `glass bench`: the emulation benchmark. Runs three CPU-bound guests — an integer loop, a
-//! store-heavy loop over 4 MiB, a busybox sh arithmetic loop — natively, under qemu-user (the
+//! `glass bench`: the emulation benchmark. Runs CPU-bound guests — an integer loop, a
+//! store-heavy loop over 4 MiB, a busybox sh arithmetic loop — and thread guests — a futex
+//! ping-pong between two threads, a thread create+join loop — natively, under qemu-user (the
 //! same TCG engine without our kernel) and under glass with deterministic preemption on,
 //! several times each, and prints medians and the ratios glass/qemu and glass/native
 //! (docs/DESIGN.md "Performance and its yardsticks"); then the integer and store guests on
@@ -61,6 +62,16 @@ fn arch_workloads(arch: &'static str, bin: &str, busybox: bool) -> Vec<Workload>
             arch,
         },
     ];
+    v.push(Workload {
+        name: "futex ping-pong x100000",
+        argv: vec![prog("bench_threads"), "pingpong".into(), "100000".into()],
+        arch,
+    });
+    v.push(Workload {
+        name: "thread create+join x2000",
+        argv: vec![prog("bench_threads"), "create".into(), "2000".into()],
+        arch,
+    });
     if arch == "x86_64" {
         v.push(Workload {
             name: "fork+exec+wait x200",
@@ -146,7 +157,7 @@ pub fn bench(args: &BenchArgs) -> std::process::ExitCode {
         glass_emulator::param::QUANTUM_BLOCKS
     );
     println!(
-        "{:<8} {:<20} {:>10} {:>10} {:>10} {:>12} {:>12}",
+        "{:<8} {:<26} {:>10} {:>10} {:>10} {:>12} {:>12}",
         "arch", "workload", "native s", "qemu s", "glass s", "glass/qemu", "glass/native"
     );
     let mut worst: f64 = 0.0;
@@ -206,7 +217,7 @@ pub fn bench(args: &BenchArgs) -> std::process::ExitCode {
             ("-".to_string(), "-".to_string())
         };
         println!(
-            "{:<8} {:<20} {:>10} {:>10.3} {:>10.3} {:>11.2}x {:>12}",
+            "{:<8} {:<26} {:>10} {:>10.3} {:>10.3} {:>11.2}x {:>12}",
             w.arch,
             w.name,
             ns,
