@@ -26,6 +26,32 @@ pub fn sched_getaffinity(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     Ok(8)
 }
 
+/// sched_setaffinity(pid, size, mask): accepted when the mask names at least one of the
+/// guest's CPUs (EINVAL otherwise, as Linux); threads still run one at a time.
+pub fn sched_setaffinity(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    let len = (a[1] as usize).min(128);
+    let mask = cx.mem.read(a[2], len)?;
+    let ours = u64::MAX >> (64 - cx.k.cpus.clamp(1, 64));
+    let first = crate::guestmem::le64(&mask);
+    if first & ours == 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}
+
+/// membarrier(cmd, flags, cpu_id) (membarrier(2)): with one thread running at a time every
+/// barrier is already in place. QUERY answers the commands supported; the others succeed.
+pub fn membarrier(a: [u64; 6]) -> SysResult<u64> {
+    const QUERY: u64 = 0;
+    /// GLOBAL, GLOBAL_EXPEDITED (+register), PRIVATE_EXPEDITED (+register).
+    const SUPPORTED: u64 = 1 | 2 | 4 | 8 | 16;
+    match a[0] {
+        QUERY => Ok(SUPPORTED),
+        c if c & SUPPORTED == c && c.is_power_of_two() => Ok(0),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
 /// FUTEX_REQUEUE, FUTEX_CMP_REQUEUE and FUTEX_WAKE_OP.
 const FUTEX_REQUEUE: u64 = 3;
 const FUTEX_CMP_REQUEUE: u64 = 4;
@@ -273,6 +299,23 @@ mod tests {
     fn wake_op_unknown_op_is_enosys() {
         assert_eq!(wake_op(7 << 28, 0), Err(Errno::ENOSYS));
         assert_eq!(wake_op(9 << 24, 0), Err(Errno::ENOSYS));
+    }
+
+    #[test]
+    fn setaffinity_needs_one_of_the_guests_cpus() {
+        let mut b = Bench::new();
+        b.mem.write_u64(MEM, 0b10).expect("bench memory");
+        assert_eq!(sched_setaffinity(&mut b.cx(), [0, 8, MEM, 0, 0, 0]), Err(Errno::EINVAL));
+        b.k.cpus = 2;
+        assert_eq!(sched_setaffinity(&mut b.cx(), [0, 8, MEM, 0, 0, 0]), Ok(0));
+        assert_eq!(sched_setaffinity(&mut b.cx(), [0, 8, 0x10, 0, 0, 0]), Err(Errno::EFAULT));
+    }
+
+    #[test]
+    fn membarrier_query_and_commands() {
+        assert_eq!(membarrier([0, 0, 0, 0, 0, 0]), Ok(31));
+        assert_eq!(membarrier([8, 0, 0, 0, 0, 0]), Ok(0));
+        assert_eq!(membarrier([64, 0, 0, 0, 0, 0]), Err(Errno::EINVAL));
     }
 
     #[test]
