@@ -117,3 +117,74 @@ pub fn mremap(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     cx.vm
         .remap(cx.mem, old, old_len, new_len, flags & MREMAP_MAYMOVE != 0)
 }
+
+/// madvise(addr, len, advice): MADV_DONTNEED on private anonymous memory (anonymous mmap,
+/// bss, heap, stack) zeroes it, as Linux drops the pages and the next touch finds zeros —
+/// Go's scavenger relies on that. Every other advice is a hint and succeeds.
+pub fn madvise(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    const MADV_DONTNEED: u64 = 4;
+    const CHUNK: u64 = 1 << 20;
+    if !a[0].is_multiple_of(PAGE_SIZE) {
+        return Err(Errno::EINVAL);
+    }
+    if a[2] != MADV_DONTNEED || a[1] == 0 {
+        return Ok(0);
+    }
+    let (start, end) = (a[0], a[0].checked_add(page_up(a[1])).ok_or(Errno::EINVAL)?);
+    let pieces: Vec<(u64, u64)> = cx
+        .vm
+        .segs()
+        .filter(|s| s.start < end && s.end > start)
+        .filter(|s| matches!(s.kind, SegKind::Anon | SegKind::Bss | SegKind::Stack))
+        .filter(|s| s.prot & PROT_WRITE != 0)
+        .map(|s| (s.start.max(start), s.end.min(end)))
+        .collect();
+    let zeros = vec![0u8; CHUNK as usize];
+    for (lo, hi) in pieces {
+        let mut at = lo;
+        while at < hi {
+            let n = (hi - at).min(CHUNK);
+            cx.mem.write(at, &zeros[..n as usize])?;
+            at += n;
+        }
+    }
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::guestmem::GuestMem;
+    use crate::syscalls::testing::{Bench, MEM, MEM_SIZE};
+
+    #[test]
+    fn madvise_dontneed_zeroes_anonymous_memory() {
+        let mut b = Bench::new();
+        b.vm.add(MEM, MEM + MEM_SIZE, 3, SegKind::Anon);
+        b.mem.write(MEM + 0x1000, b"data").expect("bench memory");
+        assert_eq!(madvise(&mut b.cx(), [MEM + 0x1000, 4, 4, 0, 0, 0]), Ok(0));
+        assert_eq!(b.mem.read(MEM + 0x1000, 4).expect("bench memory"), [0; 4]);
+    }
+
+    #[test]
+    fn madvise_other_advice_keeps_contents_and_unaligned_is_einval() {
+        let mut b = Bench::new();
+        b.vm.add(MEM, MEM + MEM_SIZE, 3, SegKind::Anon);
+        b.mem.write(MEM, b"data").expect("bench memory");
+        assert_eq!(madvise(&mut b.cx(), [MEM, 4096, 8, 0, 0, 0]), Ok(0));
+        assert_eq!(b.mem.read(MEM, 4).expect("bench memory"), b"data");
+        assert_eq!(
+            madvise(&mut b.cx(), [MEM + 1, 4, 4, 0, 0, 0]),
+            Err(Errno::EINVAL)
+        );
+    }
+
+    #[test]
+    fn munmap_unaligned_is_einval() {
+        let mut b = Bench::new();
+        assert_eq!(
+            munmap(&mut b.cx(), [MEM + 1, 4096, 0, 0, 0, 0]),
+            Err(Errno::EINVAL)
+        );
+    }
+}

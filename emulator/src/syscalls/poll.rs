@@ -414,6 +414,97 @@ mod tests {
         }
     }
 
+    /// An epoll instance watching the read end of a new pipe with `events`: (epfd, pipe).
+    fn epoll_on_pipe(b: &mut Bench, events: u32) -> (u64, crate::pipe::PipeRef) {
+        assert!(matches!(
+            crate::pipe::pipe2(&mut b.cx(), MEM + 256, 0),
+            Ok(0)
+        ));
+        let epfd = epoll_create1(&mut b.cx(), 0).expect("epoll_create1");
+        let mut ev = [0u8; 12];
+        ev[..4].copy_from_slice(&events.to_le_bytes());
+        ev[4..].copy_from_slice(&0x1234u64.to_le_bytes());
+        b.mem.write(MEM + 512, &ev).expect("bench memory");
+        assert_eq!(
+            epoll_ctl(&mut b.cx(), [epfd, EPOLL_CTL_ADD, 3, MEM + 512, 0, 0]),
+            Ok(0)
+        );
+        let f = b.g.fds.get(3).expect("pipe read end");
+        let pp = match &f.borrow().kind {
+            FileKind::PipeRead(pp) => pp.clone(),
+            _ => panic!("not a pipe"),
+        };
+        (epfd, pp)
+    }
+
+    #[test]
+    fn epoll_wait_blocks_until_the_pipe_has_data_then_reports_it() {
+        let mut b = Bench::new();
+        let (epfd, pp) = epoll_on_pipe(&mut b, EPOLLIN);
+        assert!(matches!(
+            epoll_wait(&mut b.cx(), [epfd, MEM, 8, 0, 0, 0], None),
+            Outcome::Block(Wait::Epoll(3.., None))
+        ));
+        assert!(matches!(
+            epoll_wait(&mut b.cx(), [epfd, MEM, 8, 0, 0, 0], Some(0)),
+            Outcome::Ret(0)
+        ));
+        pp.borrow_mut().buf.push_back(7);
+        assert!(matches!(
+            epoll_wait(&mut b.cx(), [epfd, MEM, 8, 0, 0, 0], None),
+            Outcome::Ret(1)
+        ));
+        let ev = b.mem.read(MEM, 12).expect("bench memory");
+        assert_eq!(le32(&ev[..4]), EPOLLIN);
+        assert_eq!(le64(&ev[4..]), 0x1234);
+    }
+
+    #[test]
+    fn epoll_edge_triggered_item_reports_once_per_change() {
+        let mut b = Bench::new();
+        let (epfd, pp) = epoll_on_pipe(&mut b, EPOLLIN | EPOLLET);
+        pp.borrow_mut().buf.push_back(7);
+        assert!(matches!(
+            epoll_wait(&mut b.cx(), [epfd, MEM, 8, 0, 0, 0], Some(0)),
+            Outcome::Ret(1)
+        ));
+        assert!(matches!(
+            epoll_wait(&mut b.cx(), [epfd, MEM, 8, 0, 0, 0], Some(0)),
+            Outcome::Ret(0)
+        ));
+    }
+
+    #[test]
+    fn epoll_ctl_errors_follow_linux() {
+        let mut b = Bench::new();
+        let (epfd, _) = epoll_on_pipe(&mut b, EPOLLIN);
+        assert_eq!(
+            epoll_ctl(&mut b.cx(), [epfd, EPOLL_CTL_ADD, 3, MEM + 512, 0, 0]),
+            Err(Errno::EEXIST)
+        );
+        assert_eq!(
+            epoll_ctl(&mut b.cx(), [epfd, EPOLL_CTL_DEL, 4, 0, 0, 0]),
+            Err(Errno::ENOENT)
+        );
+        assert_eq!(
+            epoll_ctl(&mut b.cx(), [epfd, EPOLL_CTL_ADD, epfd, MEM + 512, 0, 0]),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            epoll_ctl(&mut b.cx(), [epfd, EPOLL_CTL_ADD, 99, MEM + 512, 0, 0]),
+            Err(Errno::EBADF)
+        );
+        assert_eq!(
+            epoll_ctl(&mut b.cx(), [epfd, EPOLL_CTL_MOD, 3, 0x10, 0, 0]),
+            Err(Errno::EFAULT)
+        );
+        assert_eq!(
+            epoll_ctl(&mut b.cx(), [0, EPOLL_CTL_ADD, 3, MEM + 512, 0, 0]),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(epoll_create1(&mut b.cx(), 1), Err(Errno::EINVAL));
+    }
+
     #[test]
     fn poll_of_too_many_fds_is_einval() {
         let mut b = Bench::new();

@@ -305,10 +305,16 @@ mod tests {
     fn setaffinity_needs_one_of_the_guests_cpus() {
         let mut b = Bench::new();
         b.mem.write_u64(MEM, 0b10).expect("bench memory");
-        assert_eq!(sched_setaffinity(&mut b.cx(), [0, 8, MEM, 0, 0, 0]), Err(Errno::EINVAL));
+        assert_eq!(
+            sched_setaffinity(&mut b.cx(), [0, 8, MEM, 0, 0, 0]),
+            Err(Errno::EINVAL)
+        );
         b.k.cpus = 2;
         assert_eq!(sched_setaffinity(&mut b.cx(), [0, 8, MEM, 0, 0, 0]), Ok(0));
-        assert_eq!(sched_setaffinity(&mut b.cx(), [0, 8, 0x10, 0, 0, 0]), Err(Errno::EFAULT));
+        assert_eq!(
+            sched_setaffinity(&mut b.cx(), [0, 8, 0x10, 0, 0, 0]),
+            Err(Errno::EFAULT)
+        );
     }
 
     #[test]
