@@ -171,6 +171,19 @@ pub struct Kernel {
 }
 
 impl Kernel {
+    /// Trace a blocked call of task `tid` that ends now with `ret`.
+    pub fn trace_call(&mut self, now: u64, tid: Pid, call: &crate::proc::SysCall, ret: i64) {
+        let (sys, nr, args) = call;
+        self.trace.syscall(&crate::trace::Event {
+            ns: now,
+            pid: tid.0,
+            name: sys.name(),
+            nr: *nr,
+            args: &args[..sys.argc()],
+            ret,
+        });
+    }
+
     /// Start the console reader of [`Machine::console_async`], if it has not started yet.
     pub fn start_console_reader(&mut self) {
         let Some(ci) = self.console_in.as_mut() else {
@@ -557,16 +570,9 @@ impl Machine {
         let now = self.k.clock.ns;
         let Some(p) = self.parts(tid) else { return };
         p.t.state = PState::Ready;
-        if let Some((sys, nr, args)) = p.t.retry.take() {
+        if let Some(call) = p.t.retry.take() {
             p.s.cpu.set_syscall_ret(ret);
-            self.k.trace.syscall(&crate::trace::Event {
-                ns: now,
-                pid: tid.0,
-                name: sys.name(),
-                nr,
-                args: &args[..sys.argc()],
-                ret: ret as i64,
-            });
+            self.k.trace_call(now, tid, &call, ret as i64);
         }
     }
 

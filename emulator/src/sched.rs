@@ -193,7 +193,6 @@ impl Machine {
 
     /// Make blocked tasks whose condition may now hold runnable again.
     fn wake_blocked(&mut self) {
-        let now = self.k.clock.ns;
         for tid in self.tids() {
             let Some(PState::Blocked(w)) = self.tasks.get(&tid).map(|t| &t.state) else {
                 continue;
@@ -210,21 +209,7 @@ impl Machine {
                         t.state = PState::Ready;
                     }
                 }
-                Some(Some(v)) => {
-                    let Some(p) = self.parts(tid) else { continue };
-                    p.t.state = PState::Ready;
-                    if let Some((sys, nr, args)) = p.t.retry.take() {
-                        p.s.cpu.set_syscall_ret(v);
-                        self.k.trace.syscall(&Event {
-                            ns: now,
-                            pid: tid.0,
-                            name: sys.name(),
-                            nr,
-                            args: &args[..sys.argc()],
-                            ret: v as i64,
-                        });
-                    }
-                }
+                Some(Some(v)) => self.complete(tid, v),
             }
         }
     }
@@ -404,8 +389,8 @@ impl Machine {
         };
         let name = sys.map(|s| s.name()).unwrap_or("unknown");
         let argc = sys.map_or(6, |s| s.argc());
-        let ret: i64 = match out {
-            Outcome::Ret(v) => {
+        let ret: i64 = match &out {
+            &Outcome::Ret(v) => {
                 if let Some(cpu) = self.cpu_of(tid) {
                     cpu.set_syscall_ret(v);
                 }
@@ -415,7 +400,7 @@ impl Machine {
             Outcome::Block(w) => {
                 if let Some(t) = self.tasks.get_mut(&tid) {
                     t.retry = sys.map(|s| (s, nr, args));
-                    t.state = PState::Blocked(w);
+                    t.state = PState::Blocked(w.clone());
                 }
                 return;
             }
@@ -434,7 +419,7 @@ impl Machine {
                 }
                 Errno::ENOSYS.ret() as i64
             }
-            Outcome::ThreadExit(code) => {
+            &Outcome::ThreadExit(code) | &Outcome::Exit(code) => {
                 self.k.trace.syscall(&Event {
                     ns: self.k.clock.ns,
                     pid: tid.0,
@@ -443,19 +428,11 @@ impl Machine {
                     args: &args[..argc],
                     ret: 0,
                 });
-                self.thread_exit(tid, code);
-                return;
-            }
-            Outcome::Exit(code) => {
-                self.k.trace.syscall(&Event {
-                    ns: self.k.clock.ns,
-                    pid: tid.0,
-                    name,
-                    nr,
-                    args: &args[..argc],
-                    ret: 0,
-                });
-                self.exit(tid, ExitStatus::Code(code));
+                if matches!(out, Outcome::ThreadExit(_)) {
+                    self.thread_exit(tid, code);
+                } else {
+                    self.exit(tid, ExitStatus::Code(code));
+                }
                 return;
             }
         };

@@ -236,15 +236,9 @@ impl Machine {
             None => None,
         };
         p.t.state = PState::Ready;
-        if let Some((sys, nr, args)) = traced {
-            self.k.trace.syscall(&crate::trace::Event {
-                ns: now,
-                pid: tid.0,
-                name: sys.name(),
-                nr,
-                args: &args[..sys.argc()],
-                ret: -i64::from(Errno::EINTR.0),
-            });
+        if let Some(call) = traced {
+            self.k
+                .trace_call(now, tid, &call, -i64::from(Errno::EINTR.0));
         }
     }
 
