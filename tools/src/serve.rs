@@ -1,23 +1,71 @@
 //! Serving a machine's /proc over 9P2000: the adapter's handle wrapped in proc-model's /proc
-//! tree, on a TCP or Unix-socket listener (default 127.0.0.1:5640; any other interface only
-//! when the user names it).
+//! tree, on a TCP or Unix-socket listener (default 127.0.0.1:5640). Who may serve where:
+//! loopback TCP and Unix sockets always (loopback TCP without a key with a warning: any
+//! local user can connect); any other TCP address only with `--auth KEYFILE`.
 
 use glass_emulator::{Machine, RunReport};
-use proc_model::ninep::{Config, ListenAddr, ServerHandle};
+use proc_model::ninep::{AuthKey, Config, ListenAddr, ServerHandle};
 use proc_model::procfs::ProcFs;
 use std::sync::Arc;
 
 /// The default /proc address: loopback, port 5640 (9P's registered 564 needs privileges).
 pub const DEFAULT_ADDR: &str = "127.0.0.1:5640";
 
-/// Attach `m`'s process table to a /proc server listening at `addr`.
-pub fn serve_machine(m: &mut Machine, addr: &str) -> Result<ServerHandle, String> {
-    let listen: ListenAddr = addr.parse().map_err(|e| format!("{e}"))?;
+/// How to serve: where, how many connections at once, and the key attaches must prove.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    pub addr: String,
+    pub max_conns: usize,
+    pub auth: Option<AuthKey>,
+}
+
+impl ServeOptions {
+    /// Loopback or `unix:` serving with the defaults and no key.
+    pub fn local(addr: &str) -> ServeOptions {
+        ServeOptions {
+            addr: addr.to_string(),
+            max_conns: proc_model::ninep::server::DEFAULT_MAX_CONNS,
+            auth: None,
+        }
+    }
+}
+
+/// The serving policy for `listen`: `Err` to refuse (a non-loopback TCP address without a
+/// key); `Ok(Some(line))` for a warning to print (loopback TCP without a key).
+pub fn check_policy(listen: &ListenAddr, has_key: bool) -> Result<Option<String>, String> {
+    match listen {
+        ListenAddr::Unix(_) => Ok(None),
+        ListenAddr::Tcp(_) if has_key => Ok(None),
+        ListenAddr::Tcp(a) if a.ip().is_loopback() => Ok(Some(format!(
+            "glass: warning: /proc on {a} has no authentication: anyone who can connect to that \
+             loopback port on this host (any local user) can control the machine; use a unix: \
+             socket or --auth KEYFILE to restrict it"
+        ))),
+        ListenAddr::Tcp(a) => Err(format!(
+            "refusing to serve /proc on {a} without --auth: it is not a loopback address, so \
+             anyone who can reach it could control the machine; give --auth KEYFILE, or serve \
+             on 127.0.0.1:PORT or unix:PATH"
+        )),
+    }
+}
+
+/// Attach `m`'s process table to a /proc server as `opts` says (after [`check_policy`]);
+/// also returns the policy's warning, if any, for the caller to print.
+pub fn serve_machine(
+    m: &mut Machine,
+    opts: &ServeOptions,
+) -> Result<(ServerHandle, Option<String>), String> {
+    let listen: ListenAddr = opts.addr.parse().map_err(|e| format!("{e}"))?;
+    let warning = check_policy(&listen, opts.auth.is_some())?;
     let handle = glass_emulator::proc_adapter::attach(m);
     let tree = Arc::new(ProcFs::new(Arc::new(handle)));
-    listen
-        .serve(tree, Config::default())
-        .map_err(|e| format!("{e}"))
+    let config = Config {
+        max_conns: opts.max_conns,
+        auth: opts.auth.clone(),
+        ..Config::default()
+    };
+    let server = listen.serve(tree, config).map_err(|e| format!("{e}"))?;
+    Ok((server, warning))
 }
 
 /// Run a machine on a thread of its own (engines stay on the thread that made them) with
@@ -36,8 +84,9 @@ pub fn spawn_served<R: Send + 'static>(
                 return None;
             }
         };
-        let server = match serve_machine(&mut m, "127.0.0.1:0") {
-            Ok(s) => s,
+        let server = match serve_machine(&mut m, &ServeOptions::local("127.0.0.1:0")) {
+            // Loopback for the demo and the bench, in this process: no warning wanted.
+            Ok((s, _)) => s,
             Err(e) => {
                 let _ = tx.send(Err(e));
                 return None;
