@@ -198,10 +198,11 @@ fn run(args: RunArgs) -> ExitCode {
             };
             match serve::serve_machine(&mut m, &opts) {
                 Ok((s, warning)) => {
+                    // The serving line first: scripts and tests read the address from it.
+                    eprintln!("glass: serving /proc on {} (9P2000)", s.local_addr());
                     if let Some(w) = warning {
                         eprintln!("{w}");
                     }
-                    eprintln!("glass: serving /proc on {} (9P2000)", s.local_addr());
                     Some(s)
                 }
                 Err(e) => {

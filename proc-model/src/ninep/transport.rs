@@ -132,7 +132,9 @@ impl ListenAddr {
             ListenAddr::Unix(p) => {
                 remove_stale_socket(p);
                 let (listener, id) = bind_unix_private(p).map_err(bind_err)?;
-                let mut h = serve_unix_with(tree, listener, config)?;
+                // The listener's own name is the private path it was bound at, gone now:
+                // the server's address (and the one its waker dials) is `p`.
+                let mut h = start(tree, config, self.clone(), Box::new(listener));
                 h.owned_socket = Some((p.clone(), id));
                 Ok(h)
             }
