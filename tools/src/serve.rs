@@ -56,7 +56,7 @@ pub fn serve_machine(
     opts: &ServeOptions,
 ) -> Result<(ServerHandle, Option<String>), String> {
     let listen: ListenAddr = opts.addr.parse().map_err(|e| format!("{e}"))?;
-    let warning = check_policy(&listen, opts.auth.is_some())?;
+    check_policy(&listen, opts.auth.is_some())?;
     let handle = glass_emulator::proc_adapter::attach(m);
     let tree = Arc::new(ProcFs::new(Arc::new(handle)));
     let config = Config {
@@ -65,6 +65,10 @@ pub fn serve_machine(
         ..Config::default()
     };
     let server = listen.serve(tree, config).map_err(|e| format!("{e}"))?;
+    // The warning names the address really bound (the port, when 0 was asked for).
+    let warning = check_policy(server.local_addr(), opts.auth.is_some())
+        .ok()
+        .flatten();
     Ok((server, warning))
 }
 
