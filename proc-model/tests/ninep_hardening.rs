@@ -266,7 +266,13 @@ fn pipelined_requests_past_inflight_bound_all_answered_no_load_error() {
                 wname: vec!["d".into(), "hello".into()],
             }),
         ),
-        (3, Tmsg::Open(Topen { fid: Fid(1), mode: OREAD })),
+        (
+            3,
+            Tmsg::Open(Topen {
+                fid: Fid(1),
+                mode: OREAD,
+            }),
+        ),
     ] {
         let r = rpc(&mut s, tag, m);
         assert!(!matches!(r, Rmsg::Error(_)), "{r:?}");
@@ -361,7 +367,10 @@ fn auth_raw_exchange_uname_mismatch_and_replayed_nonce_refused() {
         msize: 8192,
         version: "9P2000".into(),
     };
-    assert!(matches!(rpc(&mut s, NOTAG.0, Tmsg::Version(v)), Rmsg::Version(_)));
+    assert!(matches!(
+        rpc(&mut s, NOTAG.0, Tmsg::Version(v)),
+        Rmsg::Version(_)
+    ));
     let auth = |afid: u32| {
         Tmsg::Auth(Tauth {
             afid: Fid(afid),
@@ -427,7 +436,11 @@ fn auth_client_with_key_on_keyless_server_attaches_without_afid() {
 fn unix_socket_mode_0600_and_removed_at_shutdown() {
     use std::os::unix::fs::{FileTypeExt, PermissionsExt};
     let sock = tmp_sock("mode");
-    let server = serve_with(tree(), &format!("unix:{}", sock.display()), Config::default());
+    let server = serve_with(
+        tree(),
+        &format!("unix:{}", sock.display()),
+        Config::default(),
+    );
     let md = std::fs::symlink_metadata(&sock).expect("socket exists");
     assert!(md.file_type().is_socket());
     assert_eq!(md.permissions().mode() & 0o777, 0o600);
@@ -512,6 +525,9 @@ fn client_timeout_server_never_answers_times_out() {
         r => panic!("expected a timeout, got {:?}", r.map(|_| ())),
     }
     let took = t0.elapsed();
-    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(5), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
     drop(holder.join());
 }

@@ -235,7 +235,10 @@ fn assert_times_out(cmd: &[&str], code: i32) {
     let took = t0.elapsed();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(code), "{err}");
-    assert!(err.contains("timed out: no answer from the server within 1 s"), "{err}");
+    assert!(
+        err.contains("timed out: no answer from the server within 1 s"),
+        "{err}"
+    );
     assert!(took < Duration::from_secs(6), "took {took:?}");
 }
 

@@ -141,7 +141,10 @@ mod tests {
         let r = k.response(&n, "glenda", "");
         assert!(k.verify(&n, "glenda", "", &r));
         assert!(!k.verify(&n, "glenda", "x", &r));
-        assert!(!k.verify(&n, "glend", "a", &r), "name boundary is part of the MAC");
+        assert!(
+            !k.verify(&n, "glend", "a", &r),
+            "name boundary is part of the MAC"
+        );
         assert!(!k.verify(&[2u8; NONCE_LEN], "glenda", "", &r));
         let other = AuthKey::new(vec![8; 32]).expect("long enough");
         assert!(!other.verify(&n, "glenda", "", &r));

@@ -20,10 +20,18 @@ use std::sync::Arc;
 /// whatever decodes re-encodes to the same bytes.
 pub fn codec(data: &[u8]) {
     if let Ok((tag, m)) = Tmsg::decode_frame(data) {
-        assert_eq!(m.encode_frame(tag), data, "Tmsg re-encodes differently: {m:?}");
+        assert_eq!(
+            m.encode_frame(tag),
+            data,
+            "Tmsg re-encodes differently: {m:?}"
+        );
     }
     if let Ok((tag, m)) = Rmsg::decode_frame(data) {
-        assert_eq!(m.encode_frame(tag), data, "Rmsg re-encodes differently: {m:?}");
+        assert_eq!(
+            m.encode_frame(tag),
+            data,
+            "Rmsg re-encodes differently: {m:?}"
+        );
     }
     if let Ok(entries) = decode_dir_entries(data) {
         let mut again = Vec::new();

@@ -27,9 +27,9 @@ pub mod text;
 pub mod transport;
 pub mod wire;
 
+pub use auth::AuthKey;
 pub use fs::{Cancel, FileTree, NineError, NineResult, Qid, Stat};
 pub use msg::{Rmsg, Tmsg};
-pub use auth::AuthKey;
 pub use server::{Config, FidGauge, Session};
 pub use transport::{
     serve, serve_tcp, serve_tcp_with, serve_unix, serve_unix_with, ListenAddr, ServerHandle,
@@ -38,8 +38,8 @@ pub use transport::{
 pub use wire::{DecodeError, Fid, Reader, Tag, Wire, NOFID, NOTAG};
 
 #[cfg(test)]
-pub(crate) mod testtree;
-#[cfg(test)]
 mod fuzz_tests;
+#[cfg(test)]
+pub(crate) mod testtree;
 #[cfg(test)]
 mod wire_tests;
