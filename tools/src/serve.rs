@@ -49,6 +49,21 @@ pub fn check_policy(listen: &ListenAddr, has_key: bool) -> Result<Option<String>
     }
 }
 
+/// glibc malloc arenas the process may use. glibc gives each thread that allocates its own
+/// arena (64 MiB of address space reserved each, up to 8 per core: mallopt(3) M_ARENA_MAX),
+/// so 60 connection threads reserved almost 1 GiB, and under `ulimit -v` the guest's next
+/// allocation could fail. Two arenas are plenty: connection threads allocate little.
+const MALLOC_ARENAS: i32 = 2;
+
+/// Cap glibc's arenas before connection threads exist (a no-op elsewhere than glibc).
+fn cap_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; M_ARENA_MAX takes any int.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, MALLOC_ARENAS);
+    }
+}
+
 /// Attach `m`'s process table to a /proc server as `opts` says (after [`check_policy`]);
 /// also returns the policy's warning, if any, for the caller to print.
 pub fn serve_machine(
@@ -57,6 +72,7 @@ pub fn serve_machine(
 ) -> Result<(ServerHandle, Option<String>), String> {
     let listen: ListenAddr = opts.addr.parse().map_err(|e| format!("{e}"))?;
     check_policy(&listen, opts.auth.is_some())?;
+    cap_malloc_arenas();
     let handle = glass_emulator::proc_adapter::attach(m);
     let tree = Arc::new(ProcFs::new(Arc::new(handle)));
     let config = Config {

@@ -738,21 +738,16 @@ fn run_connection<T: FileTree, S: Stream>(
         let frame = match read_frame(&mut reader, session.msize()) {
             Ok(Some(f)) => f,
             Ok(None) if stopping.load(Ordering::SeqCst) => {
-                // The server stops taking requests: answer the ones in flight (for a while).
-                let deadline = std::time::Instant::now() + DRAIN;
-                while session.outstanding() > 0
-                    && !writer.dead.load(Ordering::Relaxed)
-                    && std::time::Instant::now() < deadline
-                {
-                    std::thread::sleep(std::time::Duration::from_millis(1));
-                }
+                drain(&session, &writer);
                 break;
             }
             Ok(None) | Err(_) => break,
         };
         // Backpressure: a request that may become a job waits (and the socket is not read)
         // until fewer than max_jobs are in flight. Requests answered at once, Tflush among
-        // them, never wait, so a client can still flush a blocked read.
+        // them, never wait, so a client can still flush a blocked read. While waiting, a
+        // client that hangs up (or half-closes: 9P clients do not, they need the replies)
+        // or a server that stops ends the wait.
         if matches!(frame.get(4), Some(&TREAD) | Some(&TWRITE))
             && !inflight.wait_below(max_jobs, || {
                 writer.dead.load(Ordering::Relaxed)
@@ -760,6 +755,9 @@ fn run_connection<T: FileTree, S: Stream>(
                     || reader.get_ref().hung_up()
             })
         {
+            if stopping.load(Ordering::SeqCst) {
+                drain(&session, &writer);
+            }
             break;
         }
         match session.receive_frame(&frame, &mut &*writer) {
@@ -776,6 +774,17 @@ fn run_connection<T: FileTree, S: Stream>(
                 }));
             }
         }
+    }
+}
+
+/// The server stops taking requests: answer the ones in flight (for at most DRAIN).
+fn drain<T: FileTree, S: Stream>(session: &Session<T>, writer: &Writer<S>) {
+    let deadline = std::time::Instant::now() + DRAIN;
+    while session.outstanding() > 0
+        && !writer.dead.load(Ordering::Relaxed)
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(1));
     }
 }
 
