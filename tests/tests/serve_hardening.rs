@@ -162,6 +162,22 @@ fn serve_unix_socket_0600_and_removed_when_machine_ends() {
 }
 
 #[test]
+fn serve_unix_socket_removed_when_glass_terminated() {
+    let sock = tmp("term.sock");
+    let mut m = Hung::start(&format!("unix:{}", sock.display()), &[]);
+    assert!(sock.exists());
+    let killed = Command::new("kill")
+        .args(["-TERM", &m.child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let st = m.wait_exit(30).expect("glass ended");
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(st.signal(), Some(15), "still dies of SIGTERM: {st:?}");
+    assert!(!sock.exists(), "socket file left behind after SIGTERM");
+}
+
+#[test]
 fn auth_keyfile_keyless_and_wrong_key_refused_right_key_works() {
     let key = write_key("key", b"0123456789abcdef0123456789abcdef\n", 0o600);
     let wrong = write_key("wrong", b"fedcba9876543210fedcba9876543210\n", 0o600);

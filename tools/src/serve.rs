@@ -64,6 +64,41 @@ fn cap_malloc_arenas() {
     }
 }
 
+/// The socket file to unlink if glass is killed by SIGINT, SIGTERM or SIGHUP.
+static SOCKET_TO_REMOVE: std::sync::OnceLock<std::ffi::CString> = std::sync::OnceLock::new();
+
+/// On a fatal signal: unlink the socket, then die of the signal as before (the default
+/// action, re-raised), so the exit status still says which signal it was. unlink(2),
+/// signal(2) and raise(3) are async-signal-safe (signal-safety(7)); `get` is an atomic load.
+extern "C" fn remove_socket_and_die(sig: libc::c_int) {
+    if let Some(p) = SOCKET_TO_REMOVE.get() {
+        // SAFETY: a NUL-terminated path that lives for the whole process.
+        unsafe { libc::unlink(p.as_ptr()) };
+    }
+    // SAFETY: restoring the default action and re-raising are what the handler is for.
+    unsafe {
+        libc::signal(sig, libc::SIG_DFL);
+        libc::raise(sig);
+    }
+}
+
+/// Remove the Unix socket at `path` also when glass is interrupted or terminated (its
+/// normal end removes it through the server's shutdown).
+fn remove_socket_on_signal(path: &std::path::Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return;
+    };
+    if SOCKET_TO_REMOVE.set(c).is_err() {
+        return; // one served socket per glass process
+    }
+    let handler = remove_socket_and_die as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: installs a handler that only calls async-signal-safe functions.
+        unsafe { libc::signal(sig, handler) };
+    }
+}
+
 /// Attach `m`'s process table to a /proc server as `opts` says (after [`check_policy`]);
 /// also returns the policy's warning, if any, for the caller to print.
 pub fn serve_machine(
@@ -81,6 +116,9 @@ pub fn serve_machine(
         ..Config::default()
     };
     let server = listen.serve(tree, config).map_err(|e| format!("{e}"))?;
+    if let ListenAddr::Unix(p) = server.local_addr() {
+        remove_socket_on_signal(p);
+    }
     // The warning names the address really bound (the port, when 0 was asked for).
     let warning = check_policy(server.local_addr(), opts.auth.is_some())
         .ok()
