@@ -27,13 +27,22 @@ impl Rng {
 }
 
 const NAMES: &[&str] = &["d", "hello", "ro", "e", "..", ".", "", "nope", "d/hello"];
+/// Walks that succeed in `fuzzing::fuzz_tree`, so sessions get past walk to open and I/O.
+const PATHS: &[&[&str]] = &[
+    &[],
+    &["d"],
+    &["d", "hello"],
+    &["ro"],
+    &["d", "e"],
+    &["d", ".."],
+];
 const USERS: &[&str] = &["glenda", "none", "", "bootes"];
 
 fn fid(r: &mut Rng) -> Fid {
-    match r.below(10) {
+    match r.below(20) {
         0 => NOFID,
         1 => Fid(r.next() as u32),
-        _ => Fid(r.below(6) as u32),
+        _ => Fid(r.below(5) as u32),
     }
 }
 
@@ -67,7 +76,9 @@ fn stat(r: &mut Rng) -> Stat {
 }
 
 fn message(r: &mut Rng) -> Tmsg {
-    match r.below(14) {
+    // A Tversion resets the session: draw one rarely, so sessions get deep.
+    let kind = if r.below(25) == 0 { 0 } else { 1 + r.below(14) };
+    match kind {
         0 => Tmsg::Version(Tversion {
             msize: [8192, 255, 256, 1 << 20, r.next() as u32][r.below(5) as usize],
             version: ["9P2000", "9P2000.L", "9P", "unknown", "9P2001"][r.below(5) as usize].into(),
@@ -87,9 +98,15 @@ fn message(r: &mut Rng) -> Tmsg {
             oldtag: Tag(r.below(8) as u16),
         }),
         5 | 6 => Tmsg::Walk(Twalk {
-            fid: fid(r),
+            // Mostly from the root (fid 0, attached at the start) into fids 1 to 4.
+            fid: if r.below(3) == 0 { fid(r) } else { Fid(0) },
             newfid: fid(r),
-            wname: (0..r.below(4)).map(|_| r.pick(NAMES).to_string()).collect(),
+            wname: if r.below(5) == 0 {
+                (0..r.below(4)).map(|_| r.pick(NAMES).to_string()).collect()
+            } else {
+                let p = PATHS[r.below(PATHS.len() as u64) as usize];
+                p.iter().map(|s| s.to_string()).collect()
+            },
         }),
         7 => Tmsg::Open(Topen {
             fid: fid(r),
@@ -101,18 +118,18 @@ fn message(r: &mut Rng) -> Tmsg {
             perm: r.next() as u32,
             mode: r.below(4) as u8,
         }),
-        9 => Tmsg::Read(Tread {
+        9 | 10 => Tmsg::Read(Tread {
             fid: fid(r),
             offset: [0, 1, 10, 1 << 63, r.next()][r.below(5) as usize],
             count: [0, 1, 16, 8192, r.next() as u32][r.below(5) as usize],
         }),
-        10 => Tmsg::Write(Twrite {
+        11 => Tmsg::Write(Twrite {
             fid: fid(r),
             offset: r.below(20),
             data: (0..r.below(40)).map(|_| r.next() as u8).collect(),
         }),
-        11 => Tmsg::Clunk(Tclunk { fid: fid(r) }),
-        12 => {
+        12 => Tmsg::Clunk(Tclunk { fid: fid(r) }),
+        13 => {
             if r.below(2) == 0 {
                 Tmsg::Remove(Tremove { fid: fid(r) })
             } else {
@@ -134,7 +151,7 @@ fn frame(r: &mut Rng) -> Vec<u8> {
         Tag(r.below(8) as u16)
     };
     let mut f = message(r).encode_frame(tag);
-    match r.below(12) {
+    match r.below(18) {
         0 => {
             let i = r.below(f.len() as u64) as usize;
             f[i] ^= 1 << r.below(8);
@@ -155,14 +172,14 @@ fn frame(r: &mut Rng) -> Vec<u8> {
     f
 }
 
-/// 200,000 frames (10,000 sessions of 1 to 39), each through the codec checks and, in
+/// 200,000 frames (about 2,500 sessions of 1 to 159), each through the codec checks and, in
 /// order, through a session: no panic, every request answered once with its own tag.
 #[test]
 fn fuzz_seeded_frames_through_codec_and_server_every_tag_answered() {
     let mut r = Rng(0x009b_2000_6c61_7373);
     let mut frames = 0usize;
     while frames < 200_000 {
-        let n = 1 + r.below(39) as usize;
+        let n = 1 + r.below(159) as usize;
         // Mostly start past the handshake; sometimes with auth or a tiny fid limit.
         let cfg = if r.below(4) == 0 { r.next() as u8 } else { 4 };
         let mut input = vec![cfg];

@@ -63,7 +63,8 @@ pub fn fuzz_key() -> AuthKey {
 /// Feed `data` to a fresh session as a sequence of frames. Layout: byte 0 picks the
 /// configuration (bit 0: require auth; bit 1: at most 4 fids; bit 2: start with Tversion
 /// and Tattach so the fuzzer begins past the handshake); then records `n[2] ctl[1]
-/// bytes[n]`: with ctl bit 0 the frame's size field is set to its real length.
+/// bytes[n]`: with ctl bit 0 the frame's size field is set to its real length. A frame that
+/// closes the connection starts a new session for the frames after it.
 pub fn session(data: &[u8]) {
     let Some((&cfg, mut rest)) = data.split_first() else {
         return;
@@ -75,17 +76,17 @@ pub fn session(data: &[u8]) {
         ..Config::default()
     };
     let gauge = config.live_fids.clone();
-    let s = Session::new(Arc::new(fuzz_tree()), config);
-    let mut frames: Vec<Vec<u8>> = Vec::new();
+    let tree = Arc::new(fuzz_tree());
+    let mut handshake: Vec<Vec<u8>> = Vec::new();
     if cfg & 4 != 0 {
-        frames.push(
+        handshake.push(
             Tmsg::Version(super::msg::Tversion {
                 msize: 8192,
                 version: "9P2000".into(),
             })
             .encode_frame(NOTAG),
         );
-        frames.push(
+        handshake.push(
             Tmsg::Attach(super::msg::Tattach {
                 fid: super::wire::Fid(0),
                 afid: super::wire::NOFID,
@@ -95,6 +96,7 @@ pub fn session(data: &[u8]) {
             .encode_frame(Tag(0)),
         );
     }
+    let mut frames: Vec<Vec<u8>> = Vec::new();
     while rest.len() >= 3 {
         let n = usize::from(u16::from_le_bytes([rest[0], rest[1]]));
         let ctl = rest[2];
@@ -108,9 +110,20 @@ pub fn session(data: &[u8]) {
         }
         frames.push(f);
     }
+    // A frame that closes the connection ends the session; the next frames go to a new
+    // connection's session (as a client that reconnects), so no input is wasted.
+    let mut s = Session::new(tree.clone(), config.clone());
+    for f in &handshake {
+        feed(&s, f);
+    }
     for f in &frames {
         if !feed(&s, f) {
-            break;
+            s.close();
+            assert_eq!(gauge.get(), 0, "fids alive after the session closed");
+            s = Session::new(tree.clone(), config.clone());
+            for f in &handshake {
+                feed(&s, f);
+            }
         }
     }
     s.close();
