@@ -162,6 +162,34 @@ fn serve_unix_socket_0600_and_removed_when_machine_ends() {
 }
 
 #[test]
+fn serve_max_conns_refuses_extra_connection_then_serves_again() {
+    use proc_model::ninep::client::Client;
+    let sock = tmp("max.sock");
+    let m = Hung::start(&format!("unix:{}", sock.display()), &["--max-conns", "2"]);
+    let user = glass_emulator::machine::host_user();
+    let a = Client::connect(&m.addr, &user).expect("first");
+    let b = Client::connect(&m.addr, &user).expect("second");
+    // The third is accepted and closed at once: the handshake finds the stream ended.
+    assert!(
+        Client::connect(&m.addr, &user).is_err(),
+        "a third connection was served"
+    );
+    drop(a);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut c = loop {
+        match Client::connect(&m.addr, &user) {
+            Ok(c) => break c,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "no slot freed: {e}");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    };
+    assert!(c.ls("/").expect("ls").iter().any(|s| s.name == "1"));
+    drop(b);
+}
+
+#[test]
 fn serve_unix_socket_removed_when_glass_terminated() {
     let sock = tmp("term.sock");
     let mut m = Hung::start(&format!("unix:{}", sock.display()), &[]);
