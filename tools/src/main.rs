@@ -59,9 +59,24 @@ struct RunArgs {
     #[arg(long)]
     digest: bool,
     /// Serve the machine's /proc over 9P2000 while it runs, at host:port (TCP) or unix:PATH;
-    /// without a value, 127.0.0.1:5640. Where to connect is printed on stderr.
+    /// without a value, 127.0.0.1:5640. Where to connect is printed on stderr. A unix socket
+    /// is made mode 0600 and removed when glass exits. TCP must be a loopback address unless
+    /// --auth is given; loopback TCP without --auth prints a warning (any local user can
+    /// connect and control the machine).
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = serve::DEFAULT_ADDR)]
     serve: Option<String>,
+    /// With --serve: how many 9P connections are served at once; further ones are accepted
+    /// and closed at once (the server goes on).
+    #[arg(long, value_name = "N", requires = "serve",
+          default_value_t = proc_model::ninep::server::DEFAULT_MAX_CONNS)]
+    max_conns: usize,
+    /// With --serve: require 9P authentication with the shared key in KEYFILE (at least 16
+    /// bytes, trailing whitespace ignored, not readable by group or others): a client must
+    /// answer an HMAC-SHA256 challenge through Tauth before it may attach (README
+    /// "Authentication"). Needed to serve on a non-loopback address. The stream itself is
+    /// not encrypted.
+    #[arg(long, value_name = "KEYFILE", requires = "serve")]
+    auth: Option<PathBuf>,
     /// With --serve: keep the machine and its /proc after the last process exits or breaks,
     /// until interrupted, so a crash can be examined after the fact.
     #[arg(long, requires = "serve")]
@@ -201,17 +216,38 @@ fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(126);
         }
     };
-    let server = match &args.serve {
-        Some(addr) => match serve::serve_machine(&mut m, addr) {
-            Ok(s) => {
-                eprintln!("glass: serving /proc on {} (9P2000)", s.local_addr());
-                Some(s)
-            }
+    let key = match &args.auth {
+        Some(f) => match proc_model::ninep::AuthKey::load(f) {
+            Ok(k) => Some(k),
             Err(e) => {
-                eprintln!("glass: --serve {addr}: {e}");
+                eprintln!("glass: --auth: {e}");
                 return ExitCode::from(2);
             }
         },
+        None => None,
+    };
+    let server = match &args.serve {
+        Some(addr) => {
+            let opts = serve::ServeOptions {
+                addr: addr.clone(),
+                max_conns: args.max_conns,
+                auth: key,
+            };
+            match serve::serve_machine(&mut m, &opts) {
+                Ok((s, warning)) => {
+                    // The serving line first: scripts and tests read the address from it.
+                    eprintln!("glass: serving /proc on {} (9P2000)", s.local_addr());
+                    if let Some(w) = warning {
+                        eprintln!("{w}");
+                    }
+                    Some(s)
+                }
+                Err(e) => {
+                    eprintln!("glass: --serve {addr}: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
         None => None,
     };
     m.keep = args.keep;

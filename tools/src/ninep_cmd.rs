@@ -1,9 +1,37 @@
 //! `glass 9p`: a small 9P client for people and scripts, after plan9port's 9p(1):
 //! `glass 9p -a ADDR ls [-l] PATH | read PATH | write PATH [DATA…] | stat PATH`.
 
-use crate::p9client::{mode_string, Client};
+use crate::p9client::{mode_string, Client, Options};
 use std::io::{Read, Write};
 use std::process::ExitCode;
+
+/// What `glass 9p` and `glass debug` share about reaching a server: how long to wait, and
+/// the key to prove.
+#[derive(clap::Args, Clone, Debug)]
+pub struct ConnArgs {
+    /// Give up when the server does not accept the connection or answer a request within
+    /// SECS seconds (0: wait forever).
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    timeout: u64,
+    /// Authenticate with the shared key in KEYFILE (the server's `glass run --auth` key):
+    /// answer its challenge through Tauth before attaching.
+    #[arg(long, value_name = "KEYFILE")]
+    auth: Option<std::path::PathBuf>,
+}
+
+impl ConnArgs {
+    /// Client options, or why the key file cannot be used.
+    pub fn options(&self) -> Result<Options, String> {
+        let key = match &self.auth {
+            Some(f) => Some(proc_model::ninep::AuthKey::load(f).map_err(|e| e.to_string())?),
+            None => None,
+        };
+        Ok(Options {
+            timeout: (self.timeout > 0).then(|| std::time::Duration::from_secs(self.timeout)),
+            key,
+        })
+    }
+}
 
 #[derive(clap::Args)]
 pub struct NinepArgs {
@@ -14,6 +42,8 @@ pub struct NinepArgs {
     /// User name to attach as (default: the machine's owner, $USER).
     #[arg(short = 'u', long = "user", value_name = "NAME")]
     user: Option<String>,
+    #[command(flatten)]
+    conn: ConnArgs,
     #[command(subcommand)]
     verb: Verb,
 }
@@ -48,7 +78,14 @@ pub fn ninep(args: &NinepArgs) -> ExitCode {
         .user
         .clone()
         .unwrap_or_else(glass_emulator::machine::host_user);
-    let mut c = match Client::connect(&addr, &user) {
+    let opts = match args.conn.options() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("glass 9p: --auth: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut c = match Client::connect_with(&addr, &user, &opts) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("glass 9p: {addr}: {e}");

@@ -1,14 +1,20 @@
 //! A small synchronous 9P2000 client (intro(5)) over TCP or a Unix socket, on proc-model's
-//! codec: version, attach, walk, open, read, write, stat, clunk. Used by `glass 9p`,
-//! `glass debug` and the demo. Remote errors keep Plan 9's exact strings.
+//! codec: version, auth (Glass's shared-key scheme, [`super::auth`]), attach, walk, open,
+//! read, write, stat, clunk. Used by `glass 9p`, `glass debug` and the demo. Remote errors
+//! keep Plan 9's exact strings. Every reply is awaited at most [`Options::timeout`].
 
+use super::auth::AuthKey;
 use super::fs::{Stat, OREAD};
 use super::msg::*;
 use super::wire::{decode_dir_entries, Fid, Tag, IOHDRSZ, MAXWELEM, NOFID, NOTAG};
 use std::io::{Read, Write};
+use std::time::Duration;
 
 /// Largest message size we ask for: 1 MiB of data plus the I/O header.
 pub const MSIZE: u32 = (1 << 20) + IOHDRSZ;
+
+/// How long the client waits for the server by default (connect, and each reply).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug)]
 pub enum ClientError {
@@ -16,6 +22,8 @@ pub enum ClientError {
     Protocol(String),
     /// An Rerror: the server's error string, verbatim.
     Remote(String),
+    /// The server did not answer (or accept the connection) within this long.
+    Timeout(Duration),
 }
 
 impl std::fmt::Display for ClientError {
@@ -24,11 +32,24 @@ impl std::fmt::Display for ClientError {
             ClientError::Io(e) => write!(f, "{e}"),
             ClientError::Protocol(s) => write!(f, "9P protocol error: {s}"),
             ClientError::Remote(s) => f.write_str(s),
+            ClientError::Timeout(d) => write!(
+                f,
+                "timed out: no answer from the server within {} s (see --timeout)",
+                d.as_secs_f64()
+            ),
         }
     }
 }
 
 impl std::error::Error for ClientError {}
+
+/// A socket timeout shows as WouldBlock (SO_RCVTIMEO, Linux) or TimedOut (connect).
+fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
+}
 
 impl From<std::io::Error> for ClientError {
     fn from(e: std::io::Error) -> Self {
@@ -36,10 +57,44 @@ impl From<std::io::Error> for ClientError {
     }
 }
 
+/// How to connect: how long to wait, and the key to authenticate with (if the server asks
+/// for one: a server without auth answers Tauth with an error and the client attaches
+/// without an afid).
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// `None`: wait forever.
+    pub timeout: Option<Duration>,
+    pub key: Option<AuthKey>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            timeout: Some(DEFAULT_TIMEOUT),
+            key: None,
+        }
+    }
+}
+
 pub type Result<T> = std::result::Result<T, ClientError>;
 
-trait Conn: Read + Write + Send {}
-impl<T: Read + Write + Send> Conn for T {}
+trait Conn: Read + Write + Send {
+    fn set_timeouts(&self, t: Option<Duration>) -> std::io::Result<()>;
+}
+
+impl Conn for std::net::TcpStream {
+    fn set_timeouts(&self, t: Option<Duration>) -> std::io::Result<()> {
+        self.set_read_timeout(t)?;
+        self.set_write_timeout(t)
+    }
+}
+
+impl Conn for std::os::unix::net::UnixStream {
+    fn set_timeouts(&self, t: Option<Duration>) -> std::io::Result<()> {
+        self.set_read_timeout(t)?;
+        self.set_write_timeout(t)
+    }
+}
 
 pub struct Client {
     conn: Box<dyn Conn>,
@@ -47,29 +102,67 @@ pub struct Client {
     next_tag: u16,
     next_fid: u32,
     root: Fid,
+    timeout: Option<Duration>,
 }
 
-/// Connect to `host:port` (TCP) or `unix:PATH`.
-fn dial(addr: &str) -> Result<Box<dyn Conn>> {
-    if let Some(path) = addr.strip_prefix("unix:") {
-        Ok(Box::new(std::os::unix::net::UnixStream::connect(path)?))
+/// Connect to `host:port` (TCP) or `unix:PATH`, waiting at most `timeout` for a TCP
+/// connection to be accepted (a Unix socket connects or fails at once).
+fn dial(addr: &str, timeout: Option<Duration>) -> Result<Box<dyn Conn>> {
+    let conn: Box<dyn Conn> = if let Some(path) = addr.strip_prefix("unix:") {
+        Box::new(std::os::unix::net::UnixStream::connect(path)?)
     } else {
-        let s = std::net::TcpStream::connect(addr)?;
+        let s = match timeout {
+            None => std::net::TcpStream::connect(addr)?,
+            Some(t) => {
+                use std::net::ToSocketAddrs;
+                let mut last = None;
+                let mut found = None;
+                for a in addr.to_socket_addrs()? {
+                    match std::net::TcpStream::connect_timeout(&a, t) {
+                        Ok(s) => {
+                            found = Some(s);
+                            break;
+                        }
+                        Err(e) if is_timeout(&e) => return Err(ClientError::Timeout(t)),
+                        Err(e) => last = Some(e),
+                    }
+                }
+                match (found, last) {
+                    (Some(s), _) => s,
+                    (None, Some(e)) => return Err(e.into()),
+                    (None, None) => {
+                        return Err(ClientError::Io(std::io::Error::new(
+                            std::io::ErrorKind::NotFound,
+                            "address resolves to nothing",
+                        )))
+                    }
+                }
+            }
+        };
         s.set_nodelay(true)?;
-        Ok(Box::new(s))
-    }
+        Box::new(s)
+    };
+    conn.set_timeouts(timeout)?;
+    Ok(conn)
 }
 
 impl Client {
-    /// Connect, negotiate 9P2000 and attach as `uname`.
+    /// Connect, negotiate 9P2000 and attach as `uname`, with the default [`Options`]
+    /// (30 s timeout, no key).
     pub fn connect(addr: &str, uname: &str) -> Result<Client> {
-        let conn = dial(addr)?;
+        Client::connect_with(addr, uname, &Options::default())
+    }
+
+    /// Connect, negotiate 9P2000, authenticate if `opts.key` is given and attach as `uname`.
+    pub fn connect_with(addr: &str, uname: &str, opts: &Options) -> Result<Client> {
+        let conn = dial(addr, opts.timeout)?;
         let mut c = Client {
             conn,
             msize: MSIZE,
             next_tag: 0,
             next_fid: 1,
             root: Fid(0),
+            timeout: opts.timeout,
         };
         match c.rpc_tag(
             NOTAG,
@@ -87,15 +180,59 @@ impl Client {
             }
             r => return Err(unexpected(&r)),
         }
-        match c.rpc(Tmsg::Attach(Tattach {
+        let afid = match &opts.key {
+            Some(key) => c.authenticate(key, uname, "")?,
+            None => NOFID,
+        };
+        let r = c.rpc(Tmsg::Attach(Tattach {
             fid: c.root,
-            afid: NOFID,
+            afid,
             uname: uname.into(),
             aname: String::new(),
-        }))? {
+        }));
+        if afid != NOFID {
+            let _ = c.clunk(afid);
+        }
+        match r? {
             Rmsg::Attach(_) => Ok(c),
             r => Err(unexpected(&r)),
         }
+    }
+
+    /// Glass's challenge–response ([`super::auth`]): Tauth, read the nonce, write the MAC.
+    /// Returns the verified afid, or NOFID if the server needs no authentication.
+    fn authenticate(&mut self, key: &AuthKey, uname: &str, aname: &str) -> Result<Fid> {
+        let afid = self.new_fid();
+        match self.rpc(Tmsg::Auth(Tauth {
+            afid,
+            uname: uname.into(),
+            aname: aname.into(),
+        })) {
+            Ok(Rmsg::Auth(_)) => {}
+            // lib9p's answer when there is nothing to prove: attach without an afid.
+            Err(ClientError::Remote(e)) if e.ends_with("authentication not required") => {
+                return Ok(NOFID)
+            }
+            Ok(r) => return Err(unexpected(&r)),
+            Err(e) => return Err(e),
+        }
+        let nonce = self.read(afid, 0, super::auth::NONCE_LEN as u32)?;
+        let mac = key.response(&nonce, uname, aname);
+        self.write(afid, 0, &mac)?;
+        Ok(afid)
+    }
+
+    /// Change how long each reply is awaited (`None`: forever), for requests that block by
+    /// design (ctl `startstop`, a `wait` read).
+    pub fn set_timeout(&mut self, timeout: Option<Duration>) -> Result<()> {
+        self.conn.set_timeouts(timeout)?;
+        self.timeout = timeout;
+        Ok(())
+    }
+
+    /// The reply timeout in force.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
     }
 
     /// The negotiated message size.
@@ -105,10 +242,16 @@ impl Client {
     }
 
     fn rpc_tag(&mut self, tag: Tag, t: Tmsg) -> Result<Rmsg> {
-        self.conn.write_all(&t.encode_frame(tag))?;
-        let mut head = [0u8; 7];
-        self.conn.read_exact(&mut head)?;
-        self.finish_reply(tag, head)
+        let r = (|| {
+            self.conn.write_all(&t.encode_frame(tag))?;
+            let mut head = [0u8; 7];
+            self.conn.read_exact(&mut head)?;
+            self.finish_reply(tag, head)
+        })();
+        match (r, self.timeout) {
+            (Err(ClientError::Io(e)), Some(t)) if is_timeout(&e) => Err(ClientError::Timeout(t)),
+            (r, _) => r,
+        }
     }
 
     /// The rest of the reply whose first 7 bytes (size, type, tag) are `head`.
@@ -230,6 +373,13 @@ impl Client {
     /// `buf`, as read(2) does: an Rread's data is received in place, never copied. Returns
     /// the count; 0 is the end of the file.
     pub fn read_into(&mut self, fid: Fid, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        match (self.read_into_inner(fid, offset, buf), self.timeout) {
+            (Err(ClientError::Io(e)), Some(t)) if is_timeout(&e) => Err(ClientError::Timeout(t)),
+            (r, _) => r,
+        }
+    }
+
+    fn read_into_inner(&mut self, fid: Fid, offset: u64, buf: &mut [u8]) -> Result<usize> {
         let count = (buf.len() as u64).min(u64::from(self.msize - IOHDRSZ)) as u32;
         let tag = self.new_tag();
         self.conn

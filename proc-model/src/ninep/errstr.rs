@@ -45,9 +45,34 @@ pub const EWSTAT_DEV: &str = "wstat -- attempt to change dev";
 pub const EWSTAT_QID: &str = "wstat -- attempt to change qid";
 pub const EWSTAT_MUID: &str = "wstat -- attempt to change muid";
 pub const EWSTAT_DMDIR: &str = "wstat -- attempt to change DMDIR bit";
-/// Glass: more requests in flight on one connection than the server will hold.
+/// Glass: more Tread/Twrite jobs in flight than the sans-IO core will hold. The transports
+/// never let a client reach it: they stop reading the socket at the bound (backpressure).
 pub const ETOO_MANY_REQUESTS: &str = "too many outstanding requests";
 /// Glass: a reply (a stat with very long strings) that does not fit the negotiated msize.
 pub const EREPLY_TOO_BIG: &str = "reply too large for msize";
 /// Eintr (port/error.h): a blocking request cancelled by Tflush.
 pub const EINTR: &str = "interrupted";
+/// Glass (after exportfs's `Bad fid`): a request that names NOFID (~0, intro(5)) as the fid
+/// it would create (Tattach fid, Twalk newfid, Tauth afid). NOFID means "no fid".
+pub const EBADFID: &str = "bad fid";
+/// Glass: a connection already holds as many fids as the server allows it
+/// ([`Config::max_fids`](super::server::Config::max_fids)).
+pub const ETOO_MANY_FIDS: &str = "too many fids";
+/// plan9port lib9p authattach: an attach without an afid on a server that requires auth.
+pub const ENOT_AUTHENTICATED: &str = "not authenticated";
+/// plan9port lib9p authattach/authread: a fid used as an afid that is not one.
+pub const ENOT_AUTH_FID: &str = "not an auth fid";
+/// 9front lib9p Eauth: a wrong response, or an attach with an afid not yet verified.
+pub const EAUTH_FAILED: &str = "authentication failed";
+/// Glass: the random source failed, so no nonce could be made for a Tauth.
+pub const EAUTH_NO_RANDOM: &str = "authentication unavailable";
+
+/// plan9port lib9p authattach: `auth uname mismatch: %s vs %s` (afid's, then attach's).
+pub fn auth_uname_mismatch(afid: &str, attach: &str) -> String {
+    format!("auth uname mismatch: {afid} vs {attach}")
+}
+
+/// plan9port lib9p authattach: `auth aname mismatch: %s vs %s`.
+pub fn auth_aname_mismatch(afid: &str, attach: &str) -> String {
+    format!("auth aname mismatch: {afid} vs {attach}")
+}

@@ -16,6 +16,7 @@
 //! still sent before the Rflush (flush(5): the client must honour it, since it may record a
 //! state change such as a completed write), an Rerror is dropped.
 
+use super::auth::{self, AuthKey, NONCE_LEN};
 use super::errstr::*;
 use super::fs::{Cancel, FileTree, NineError, Qid, Stat, DMDIR, ORCLOSE, OREAD, OTRUNC, QTDIR};
 use super::msg::*;
@@ -24,6 +25,7 @@ use super::wire::{
     stat_wire_len, truncate_str, DecodeError, Fid, Tag, Wire, HEADER_LEN, IOHDRSZ, NOFID,
 };
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The largest msize we offer: 1 MiB of data per Tread/Twrite plus the 24-byte I/O header
@@ -37,6 +39,15 @@ pub const MIN_MAX_MSIZE: u32 = 4096;
 const UNKNOWN_VERSION_MSIZE: u32 = 256;
 /// How many Tread/Twrite jobs one connection may have in flight by default.
 pub const DEFAULT_MAX_OUTSTANDING: usize = 256;
+/// How many fids (auth fids included) one connection may hold by default. A fid costs a few
+/// hundred bytes here; 4096 of them, about a megabyte, is far more than a debugger or a
+/// shell walking /proc uses (Plan 9's kernel mount driver keeps one per open channel).
+pub const DEFAULT_MAX_FIDS: usize = 4096;
+/// How many connections a listener serves at once by default; the next ones are accepted
+/// and closed at once. Each costs a reader thread and its buffers.
+pub const DEFAULT_MAX_CONNS: usize = 64;
+/// Qid type of an auth file (intro(5) QTAUTH).
+pub const QTAUTH: u8 = 0x08;
 /// The version string we speak (version(5)).
 pub const VERSION_9P2000: &str = "9P2000";
 /// version(5): the answer to a version we do not understand.
@@ -47,8 +58,20 @@ pub const VERSION_UNKNOWN: &str = "unknown";
 pub struct Config {
     /// The largest msize the server agrees to (clamped to at least 4096).
     pub max_msize: u32,
-    /// Tread/Twrite requests in flight per connection; beyond it requests get Rerror.
+    /// Tread/Twrite requests in flight per connection. The transports stop reading the
+    /// connection while this many are in flight (backpressure); the sans-IO core itself
+    /// answers `too many outstanding requests` past it, which a transport never lets happen.
     pub max_outstanding: usize,
+    /// Fids one connection may hold (auth fids included); past it, `too many fids`.
+    pub max_fids: usize,
+    /// Connections served at once by a listener (transport only); past it a new
+    /// connection is accepted and closed at once, and the server goes on.
+    pub max_conns: usize,
+    /// When set, attaches need an auth fid that proved knowledge of this key
+    /// ([`super::auth`]); when not, Tauth gets `authentication not required`.
+    pub auth: Option<AuthKey>,
+    /// Counts the fids alive across every session made with (clones of) this config.
+    pub live_fids: FidGauge,
 }
 
 impl Default for Config {
@@ -56,7 +79,36 @@ impl Default for Config {
         Config {
             max_msize: DEFAULT_MAX_MSIZE,
             max_outstanding: DEFAULT_MAX_OUTSTANDING,
+            max_fids: DEFAULT_MAX_FIDS,
+            max_conns: DEFAULT_MAX_CONNS,
+            auth: None,
+            live_fids: FidGauge::default(),
         }
+    }
+}
+
+/// A shared count of live fids, for diagnostics and for tests that check a closed
+/// connection's fid table is gone.
+#[derive(Clone, Debug, Default)]
+pub struct FidGauge(Arc<AtomicUsize>);
+
+impl FidGauge {
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    fn token(&self) -> GaugeToken {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        GaugeToken(self.0.clone())
+    }
+}
+
+/// One live fid on a [`FidGauge`]; dropping it counts the fid gone.
+struct GaugeToken(Arc<AtomicUsize>);
+
+impl Drop for GaugeToken {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -106,6 +158,8 @@ struct State<T: FileTree> {
     msize: u32,
     versioned: bool,
     fids: HashMap<Fid, FidSlot<T>>,
+    /// Auth fids (attach(5) afid), in the same fid space as `fids`.
+    afids: HashMap<Fid, AuthSlot>,
     /// Tags of requests not yet answered: jobs, and Tflushes waiting for their target.
     tags: HashMap<Tag, Outstanding>,
     jobs: HashMap<ReqId, Pending>,
@@ -132,10 +186,27 @@ struct FidSlot<T: FileTree> {
     /// The mode the fid was opened with; `None` until Topen succeeds.
     open_mode: Option<u8>,
     cell: Arc<OpenCell<T>>,
+    _live: GaugeToken,
+}
+
+/// An auth fid: the nonce it hands out and whether the client answered it.
+struct AuthSlot {
+    uname: String,
+    aname: String,
+    nonce: [u8; NONCE_LEN],
+    state: AuthState,
+    _live: GaugeToken,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AuthState {
+    Challenged,
+    Verified,
+    Failed,
 }
 
 impl<T: FileTree> FidSlot<T> {
-    fn new(tree: &Arc<T>, node: T::Node, qid: Qid, uname: Arc<str>) -> Self {
+    fn new(tree: &Arc<T>, node: T::Node, qid: Qid, uname: Arc<str>, live: &FidGauge) -> Self {
         let cell = Arc::new(OpenCell {
             tree: tree.clone(),
             state: Mutex::new(OpenState::Closed),
@@ -146,6 +217,7 @@ impl<T: FileTree> FidSlot<T> {
             uname,
             open_mode: None,
             cell,
+            _live: live.token(),
         }
     }
 
@@ -343,10 +415,12 @@ impl<T: FileTree> Session<T> {
     pub fn new(tree: Arc<T>, mut config: Config) -> Self {
         config.max_msize = config.max_msize.max(MIN_MAX_MSIZE);
         config.max_outstanding = config.max_outstanding.max(1);
+        config.max_fids = config.max_fids.max(1);
         let state = State {
             msize: config.max_msize,
             versioned: false,
             fids: HashMap::new(),
+            afids: HashMap::new(),
             tags: HashMap::new(),
             jobs: HashMap::new(),
             next_id: 0,
@@ -364,9 +438,20 @@ impl<T: FileTree> Session<T> {
         lock(&self.state).msize
     }
 
-    /// Number of fids in use (for tests and diagnostics).
+    /// Number of fids in use, auth fids included (for tests and diagnostics).
     pub fn fid_count(&self) -> usize {
-        lock(&self.state).fids.len()
+        let st = lock(&self.state);
+        st.fids.len() + st.afids.len()
+    }
+
+    /// Number of Tread/Twrite jobs in flight (the count backpressure bounds).
+    pub fn jobs(&self) -> usize {
+        lock(&self.state).jobs.len()
+    }
+
+    /// The configuration this session runs with (limits clamped).
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     /// Number of requests not yet answered (jobs and waiting Tflushes).
@@ -445,7 +530,7 @@ impl<T: FileTree> Session<T> {
             }
             Tmsg::Read(t) => return self.read(tag, t, out),
             Tmsg::Write(t) => return self.write(tag, t, out),
-            Tmsg::Auth(_) => Err(err(EAUTH_NOT_REQUIRED)),
+            Tmsg::Auth(t) => self.auth(t),
             Tmsg::Attach(t) => self.attach(t),
             Tmsg::Walk(t) => self.walk(t),
             Tmsg::Open(t) => self.open(t),
@@ -484,6 +569,8 @@ impl<T: FileTree> Session<T> {
             let mut st = lock(&self.state);
             Self::abort_all(&mut st);
             st.versioned = false;
+            st.afids = HashMap::new();
+            // Fresh maps, not cleared ones: the memory of a big fid table goes back now.
             std::mem::take(&mut st.fids)
         };
         drop(fids); // outside the lock: may run the tree's clunk
@@ -519,6 +606,7 @@ impl<T: FileTree> Session<T> {
         // version(5): a successful Tversion aborts all outstanding I/O and clunks every fid.
         Self::abort_all(&mut st);
         let fids = std::mem::take(&mut st.fids);
+        st.afids = HashMap::new();
         st.msize = t.msize.min(self.config.max_msize);
         st.versioned = true;
         let r = Rversion {
@@ -547,24 +635,121 @@ impl<T: FileTree> Session<T> {
         st.tags.insert(tag, Outstanding::Flush(target));
     }
 
-    fn attach(&self, t: Tattach) -> Reply {
-        {
-            let st = lock(&self.state);
-            if st.fids.contains_key(&t.fid) {
-                return Err(err(EDUPFID));
-            }
+    /// Whether `fid` can be made a new fid: not NOFID, not in use, and room for one more.
+    fn check_new_fid(&self, st: &State<T>, fid: Fid) -> Result<(), NineError> {
+        if fid == NOFID {
+            return Err(err(EBADFID));
+        }
+        if st.fids.contains_key(&fid) || st.afids.contains_key(&fid) {
+            return Err(err(EDUPFID));
+        }
+        if st.fids.len() + st.afids.len() >= self.config.max_fids {
+            return Err(err(ETOO_MANY_FIDS));
+        }
+        Ok(())
+    }
+
+    /// attach(5) auth: a Tauth makes an auth fid whose reads give a nonce (see [`auth`]).
+    fn auth(&self, t: Tauth) -> Reply {
+        if self.config.auth.is_none() {
+            return Err(err(EAUTH_NOT_REQUIRED));
+        }
+        let mut st = lock(&self.state);
+        self.check_new_fid(&st, t.afid)?;
+        let nonce = auth::nonce().ok_or_else(|| err(EAUTH_NO_RANDOM))?;
+        let slot = AuthSlot {
+            uname: t.uname,
+            aname: t.aname,
+            nonce,
+            state: AuthState::Challenged,
+            _live: self.config.live_fids.token(),
+        };
+        st.afids.insert(t.afid, slot);
+        Ok(Rmsg::Auth(Rauth {
+            aqid: Qid {
+                ty: QTAUTH,
+                vers: 0,
+                path: u64::from(t.afid.0),
+            },
+        }))
+    }
+
+    /// With a key: the afid must have been answered, for this uname and aname
+    /// (plan9port lib9p authattach's checks and strings).
+    fn check_auth(&self, st: &State<T>, t: &Tattach) -> Result<(), NineError> {
+        if self.config.auth.is_none() {
             if t.afid != NOFID && !st.fids.contains_key(&t.afid) {
                 return Err(err(EUNKNOWNFID));
             }
+            return Ok(());
+        }
+        if t.afid == NOFID {
+            return Err(err(ENOT_AUTHENTICATED));
+        }
+        let Some(a) = st.afids.get(&t.afid) else {
+            return Err(err(if st.fids.contains_key(&t.afid) {
+                ENOT_AUTH_FID
+            } else {
+                EUNKNOWNFID
+            }));
+        };
+        if a.state != AuthState::Verified {
+            return Err(err(EAUTH_FAILED));
+        }
+        if a.uname != t.uname {
+            return Err(NineError::new(auth_uname_mismatch(&a.uname, &t.uname)));
+        }
+        if a.aname != t.aname {
+            return Err(NineError::new(auth_aname_mismatch(&a.aname, &t.aname)));
+        }
+        Ok(())
+    }
+
+    fn attach(&self, t: Tattach) -> Reply {
+        {
+            let st = lock(&self.state);
+            self.check_new_fid(&st, t.fid)?;
+            self.check_auth(&st, &t)?;
         }
         let (node, qid) = self.tree.attach(&t.uname, &t.aname)?;
         let mut st = lock(&self.state);
-        if st.fids.contains_key(&t.fid) {
-            return Err(err(EDUPFID));
-        }
-        let slot = FidSlot::new(&self.tree, node, qid, Arc::from(t.uname.as_str()));
+        self.check_new_fid(&st, t.fid)?;
+        let uname = Arc::from(t.uname.as_str());
+        let slot = FidSlot::new(&self.tree, node, qid, uname, &self.config.live_fids);
         st.fids.insert(t.fid, slot);
         Ok(Rmsg::Attach(Rattach { qid }))
+    }
+
+    /// Read of an auth fid: the nonce, from `offset`.
+    fn auth_read(a: &AuthSlot, offset: u64, count: u32) -> Reply {
+        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(NONCE_LEN);
+        let end = start.saturating_add(count as usize).min(NONCE_LEN);
+        Ok(Rmsg::Read(Rread {
+            data: a.nonce[start..end].to_vec(),
+        }))
+    }
+
+    /// Write of an auth fid: the response. One try: a wrong one fails the afid for good.
+    fn auth_write(&self, a: &mut AuthSlot, data: &[u8]) -> Reply {
+        let Some(key) = &self.config.auth else {
+            return Err(err(EAUTH_FAILED));
+        };
+        if a.state == AuthState::Challenged && key.verify(&a.nonce, &a.uname, &a.aname, data) {
+            a.state = AuthState::Verified;
+            return Ok(Rmsg::Write(Rwrite {
+                count: data.len() as u32,
+            }));
+        }
+        a.state = AuthState::Failed;
+        Err(err(EAUTH_FAILED))
+    }
+
+    /// Give back the memory of a fid table that has shrunk a lot (a client that made many
+    /// fids and clunked them).
+    fn shrink(st: &mut State<T>) {
+        if st.fids.capacity() > 64 && st.fids.len() * 4 < st.fids.capacity() {
+            st.fids.shrink_to_fit();
+        }
     }
 
     /// walk(5), checks in lib9p's order: unknown fid, open fid, walk from a non-directory,
@@ -580,8 +765,8 @@ impl<T: FileTree> Session<T> {
             if !t.wname.is_empty() && !slot.is_dir() {
                 return Err(err(EWALK_NON_DIR));
             }
-            if t.newfid != t.fid && st.fids.contains_key(&t.newfid) {
-                return Err(err(EDUPFID));
+            if t.newfid != t.fid {
+                self.check_new_fid(&st, t.newfid)?;
             }
             (slot.node.clone(), slot.qid, slot.uname.clone())
         };
@@ -606,10 +791,10 @@ impl<T: FileTree> Session<T> {
         }
         if wqid.len() == t.wname.len() {
             let mut st = lock(&self.state);
-            if t.newfid != t.fid && st.fids.contains_key(&t.newfid) {
-                return Err(err(EDUPFID));
+            if t.newfid != t.fid {
+                self.check_new_fid(&st, t.newfid)?;
             }
-            let slot = FidSlot::new(&self.tree, cur, cur_qid, uname);
+            let slot = FidSlot::new(&self.tree, cur, cur_qid, uname, &self.config.live_fids);
             let old = st.fids.insert(t.newfid, slot);
             drop(st);
             drop(old);
@@ -714,6 +899,11 @@ impl<T: FileTree> Session<T> {
     /// not open for reading (`9P protocol botch`); the count is clipped to msize-24.
     fn read(&self, tag: Tag, t: Tread, out: &mut dyn Outbox) -> Received<T> {
         let mut st = lock(&self.state);
+        if let Some(a) = st.afids.get(&t.fid) {
+            let r = Self::auth_read(a, t.offset, t.count.min(st.msize - IOHDRSZ));
+            self.emit(&st, out, tag, r.unwrap_or_else(|e| Rmsg::error(e.0)));
+            return Received::Done;
+        }
         let job = (|| {
             let slot = st.fids.get(&t.fid).ok_or_else(|| err(EUNKNOWNFID))?;
             if t.offset > i64::MAX as u64 {
@@ -744,6 +934,11 @@ impl<T: FileTree> Session<T> {
     /// as lib9p does; data beyond msize-24 is not written (Rwrite reports the count).
     fn write(&self, tag: Tag, t: Twrite, out: &mut dyn Outbox) -> Received<T> {
         let mut st = lock(&self.state);
+        if let Some(a) = st.afids.get_mut(&t.fid) {
+            let r = self.auth_write(a, &t.data);
+            self.emit(&st, out, tag, r.unwrap_or_else(|e| Rmsg::error(e.0)));
+            return Received::Done;
+        }
         let job = (|| {
             let slot = st.fids.get(&t.fid).ok_or_else(|| err(EUNKNOWNFID))?;
             if t.offset > i64::MAX as u64 {
@@ -773,20 +968,26 @@ impl<T: FileTree> Session<T> {
 
     /// clunk(5): the fid is released even when the reply is an error.
     fn clunk(&self, t: Tclunk) -> Reply {
-        let slot = lock(&self.state)
-            .fids
-            .remove(&t.fid)
-            .ok_or_else(|| err(EUNKNOWNFID))?;
+        let mut st = lock(&self.state);
+        if st.afids.remove(&t.fid).is_some() {
+            return Ok(Rmsg::Clunk(Rclunk {}));
+        }
+        let slot = st.fids.remove(&t.fid).ok_or_else(|| err(EUNKNOWNFID))?;
+        Self::shrink(&mut st);
+        drop(st);
         drop(slot); // outside the lock: may run the tree's clunk
         Ok(Rmsg::Clunk(Rclunk {}))
     }
 
     /// remove(5): the fid is clunked whether or not the removal succeeds.
     fn remove(&self, t: Tremove) -> Reply {
-        let slot = lock(&self.state)
-            .fids
-            .remove(&t.fid)
-            .ok_or_else(|| err(EUNKNOWNFID))?;
+        let mut st = lock(&self.state);
+        if st.afids.remove(&t.fid).is_some() {
+            return Err(err(EPERM)); // clunked all the same, as remove(5) says
+        }
+        let slot = st.fids.remove(&t.fid).ok_or_else(|| err(EUNKNOWNFID))?;
+        Self::shrink(&mut st);
+        drop(st);
         let r = self.tree.remove(&slot.uname, &slot.node);
         drop(slot);
         r.map(|()| Rmsg::Remove(Rremove {}))

@@ -1329,3 +1329,128 @@ fn transcript_flush_blocked_read() {
     h.send(3, Tclunk { fid: Fid(1) });
     insta::assert_snapshot!(h.transcript());
 }
+
+// ---- hardening: NOFID, the fid limit, auth ----
+
+#[test]
+fn attach_fid_nofid_bad_fid() {
+    let mut h = Harness::connected();
+    let t = Tattach {
+        fid: NOFID,
+        afid: NOFID,
+        uname: OWNER.into(),
+        aname: "".into(),
+    };
+    assert_eq!(h.error(1, t), EBADFID);
+    assert_eq!(h.s.fid_count(), 1);
+}
+
+#[test]
+fn walk_newfid_nofid_bad_fid() {
+    let mut h = Harness::connected();
+    let t = Twalk {
+        fid: Fid(0),
+        newfid: NOFID,
+        wname: vec!["c".into()],
+    };
+    assert_eq!(h.error(1, t), EBADFID);
+    assert_eq!(h.s.fid_count(), 1);
+}
+
+fn auth_config() -> Config {
+    Config {
+        auth: Some(crate::ninep::AuthKey::new(vec![5; 32]).expect("key")),
+        ..Config::default()
+    }
+}
+
+fn versioned(config: Config) -> Harness {
+    let mut h = Harness::with_config(config);
+    assert_eq!(version(&mut h, 8192, "9P2000"), rversion(8192, "9P2000"));
+    h
+}
+
+#[test]
+fn auth_afid_nofid_bad_fid() {
+    let mut h = versioned(auth_config());
+    let t = Tauth {
+        afid: NOFID,
+        uname: OWNER.into(),
+        aname: "".into(),
+    };
+    assert_eq!(h.error(1, t), EBADFID);
+}
+
+#[test]
+fn attach_without_afid_on_auth_server_not_authenticated() {
+    let mut h = versioned(auth_config());
+    assert_eq!(h.error(1, attach(0, NOFID)), ENOT_AUTHENTICATED);
+    assert_eq!(h.s.fid_count(), 0);
+}
+
+#[test]
+fn attach_with_unanswered_afid_authentication_failed() {
+    let mut h = versioned(auth_config());
+    let t = Tauth {
+        afid: Fid(9),
+        uname: OWNER.into(),
+        aname: "".into(),
+    };
+    assert!(matches!(h.one(1, t), Rmsg::Auth(a) if a.aqid.ty == QTAUTH));
+    assert_eq!(h.error(2, attach(0, Fid(9))), EAUTH_FAILED);
+}
+
+#[test]
+fn auth_wrong_response_fails_afid_for_good() {
+    let mut h = versioned(auth_config());
+    let t = Tauth {
+        afid: Fid(9),
+        uname: OWNER.into(),
+        aname: "".into(),
+    };
+    h.one(1, t);
+    // A wrong answer fails the afid for good: the right one afterwards does not help.
+    let w = Twrite {
+        fid: Fid(9),
+        offset: 0,
+        data: vec![0; 32],
+    };
+    assert_eq!(h.error(2, w), EAUTH_FAILED);
+    assert_eq!(h.error(3, attach(0, Fid(9))), EAUTH_FAILED);
+    assert_eq!(h.error(4, attach(0, Fid(3))), EUNKNOWNFID);
+}
+
+#[test]
+fn fid_limit_reached_too_many_fids_clunk_frees_one() {
+    let mut h = versioned(Config {
+        max_fids: 2,
+        ..Config::default()
+    });
+    h.one(1, attach(0, NOFID));
+    h.walk_ok(0, 1, &[]);
+    assert_eq!(h.error(2, attach(2, NOFID)), ETOO_MANY_FIDS);
+    let t = Twalk {
+        fid: Fid(0),
+        newfid: Fid(2),
+        wname: vec![],
+    };
+    assert_eq!(h.error(3, t), ETOO_MANY_FIDS);
+    // Walking a fid onto itself makes no new fid: still allowed at the limit.
+    h.walk_ok(1, 1, &["c"]);
+    assert_eq!(h.one(4, Tclunk { fid: Fid(1) }), Rmsg::Clunk(Rclunk {}));
+    h.walk_ok(0, 2, &[]);
+}
+
+#[test]
+fn fid_gauge_counts_fids_and_drops_to_zero_at_close() {
+    let config = Config::default();
+    let gauge = config.live_fids.clone();
+    let mut h = versioned(config);
+    h.one(1, attach(0, NOFID));
+    for f in 1..50 {
+        h.walk_ok(0, f, &[]);
+    }
+    assert_eq!(gauge.get(), 50);
+    h.s.close();
+    assert_eq!(gauge.get(), 0);
+}

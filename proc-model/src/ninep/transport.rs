@@ -3,6 +3,13 @@
 //! block), and the `host:port` / `unix:PATH` address syntax. Framing follows intro(5):
 //! `size[4]` counts the whole message; a size below 7 or above the negotiated msize closes
 //! that one connection and nothing else.
+//!
+//! Limits against a hostile client ([`Config`]): at most `max_conns` connections (the next
+//! are accepted and closed at once); at most `max_outstanding` Tread/Twrite in flight per
+//! connection, past which the reader stops reading the socket until one finishes
+//! (backpressure, never an error for load); small thread stacks. A Unix socket is made
+//! mode 0600 (bound inside a 0700 directory, then linked into place) and removed when the
+//! server stops.
 
 use super::fs::FileTree;
 use super::msg::{Rmsg, Rread};
@@ -12,12 +19,13 @@ use std::collections::HashMap;
 use std::fmt;
 use std::io::{self, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::os::fd::AsRawFd;
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
 /// A suggested default listen address: loopback only. 9P's registered port is 564, which
@@ -29,6 +37,15 @@ const READ_BUFFER: usize = 64 * 1024;
 /// How long a connection the server is shutting down waits for requests already in flight
 /// before it closes, so a reply the tree has produced is still sent.
 const DRAIN: std::time::Duration = std::time::Duration::from_secs(1);
+/// Stack of a connection's reader and worker threads. They decode, encode and call the
+/// tree, which sends requests to the machine thread: none recurses. Rust's default of
+/// 2 MiB made each idle connection reserve megabytes of address space.
+const THREAD_STACK: usize = 256 * 1024;
+/// How often a reader held back by backpressure looks whether the client hung up.
+const BACKPRESSURE_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+/// intro(5) message types that become jobs (Tread, Twrite).
+const TREAD: u8 = 116;
+const TWRITE: u8 = 118;
 
 /// Host-side transport errors (never sent to a client).
 #[derive(Debug, thiserror::Error)]
@@ -114,12 +131,54 @@ impl ListenAddr {
             )?),
             ListenAddr::Unix(p) => {
                 remove_stale_socket(p);
-                Ok(serve_unix_with(
-                    tree,
-                    UnixListener::bind(p).map_err(bind_err)?,
-                    config,
-                )?)
+                let (listener, id) = bind_unix_private(p).map_err(bind_err)?;
+                // The listener's own name is the private path it was bound at, gone now:
+                // the server's address (and the one its waker dials) is `p`.
+                let mut h = start(tree, config, self.clone(), Box::new(listener));
+                h.owned_socket = Some((p.clone(), id));
+                Ok(h)
             }
+        }
+    }
+}
+
+/// Bind a Unix socket at `p` that only its owner can connect to: bind inside a fresh 0700
+/// directory beside `p` (so no umask and no moment of wider access), chmod 0600, then
+/// hard-link it to `p` (which, unlike rename, fails rather than replace a file already
+/// there). Returns the listener and the socket's (dev, inode), so only that file is removed
+/// at the end.
+fn bind_unix_private(p: &Path) -> io::Result<(UnixListener, (u64, u64))> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let parent = match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let dir = parent.join(format!(
+        ".glass-9p-{}-{}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+    let tmp = dir.join("s");
+    let bound = (|| {
+        let l = UnixListener::bind(&tmp)?;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
+        std::fs::hard_link(&tmp, p)?;
+        let md = std::fs::symlink_metadata(p)?;
+        Ok((l, (md.dev(), md.ino())))
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    let _ = std::fs::remove_dir(&dir);
+    bound
+}
+
+/// Remove the socket file at `p` if it is still the one we bound.
+fn remove_own_socket(p: &Path, id: (u64, u64)) {
+    use std::os::unix::fs::MetadataExt;
+    if let Ok(md) = std::fs::symlink_metadata(p) {
+        if (md.dev(), md.ino()) == id {
+            let _ = std::fs::remove_file(p);
         }
     }
 }
@@ -196,6 +255,23 @@ pub trait Stream: Read + Write + Send + Sized + 'static {
     fn shutdown_stream(&self);
     /// Stop reading requests (the reader sees a clean end); replies can still be written.
     fn shutdown_read(&self);
+    /// Whether the peer has hung up or the stream failed, without reading from it (asked
+    /// while backpressure keeps the reader off the stream). `false` when unknown.
+    fn hung_up(&self) -> bool {
+        false
+    }
+}
+
+/// poll(2) the descriptor for hang-up or error without consuming anything.
+fn fd_hung_up(fd: std::os::fd::RawFd) -> bool {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLRDHUP,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd on our stack for the duration of the call; timeout 0.
+    let n = unsafe { libc::poll(&mut p, 1, 0) };
+    n > 0 && p.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
 }
 
 impl Stream for TcpStream {
@@ -208,6 +284,9 @@ impl Stream for TcpStream {
     fn shutdown_read(&self) {
         let _ = self.shutdown(Shutdown::Read);
     }
+    fn hung_up(&self) -> bool {
+        fd_hung_up(self.as_raw_fd())
+    }
 }
 
 impl Stream for UnixStream {
@@ -219,6 +298,9 @@ impl Stream for UnixStream {
     }
     fn shutdown_read(&self) {
         let _ = self.shutdown(Shutdown::Read);
+    }
+    fn hung_up(&self) -> bool {
+        fd_hung_up(self.as_raw_fd())
     }
 }
 
@@ -266,6 +348,8 @@ impl Listener for UnixListener {
 
 struct Registry {
     next: AtomicU64,
+    /// Connections closed at once because `max_conns` were being served.
+    refused: AtomicU64,
     /// Live connections: a way to shut each down, and its reader thread.
     conns: Mutex<HashMap<u64, ConnEntry>>,
 }
@@ -286,6 +370,9 @@ pub struct ServerHandle {
     registry: Arc<Registry>,
     accept: Option<JoinHandle<()>>,
     waker: Arc<dyn Fn() + Send + Sync>,
+    live_fids: super::server::FidGauge,
+    /// The socket file this server made (path, (dev, inode)), removed when it stops.
+    owned_socket: Option<(PathBuf, (u64, u64))>,
 }
 
 impl fmt::Debug for ServerHandle {
@@ -305,6 +392,16 @@ impl ServerHandle {
     /// Number of connections being served now.
     pub fn connections(&self) -> usize {
         lock(&self.registry.conns).len()
+    }
+
+    /// Number of connections refused (closed at once) because the limit was reached.
+    pub fn refused(&self) -> u64 {
+        self.registry.refused.load(Ordering::SeqCst)
+    }
+
+    /// Number of fids alive over all this server's connections.
+    pub fn live_fids(&self) -> usize {
+        self.live_fids.get()
     }
 
     /// Stop accepting, stop every connection's requests, let each answer what it has in
@@ -330,6 +427,9 @@ impl ServerHandle {
         for r in readers {
             let _ = r.join();
         }
+        if let Some((p, id)) = self.owned_socket.take() {
+            remove_own_socket(&p, id);
+        }
     }
 }
 
@@ -348,6 +448,7 @@ fn start<T: FileTree>(
     let stop = Arc::new(AtomicBool::new(false));
     let registry = Arc::new(Registry {
         next: AtomicU64::new(0),
+        refused: AtomicU64::new(0),
         conns: Mutex::new(HashMap::new()),
     });
     let listener: Arc<dyn Listener> = Arc::from(listener);
@@ -355,10 +456,12 @@ fn start<T: FileTree>(
         let (l, local) = (listener.clone(), local.clone());
         Arc::new(move || l.wake(&local)) as Arc<dyn Fn() + Send + Sync>
     };
+    let live_fids = config.live_fids.clone();
     let accept = {
         let (stop, registry) = (stop.clone(), registry.clone());
         std::thread::Builder::new()
             .name("9p-accept".into())
+            .stack_size(THREAD_STACK)
             .spawn(move || accept_loop(tree, config, &*listener, &stop, &registry))
             .ok()
     };
@@ -368,6 +471,8 @@ fn start<T: FileTree>(
         registry,
         accept,
         waker,
+        live_fids,
+        owned_socket: None,
     }
 }
 
@@ -397,6 +502,12 @@ fn accept_loop<T: FileTree>(
                 continue;
             }
         };
+        if lock(&registry.conns).len() >= config.max_conns.max(1) {
+            // Full: close it now (the client sees EOF), keep serving the others.
+            registry.refused.fetch_add(1, Ordering::SeqCst);
+            drop(conn);
+            continue;
+        }
         match conn {
             Conn::Tcp(s) => spawn_connection(tree.clone(), config.clone(), s, registry),
             Conn::Unix(s) => spawn_connection(tree.clone(), config.clone(), s, registry),
@@ -421,6 +532,7 @@ fn spawn_connection<T: FileTree, S: Stream>(
     let reg = registry.clone();
     let spawned = std::thread::Builder::new()
         .name(format!("9p-conn-{id}"))
+        .stack_size(THREAD_STACK)
         .spawn(move || {
             run_connection(tree, config, stream, &stopping);
             lock(&reg.conns).remove(&id);
@@ -559,6 +671,7 @@ impl Pool {
             let (rx, idle) = (self.rx.clone(), self.idle.clone());
             let spawned = std::thread::Builder::new()
                 .name(self.name.clone())
+                .stack_size(THREAD_STACK)
                 .spawn(move || loop {
                     let task = lock(&rx).recv();
                     match task {
@@ -619,32 +732,95 @@ fn run_connection<T: FileTree, S: Stream>(
         }
     }
     let _teardown = Teardown(session.clone(), writer.clone());
+    let max_jobs = session.config().max_outstanding;
+    let inflight = Arc::new(InFlight::default());
     while !writer.dead.load(Ordering::Relaxed) {
         let frame = match read_frame(&mut reader, session.msize()) {
             Ok(Some(f)) => f,
             Ok(None) if stopping.load(Ordering::SeqCst) => {
-                // The server stops taking requests: answer the ones in flight (for a while).
-                let deadline = std::time::Instant::now() + DRAIN;
-                while session.outstanding() > 0
-                    && !writer.dead.load(Ordering::Relaxed)
-                    && std::time::Instant::now() < deadline
-                {
-                    std::thread::sleep(std::time::Duration::from_millis(1));
-                }
+                drain(&session, &writer);
                 break;
             }
             Ok(None) | Err(_) => break,
         };
+        // Backpressure: a request that may become a job waits (and the socket is not read)
+        // until fewer than max_jobs are in flight. Requests answered at once, Tflush among
+        // them, never wait, so a client can still flush a blocked read. While waiting, a
+        // client that hangs up (or half-closes: 9P clients do not, they need the replies)
+        // or a server that stops ends the wait.
+        if matches!(frame.get(4), Some(&TREAD) | Some(&TWRITE))
+            && !inflight.wait_below(max_jobs, || {
+                writer.dead.load(Ordering::Relaxed)
+                    || stopping.load(Ordering::SeqCst)
+                    || reader.get_ref().hung_up()
+            })
+        {
+            if stopping.load(Ordering::SeqCst) {
+                drain(&session, &writer);
+            }
+            break;
+        }
         match session.receive_frame(&frame, &mut &*writer) {
             Received::Done => {}
             Received::Close => break,
             Received::Job(job) => {
                 let (session, writer) = (session.clone(), writer.clone());
+                inflight.add();
+                let inflight = inflight.clone();
                 pool.submit(Box::new(move || {
                     let done = job.run();
                     session.complete(done, &mut &*writer);
+                    inflight.done();
                 }));
             }
         }
+    }
+}
+
+/// The server stops taking requests: answer the ones in flight (for at most DRAIN).
+fn drain<T: FileTree, S: Stream>(session: &Session<T>, writer: &Writer<S>) {
+    let deadline = std::time::Instant::now() + DRAIN;
+    while session.outstanding() > 0
+        && !writer.dead.load(Ordering::Relaxed)
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+/// A connection's jobs in flight, counted by the transport (a job counts until its reply
+/// is written, even if a Tversion made the session forget it).
+#[derive(Default)]
+struct InFlight {
+    n: Mutex<usize>,
+    cv: Condvar,
+}
+
+impl InFlight {
+    fn add(&self) {
+        *lock(&self.n) += 1;
+    }
+
+    fn done(&self) {
+        let mut n = lock(&self.n);
+        *n = n.saturating_sub(1);
+        self.cv.notify_all();
+    }
+
+    /// Wait until fewer than `max` are in flight: `true`; or until `give_up()` says the
+    /// connection is ending: `false`.
+    fn wait_below(&self, max: usize, give_up: impl Fn() -> bool) -> bool {
+        let mut n = lock(&self.n);
+        while *n >= max {
+            if give_up() {
+                return false;
+            }
+            n = self
+                .cv
+                .wait_timeout(n, BACKPRESSURE_POLL)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
+        true
     }
 }

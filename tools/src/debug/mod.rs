@@ -19,6 +19,8 @@ pub struct DebugArgs {
     /// /proc server address (host:port or unix:PATH); default $GLASS_ADDR, else 127.0.0.1:5640.
     #[arg(short = 'a', long = "addr", value_name = "ADDR")]
     addr: Option<String>,
+    #[command(flatten)]
+    conn: crate::ninep_cmd::ConnArgs,
     /// Read commands from FILE instead of stdin.
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     file: Option<std::path::PathBuf>,
@@ -87,6 +89,16 @@ impl Debugger {
             .write_file(&p, 0, msg.as_bytes())
             .map(|_| ())
             .map_err(|e| format!("ctl {msg}: {}", cerr(e)))
+    }
+
+    /// A ctl message that blocks until the process stops (`startstop`), however long it
+    /// runs: sent without the reply timeout.
+    fn ctl_blocking(&mut self, msg: &str) -> R<()> {
+        let timeout = self.c.timeout();
+        self.c.set_timeout(None).map_err(cerr)?;
+        let r = self.ctl(msg);
+        self.c.set_timeout(timeout).map_err(cerr)?;
+        r
     }
 
     fn status_state(&mut self) -> R<String> {
@@ -240,7 +252,7 @@ impl Debugger {
     /// Run until the process stops again; report why.
     fn cont(&mut self) -> R<String> {
         self.step_one()?;
-        if let Err(e) = self.ctl("startstop") {
+        if let Err(e) = self.ctl_blocking("startstop") {
             // The process ended instead of stopping: a normal end of a debugging session.
             if e.ends_with("process exited") {
                 return Ok("process exited".into());
@@ -353,7 +365,7 @@ impl Debugger {
                         // Entered a call: run to its return address.
                         let ret = self.return_address(sp)?;
                         let orig = self.insert_bp(ret)?;
-                        let r = self.ctl("startstop");
+                        let r = self.ctl_blocking("startstop");
                         self.write_mem(ret, &orig)?;
                         r?;
                         let _ = self.notes();
@@ -530,7 +542,8 @@ fn run(args: &DebugArgs) -> R<()> {
             pid,
         )
     };
-    let mut c = Client::connect(&addr, &user).map_err(|e| format!("{addr}: {e}"))?;
+    let opts = args.conn.options().map_err(|e| format!("--auth: {e}"))?;
+    let mut c = Client::connect_with(&addr, &user, &opts).map_err(|e| format!("{addr}: {e}"))?;
     // Symbols from the executable itself: /proc/N/text is the program's file.
     let text = c
         .read_file(&format!("/{pid}/text"))
