@@ -4,7 +4,6 @@
 //! shell, an aarch64 program and a riscv64 program together.
 
 use glass_tests::{guest_image, guest_root, run_glass, status_code, ServedMachine};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn root() -> String {
@@ -30,9 +29,9 @@ fn guest_path(arch: &str, name: &str) -> String {
 fn oracle_run(arch: &str, name: &str, arg: &str) -> std::process::Output {
     let image = guest_image(arch, name);
     if arch == "x86_64" {
-        Command::new(&image).arg(arg).output()
+        glass_tests::oracle(&image).arg(arg).output()
     } else {
-        Command::new(format!("qemu-{arch}"))
+        glass_tests::oracle(format!("qemu-{arch}"))
             .arg(&image)
             .arg(arg)
             .output()
@@ -43,7 +42,7 @@ fn oracle_run(arch: &str, name: &str, arg: &str) -> std::process::Output {
 #[test]
 fn usertests_each_arch_matches_native_x86_64() {
     let root = root();
-    let native = Command::new(guest_image("x86_64", "usertests"))
+    let native = glass_tests::oracle(guest_image("x86_64", "usertests"))
         .args(["--root-prefix", &root])
         .output()
         .expect("native usertests");
@@ -146,7 +145,7 @@ const APPLETS: &[&[&str]] = &[
 fn busybox_arm64_matches_native_amd64_busybox() {
     let root = root();
     for args in APPLETS {
-        let native = Command::new("/bin/busybox")
+        let native = glass_tests::oracle("/bin/busybox")
             .args(*args)
             .current_dir(&root)
             .output()

@@ -8,7 +8,7 @@
 use glass_tests::{
     both_outputs, first_difference, guest_env, guest_root, run_glass, show, status_code,
 };
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 /// Run one applet natively and under glass; panic with a readable report on any difference.
 /// `want_exit` is the status the native run must give (it pins cases meant to fail, such as
@@ -33,7 +33,7 @@ fn check(case: &str, args: &[&str], want_exit: i32) {
         .collect::<Vec<_>>()
         .join(" ");
 
-    let native = Command::new("/bin/busybox")
+    let native = glass_tests::oracle("/bin/busybox")
         .args(args)
         .current_dir(&root)
         .env_clear()

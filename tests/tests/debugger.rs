@@ -272,7 +272,7 @@ fn wait_state(c: &mut Client, pid: u32, want: &str) {
 #[test]
 fn null_dereference_leaves_broken_child_inspectable() {
     // The oracle for what the parent sees: the same guest natively.
-    let mut native = Command::new(guest_image("x86_64", "nullderef"))
+    let mut native = glass_tests::oracle(guest_image("x86_64", "nullderef"))
         .arg("child")
         .stdout(Stdio::piped())
         .spawn()
@@ -389,7 +389,7 @@ fn keep_serves_proc_after_the_last_process_breaks() {
 /// One system call as strace prints it natively: (name, the line).
 fn strace_calls(root: &std::path::Path, args: &[&str]) -> Vec<(String, String)> {
     let log = std::env::temp_dir().join(format!("glass-strace-{}.txt", std::process::id()));
-    let st = Command::new("strace")
+    let st = glass_tests::oracle("strace")
         .arg("-o")
         .arg(&log)
         .arg("/bin/busybox")

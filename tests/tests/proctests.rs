@@ -2,7 +2,6 @@
 //! natively and under glass, on every arch glass runs: the same lines, every test OK.
 
 use glass_tests::{guest_image, guest_root, run_glass};
-use std::process::Command;
 
 #[test]
 fn proctests_native_and_glass_match_all_ok() {
@@ -12,7 +11,7 @@ fn proctests_native_and_glass_match_all_ok() {
         "{} missing: run tools/scripts/setup.sh",
         native_bin.display()
     );
-    let native = Command::new(&native_bin)
+    let native = glass_tests::oracle(&native_bin)
         .output()
         .expect("native proctests");
     let native_out = String::from_utf8_lossy(&native.stdout).into_owned();

@@ -172,7 +172,7 @@ fn native(name: &'static str) -> Arc<Run> {
         for p in scratch_of(root, name) {
             let _ = std::fs::remove_dir_all(&p).or_else(|_| std::fs::remove_file(&p));
         }
-        let mut cmd = Command::new("/bin/busybox");
+        let mut cmd = glass_tests::oracle("/bin/busybox");
         cmd.args(["sh", &format!("scripts/{name}.sh")])
             .current_dir(root)
             .env_clear()

@@ -3,7 +3,7 @@
 //! run under glass (guest paths as they are) must print the same lines and exit 0.
 
 use glass_tests::{guest_env, guest_image, guest_root, run_glass};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 /// Arguments after `--` that the usertests `argv` test checks for (spaces, an empty string).
 const EXTRA_ARGS: &[&str] = &["--", "alpha", "with space", ""];
@@ -45,7 +45,7 @@ fn usertests_native_passes_and_glass_matches() {
     );
     let root_s = root.display().to_string();
 
-    let native = Command::new(&native_bin)
+    let native = glass_tests::oracle(&native_bin)
         .arg("--root-prefix")
         .arg(&root)
         .args(EXTRA_ARGS)
@@ -102,7 +102,7 @@ fn hello_and_exit42_native_and_glass() {
             "{} missing: run tools/scripts/setup.sh (or guest-images/build.sh)",
             bin.display()
         );
-        let native = Command::new(&bin)
+        let native = glass_tests::oracle(&bin)
             .stdin(Stdio::null())
             .output()
             .expect("spawn native guest");
