@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
+#include <spawn.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,13 +83,27 @@ static void t_exec_enoent(void)
 	CHECK("exec_missing_enoent", r == -1 && errno == ENOENT);
 }
 
+static volatile int vfork_seen;
+
 static void t_vfork(void)
 {
+	vfork_seen = 0;
 	pid_t p = vfork();
-	if (p == 0)
+	if (p == 0) {
+		/* The child runs in the parent's memory until it execs or exits. */
+		vfork_seen = 42;
 		_exit(3);
+	}
 	int st = child_status(p);
 	CHECK("vfork_exit_status", WIFEXITED(st) && WEXITSTATUS(st) == 3);
+	CHECK("vfork_child_write_seen_by_parent", vfork_seen == 42);
+	/* posix_spawn reports a failed exec through the memory it shares with the child. */
+	char *argv[] = { "nope", 0 };
+	pid_t sp;
+	int r = posix_spawn(&sp, "/no/such/program", NULL, NULL, argv, NULL);
+	CHECK("posix_spawn_missing_enoent", r == ENOENT);
+	r = posix_spawn(&sp, "/bin/true", NULL, NULL, argv, NULL);
+	CHECK("posix_spawn_true", r == 0 && WIFEXITED(child_status(sp)));
 }
 
 static void t_pipe(void)

@@ -265,6 +265,9 @@ pub fn fork(m: &mut Machine, tid: Pid, flags: u64, stack: u64, tids: [u64; 3]) -
     if flags & CLONE_THREAD != 0 {
         return thread(m, tid, flags, stack, tids);
     }
+    if flags & CLONE_VM != 0 {
+        return sharing(m, tid, flags, stack, tids);
+    }
     m.load(tid);
     let Some(parent) = m.parts_ref(tid) else {
         return Errno::ESRCH.into();
@@ -365,14 +368,34 @@ fn thread(m: &mut Machine, tid: Pid, flags: u64, stack: u64, tids: [u64; 3]) -> 
     let Some(p) = m.parts(tid) else {
         return Errno::ESRCH.into();
     };
-    // The new thread's registers: the caller's, with the clone's result 0, its stack and
-    // TLS; built in the engine and saved, then the caller's are put back.
+    let child = match child_regs(&mut p.s.cpu, new, flags, stack, tids) {
+        Ok(c) => c,
+        Err(e) => return e.into(),
+    };
+    let mut t = Task::new(new, p.t.tgid, now, p.t.p9.forked());
+    t.sigmask = p.t.sigmask;
+    t.regs = child;
+    if flags & CLONE_CHILD_CLEARTID != 0 {
+        t.clear_tid = tids[1];
+    }
+    m.tasks.insert(new, t);
+    Outcome::Ret(u64::from(new.0))
+}
+
+/// The registers of a task that starts in the caller's address space (a thread, or a
+/// vfork/CLONE_VM child): the caller's, with the clone's result 0, its stack and TLS; built
+/// in the engine and saved, then the caller's are put back. The parent/child tid words are
+/// written too (CLONE_PARENT_SETTID, CLONE_CHILD_SETTID: the same memory for both).
+fn child_regs(
+    cpu: &mut Cpu,
+    new: Pid,
+    flags: u64,
+    stack: u64,
+    tids: [u64; 3],
+) -> Result<Option<crate::cpu::RegCtx>, Errno> {
     let mut caller = None;
     let mut child = None;
-    let cpu = &mut p.s.cpu;
-    if cpu.save_regs(&mut caller).is_err() {
-        return Errno::ENOMEM.into();
-    }
+    cpu.save_regs(&mut caller).map_err(|_| Errno::ENOMEM)?;
     cpu.set_syscall_ret(0);
     if stack != 0 {
         cpu.set_sp(stack);
@@ -384,23 +407,50 @@ fn thread(m: &mut Machine, tid: Pid, flags: u64, stack: u64, tids: [u64; 3]) -> 
     if let Some(c) = &caller {
         let _ = cpu.load_regs(c);
     }
-    if saved.is_err() {
-        return Errno::ENOMEM.into();
+    saved.map_err(|_| Errno::ENOMEM)?;
+    if flags & CLONE_PARENT_SETTID != 0 {
+        cpu.write_u32(tids[0], new.0)?;
     }
-    if flags & CLONE_PARENT_SETTID != 0 && cpu.write_u32(tids[0], new.0).is_err() {
-        return Errno::EFAULT.into();
+    if flags & CLONE_CHILD_SETTID != 0 {
+        cpu.write_u32(tids[1], new.0)?;
     }
-    if flags & CLONE_CHILD_SETTID != 0 && cpu.write_u32(tids[1], new.0).is_err() {
-        return Errno::EFAULT.into();
-    }
-    let mut t = Task::new(new, p.t.tgid, now, p.t.p9.forked());
-    t.sigmask = p.t.sigmask;
-    t.regs = child;
+    Ok(child)
+}
+
+/// A new process that shares the caller's address space (CLONE_VM without CLONE_THREAD:
+/// vfork, glibc's posix_spawn): its own group (a copy of the caller's fds, dispositions,
+/// cwd) on the same engine, until it execs (and gets an address space of its own) or exits.
+/// Its writes are seen by the parent, as on Linux.
+fn sharing(m: &mut Machine, tid: Pid, flags: u64, stack: u64, tids: [u64; 3]) -> Outcome {
+    let new = m.alloc_pid();
+    let now = m.k.clock.ns;
+    let Some(p) = m.parts(tid) else {
+        return Errno::ESRCH.into();
+    };
+    let regs = match child_regs(&mut p.s.cpu, new, flags, stack, tids) {
+        Ok(c) => c,
+        Err(e) => return e.into(),
+    };
+    let mut task = Task::new(new, new, now, p.t.p9.forked());
+    task.sigmask = p.t.sigmask;
+    task.altstack = p.t.altstack;
+    task.regs = regs;
     if flags & CLONE_CHILD_CLEARTID != 0 {
-        t.clear_tid = tids[1];
+        task.clear_tid = tids[1];
     }
-    m.tasks.insert(new, t);
-    Outcome::Ret(u64::from(new.0))
+    let mut group = p.g.clone();
+    group.pid = new;
+    group.ppid = p.g.pid;
+    group.alarm_ns = None;
+    group.stop_unreported = None;
+    group.in_vfork = flags & CLONE_VFORK != 0;
+    m.tasks.insert(new, task);
+    m.groups.insert(new, group);
+    if flags & CLONE_VFORK != 0 {
+        Outcome::Block(Wait::Vfork(new))
+    } else {
+        Outcome::Ret(u64::from(new.0))
+    }
 }
 
 /// set_tid_address(tidptr): zeroed and futex-woken when the thread ends; returns the tid.
@@ -550,7 +600,13 @@ pub fn execve(m: &mut Machine, tid: Pid, path: u64, argv: u64, envp: u64) -> Out
     // An engine that already holds this program's text: the caller's own when it execs
     // the program it runs, else one from the pool, else a new one.
     let (old_image, old_text) = (p.g.image.clone(), p.s.vm.text_ranges());
-    let same = Arc::ptr_eq(&old_image, &image) && p.s.cpu.arch == elf.arch && p.s.cpu.text_pristine;
+    // An address space shared with another process (a vfork child's) is left to it: the
+    // exec gets a new one.
+    let shared = m.space_shared(p.g.space);
+    let same = !shared
+        && Arc::ptr_eq(&old_image, &image)
+        && p.s.cpu.arch == elf.arch
+        && p.s.cpu.text_pristine;
     let fresh = if same {
         None
     } else {
@@ -606,7 +662,22 @@ pub fn execve(m: &mut Machine, tid: Pid, path: u64, argv: u64, envp: u64) -> Out
             let Some(space) = m.group_of(tid).map(|g| g.space) else {
                 return Errno::ESRCH.into();
             };
-            if let Some(s) = m.spaces.get_mut(&space) {
+            if shared {
+                if let Some(s) = m.spaces.get_mut(&space) {
+                    // The engine holds this task's registers no more.
+                    if s.loaded == tid {
+                        s.loaded = Pid(0);
+                    }
+                }
+                let id = m.add_space(Space {
+                    cpu,
+                    vm: std::mem::take(&mut vm),
+                    loaded: tid,
+                });
+                if let Some(g) = m.groups.get_mut(&tid) {
+                    g.space = id;
+                }
+            } else if let Some(s) = m.spaces.get_mut(&space) {
                 let old_cpu = std::mem::replace(&mut s.cpu, cpu);
                 m.retire(old_cpu, old_image, old_text);
             }
@@ -615,7 +686,9 @@ pub fn execve(m: &mut Machine, tid: Pid, path: u64, argv: u64, envp: u64) -> Out
     let Some(p) = m.parts(tid) else {
         return Errno::ESRCH.into();
     };
-    p.s.vm = vm;
+    if !shared {
+        p.s.vm = vm;
+    }
     // The status name is the program's base name as exec'd; a re-exec through
     // /proc/self/exe (busybox running an applet) is named by its argv[0] instead, so
     // /proc shows `tr`, not `exe`.
@@ -841,6 +914,12 @@ pub fn setsid(m: &mut Machine, tid: Pid) -> Outcome {
 }
 
 impl Machine {
+    /// More than one process runs in address space `space` (a vfork or CLONE_VM child and
+    /// its parent).
+    pub fn space_shared(&self, space: crate::machine::SpaceId) -> bool {
+        self.groups.values().filter(|g| g.space == space).count() > 1
+    }
+
     /// execve from a thread: the other threads of the group end, and the caller goes on
     /// as the group's leader, with its pid (execve(2)). Returns the caller's new tid.
     pub fn only_thread(&mut self, tid: Pid) -> Pid {
@@ -876,6 +955,10 @@ impl Machine {
         let (Some(task), Some(group)) = (self.tasks.remove(&pid), self.groups.remove(&pid)) else {
             return;
         };
+        // A space another process still runs in (a vfork child's, its parent's) stays.
+        if self.groups.values().any(|g| g.space == group.space) {
+            return;
+        }
         let Some(space) = self.spaces.remove(&group.space) else {
             return;
         };
