@@ -260,8 +260,14 @@ impl Machine {
                 match default_action(sig) {
                     Default::Ignore | Default::Continue => continue,
                     Default::Stop => {
-                        p.t.state = PState::JobStopped(sig);
+                        // A job-control stop stops the whole thread group.
                         p.g.stop_unreported = Some(sig);
+                        let group = p.t.tgid;
+                        for t in self.tasks.values_mut().filter(|t| t.tgid == group) {
+                            if t.state.runnable() || t.tid == tid {
+                                t.state = PState::JobStopped(sig);
+                            }
+                        }
                         self.notify_parent(tid);
                         return false;
                     }
