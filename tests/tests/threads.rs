@@ -239,9 +239,12 @@ fn each_thread_is_a_proc_directory_sharing_memory_with_its_own_registers() {
     assert!(!other.contains("Stopped"), "thread {}: {other}", pids[2]);
     let r1 = read(&mut c, format!("/{}/regs", pids[1]));
     let r2 = read(&mut c, format!("/{}/regs", pids[2]));
-    assert_eq!(r1.len(), 184);
-    // amd64 Ureg: sp at byte 160; two threads run on two stacks.
-    assert_ne!(r1[160..168], r2[160..168], "threads share a stack pointer");
+    // The amd64 Ureg (docs/plan9-proc-9p.md §1.6): two threads run on two stacks.
+    let layout = proc_model::ureg::layout(proc_model::machine::Arch::X86_64);
+    let sp = layout.field("sp").expect("amd64 Ureg has sp");
+    assert_eq!(r1.len(), layout.size);
+    let (sp1, sp2) = (layout.get(&r1, sp), layout.get(&r2, sp));
+    assert!(sp1.is_some() && sp1 != sp2, "threads share a stack pointer: {sp1:x?} {sp2:x?}");
     c.write_file(&format!("/{t}/ctl"), 0, b"start")
         .expect("start");
     c.write_file(&format!("/{}/ctl", pids[0]), 0, b"kill")
