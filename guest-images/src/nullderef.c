@@ -43,6 +43,13 @@ static void on_trap(int sig)
 
 int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "call0") == 0) {
+		/* A call through a NULL function pointer: a fetch from address 0. */
+		void (*volatile fn)(void) = NULL;
+		fn();
+		puts("call through NULL returned");
+		return 1;
+	}
 	if (argc > 1 && strcmp(argv[1], "write") == 0) {
 		poke(NULL, 42);
 		puts("store to NULL returned");

@@ -64,6 +64,31 @@ fn usertests_each_arch_matches_native_x86_64() {
     }
 }
 
+/// A jump to address 0 (a call through a NULL function pointer) is SIGSEGV on every arch, as
+/// natively and under qemu-user; it used to stop the engine "normally" and spin for ever on
+/// x86_64 and aarch64 (0 was unicorn's stop address).
+#[test]
+fn jump_to_address_zero_is_sigsegv_on_each_arch() {
+    let root = root();
+    for arch in ["x86_64", "aarch64", "riscv64"] {
+        let prog = guest_path(arch, "nullderef");
+        let oracle = oracle_run(arch, "nullderef", "call0");
+        let o = run_glass(&["run", "--root", &root, "--", &prog, "call0"]);
+        assert_eq!(status_code(oracle.status), 139, "{arch} oracle");
+        assert_eq!(
+            (status_code(o.status), String::from_utf8_lossy(&o.stdout)),
+            (139, String::from_utf8_lossy(&oracle.stdout)),
+            "{arch}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("fault read addr=0x0 pc=0x0"),
+            "{arch}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
+
 /// The arch's breakpoint instruction (int3, brk #0, ebreak) without a debugger is SIGTRAP for
 /// the guest: unhandled it kills the process (exit 133), handled the handler runs. The oracle
 /// is the same binary natively (x86_64) or under qemu-user (aarch64, riscv64).

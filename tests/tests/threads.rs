@@ -244,7 +244,10 @@ fn each_thread_is_a_proc_directory_sharing_memory_with_its_own_registers() {
     let sp = layout.field("sp").expect("amd64 Ureg has sp");
     assert_eq!(r1.len(), layout.size);
     let (sp1, sp2) = (layout.get(&r1, sp), layout.get(&r2, sp));
-    assert!(sp1.is_some() && sp1 != sp2, "threads share a stack pointer: {sp1:x?} {sp2:x?}");
+    assert!(
+        sp1.is_some() && sp1 != sp2,
+        "threads share a stack pointer: {sp1:x?} {sp2:x?}"
+    );
     c.write_file(&format!("/{t}/ctl"), 0, b"start")
         .expect("start");
     c.write_file(&format!("/{}/ctl", pids[0]), 0, b"kill")

@@ -618,7 +618,9 @@ impl Cpu {
         (exit, blocks.max(1))
     }
 
-    /// Run with a block budget and an instruction count (0: unlimited).
+    /// Run with a block budget and an instruction count (0: unlimited). The engine's stop
+    /// address is one no guest can map: with 0 there (unicorn's "no end"), a guest that
+    /// jumped to address 0 stopped "normally" before running anything and spun forever.
     fn run_counted(&mut self, budget: u64, insns: usize) -> (RunExit, u64) {
         {
             let d = self.uc.get_data_mut();
@@ -628,10 +630,17 @@ impl Cpu {
         }
         set_blocks_left(&mut self.uc, budget);
         let pc = self.pc();
-        let r = self.uc.emu_start(pc, 0, 0, insns);
+        let r = self.uc.emu_start(pc, UNTIL, 0, insns);
         let blocks = blocks_run(&self.uc, budget);
         let d = self.uc.get_data();
         let exit = match (r, d.stop, d.fault) {
+            // The guest jumped to the stop address itself: a fetch from an address no
+            // guest maps.
+            (Ok(()), None, None) if self.pc() == UNTIL => RunExit::Fault {
+                write: false,
+                addr: UNTIL,
+                exec: true,
+            },
             (_, Some(Stop::Syscall), _) => RunExit::Syscall,
             (_, Some(Stop::Interrupt(n)), _) => RunExit::Interrupt(n),
             (Err(_), _, Some((ty, addr))) => RunExit::Fault {
@@ -887,6 +896,9 @@ impl Cpu {
         let _ = self.uc.ctl_remove_cache(begin, end);
     }
 }
+
+/// Where `emu_start` is told to stop: the top of the address space, which no guest maps.
+const UNTIL: u64 = u64::MAX;
 
 /// One thread's registers while another thread of the same address space runs on the engine
 /// (a unicorn context: it belongs to the engine that saved it).
