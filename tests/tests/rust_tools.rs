@@ -256,6 +256,15 @@ fn rg_j4_parallel_search_matches_native_as_sorted_lines() {
         &["-j4", "-n", "needle", "data"],
         Order::Sorted,
     );
+    // Without -j rg starts a searcher per CPU it sees (4 under glass, the host's count
+    // natively): the same lines.
+    check(
+        &t,
+        &["--cpus", "4"],
+        "rg",
+        &["-n", "needle", "data"],
+        Order::Sorted,
+    );
     // Eight threads preempted every 100 blocks of guest work (param::QUANTUM_BLOCKS is
     // 200 000), so the walkers and searchers interleave inside their work, not only at system
     // calls.
@@ -305,6 +314,46 @@ fn rg_j4_options_match_native() {
             &["-j4", "--count-matches", "-i", "needle", "data"],
             Order::Sorted,
         ),
+        (&["-j4", "--mmap", "-n", "needle", "data"], Order::Sorted),
+        (&["-j4", "-uuu", "-c", "needle", "data"], Order::Sorted),
+        (
+            &["-j4", "-e", "needle", "-e", "futex", "-o", "-c", "data"],
+            Order::Sorted,
+        ),
+        (&["-j4", "-t", "rust", "-l", "futex", "data"], Order::Sorted),
+        (
+            &["-j4", "-m1", "--sort", "path", "needle", "data"],
+            Order::Exact,
+        ),
+        (
+            &["-j4", "--sortr", "path", "-l", "needle", "data"],
+            Order::Exact,
+        ),
+        (
+            &[
+                "-j4",
+                "--sort",
+                "path",
+                "-o",
+                "-r",
+                "[$0]",
+                "ne+dle [a-z]+",
+                "data/gen/d01",
+            ],
+            Order::Exact,
+        ),
+        (
+            &[
+                "-j4",
+                "-U",
+                "--sort",
+                "path",
+                "-c",
+                r"needle\n[0-9]+ futex",
+                "data",
+            ],
+            Order::Exact,
+        ),
         // No match anywhere: exit status 1 and no output.
         (&["-j4", "no-such-word-anywhere", "data"], Order::Exact),
         // A missing path: an error on stderr and exit status 2.
@@ -349,6 +398,24 @@ fn fd_walks_the_tree_as_native() {
         &["-j4", "-H", "-I", "secret|dotfile|latin1", "data"],
         &["-j4", "^f1[0-3]", "data/gen"],
         &["-j4", "-p", "gen/d0[0-2]/f0", "data"],
+        // Commands run for each result (-x) and for all of them (-X) from the walker
+        // threads: a threaded program spawning processes (std's Command through glibc's
+        // posix_spawn, a clone3 with CLONE_VM|CLONE_VFORK from a walker thread, then execve
+        // and wait4). bin/rg is the tree's own rg, in the native run's cwd and at the guest's /.
+        &[
+            "-j4", "-e", "md", ".", "data", "-x", "bin/rg", "-H", "-c", "needle",
+        ],
+        &[
+            "-j2",
+            "-e",
+            "txt",
+            ".",
+            "data/tree",
+            "-X",
+            "bin/rg",
+            "-c",
+            "e",
+        ],
         // Quiet: nothing printed, exit status 1 when nothing matches.
         &["-j4", "-q", "no-such-name", "data"],
     ];
