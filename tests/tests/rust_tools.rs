@@ -365,7 +365,7 @@ fn rg_j4_options_match_native() {
 }
 
 #[test]
-fn rg_files_lists_the_tree_as_native() {
+fn rg_files_listing_matches_native() {
     let t = Tree::new("rg-files");
     let g = check(
         &t,
@@ -387,7 +387,7 @@ fn rg_files_lists_the_tree_as_native() {
 }
 
 #[test]
-fn fd_walks_the_tree_as_native() {
+fn fd_walk_j1_j4_matches_native() {
     let t = Tree::new("fd");
     let cases: &[&[&str]] = &[
         &["-j1", ".", "data"],
@@ -427,7 +427,7 @@ fn fd_walks_the_tree_as_native() {
 }
 
 #[test]
-fn rg_j4_same_digest_twice_and_same_output_under_other_schedules() {
+fn rg_j4_twice_same_digest_other_sched_seeds_same_lines() {
     let t = Tree::new("rg-digest");
     let args = ["-j4", "-n", "needle", "data"];
     let digest = |r: &Run| {
