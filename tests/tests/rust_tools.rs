@@ -1,9 +1,10 @@
 //! Real multi-threaded Rust programs from crates.io as oracles of the threads kernel:
 //! ripgrep (`rg`) and fd-find (`fd`), built static for x86_64 by guest-images/build-rust.sh,
 //! run natively (the oracle) and under glass on the same tree give the same stdout and exit
-//! status — byte for byte where the tool fixes its output order (`--sort path`, `-j1` with a
-//! sorted walk), as sorted lines where its threads make the order the host scheduler's
-//! (`-j4`: ripgrep's and fd's parallel directory walkers and printing threads).
+//! status — byte for byte where the tool fixes its output order (`--sort path`), as sorted
+//! lines where the order is the host's: its scheduler's (`-j4`: ripgrep's and fd's parallel
+//! directory walkers and searchers) or its directory order (`-j1` without sorting; glass
+//! lists directories sorted, a host file system in its own order).
 //!
 //! The tree is one each test makes in the host's temp dir, outside any git repository (a
 //! parent `.gitignore`, as the checkout's, would change what the native run searches): a
