@@ -13,7 +13,8 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # Debian packages: unicorn's build (cmake, libclang), cross compilers with their static libc,
 # busybox-static (the first real guest), qemu-user (benchmark yardstick), python3-venv (9P
 # interop clients), patch (our unicorn fix), file, binutils (addr2line), strace (test oracles)
-# and golang-go (Go guest programs, static, for all three arches).
+# and golang-go (Go guest programs, static, for all three arches). ripgrep and fd (static
+# Rust guests, guest-images/build-rust.sh) need only the Rust toolchain, gcc and make.
 PKGS=(cmake libclang-dev clang gcc g++ make patch file binutils strace
       gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu libc6-dev-arm64-cross libc6-dev-riscv64-cross
       busybox-static qemu-user python3-venv python3-pip golang-go)
@@ -54,6 +55,9 @@ bash tools/scripts/arch-roots.sh
 
 say "Go guest programs (cached under \$HOME/.cache/glass)"
 bash guest-images/build-go.sh build/root
+
+say "Rust tools rg and fd from crates.io (cached under \$HOME/.cache/glass)"
+bash guest-images/build-rust.sh build/root
 
 if [ -f tests/interop/setup-venvs.sh ]; then
     say "9P interop clients (Python venvs)"
