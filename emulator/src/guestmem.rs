@@ -63,6 +63,19 @@ pub trait GuestMem {
         Err(Errno::ENAMETOOLONG)
     }
 
+    /// A `struct timespec {tv_sec, tv_nsec}` as nanoseconds; EINVAL if negative or if
+    /// tv_nsec is not below 10^9 (nanosleep(2), ppoll(2), futex(2)).
+    fn read_timespec(&self, addr: u64) -> SysResult<u64> {
+        let b = self.read(addr, 16)?;
+        let (s, ns) = (le64(&b[..8]) as i64, le64(&b[8..]) as i64);
+        if s < 0 || !(0..1_000_000_000).contains(&ns) {
+            return Err(Errno::EINVAL);
+        }
+        Ok((s as u64)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(ns as u64))
+    }
+
     /// An array of `cnt` `struct iovec {base, len}` (readv(2)): at most IOV_MAX entries.
     fn read_iovecs(&self, iov: u64, cnt: u64) -> SysResult<Vec<(u64, u64)>> {
         if cnt > crate::param::IOV_MAX {

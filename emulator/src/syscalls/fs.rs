@@ -191,19 +191,30 @@ pub fn writev(cx: &mut Cx, a: [u64; 6]) -> Outcome {
     }
 }
 
-fn read_pieces(cx: &mut Cx, fd: u64, pieces: Vec<(u64, u64)>) -> Outcome {
-    let f = match cx.g.fds.get(fd_arg(fd)) {
-        Ok(f) => f,
-        Err(e) => return e.into(),
-    };
+/// The open file behind `fd` for a read (`reading`) or a write: the description, whether
+/// it is non-blocking, and the pipe if it is the right end of one (EBADF for the wrong end).
+fn io_target(
+    cx: &Cx,
+    fd: u64,
+    reading: bool,
+) -> Result<(FileRef, bool, Option<crate::pipe::PipeRef>), Errno> {
+    let f = cx.g.fds.get(fd_arg(fd))?;
     let (nonblock, pipe) = {
         let f = f.borrow();
-        let pipe = match &f.kind {
-            FileKind::PipeRead(pp) => Some(pp.clone()),
-            FileKind::PipeWrite(_) => return Errno::EBADF.into(),
+        let pipe = match (&f.kind, reading) {
+            (FileKind::PipeRead(pp), true) | (FileKind::PipeWrite(pp), false) => Some(pp.clone()),
+            (FileKind::PipeRead(_) | FileKind::PipeWrite(_), _) => return Err(Errno::EBADF),
             _ => None,
         };
         (f.flags & O_NONBLOCK != 0, pipe)
+    };
+    Ok((f, nonblock, pipe))
+}
+
+fn read_pieces(cx: &mut Cx, fd: u64, pieces: Vec<(u64, u64)>) -> Outcome {
+    let (f, nonblock, pipe) = match io_target(cx, fd, true) {
+        Ok(x) => x,
+        Err(e) => return e.into(),
     };
     if let Some(pp) = pipe {
         return crate::pipe::read(cx, &pp, nonblock, &pieces);
@@ -237,18 +248,9 @@ fn read_pieces(cx: &mut Cx, fd: u64, pieces: Vec<(u64, u64)>) -> Outcome {
 }
 
 fn write_pieces(cx: &mut Cx, fd: u64, pieces: Vec<(u64, u64)>) -> Outcome {
-    let f = match cx.g.fds.get(fd_arg(fd)) {
-        Ok(f) => f,
+    let (f, nonblock, pipe) = match io_target(cx, fd, false) {
+        Ok(x) => x,
         Err(e) => return e.into(),
-    };
-    let (nonblock, pipe) = {
-        let f = f.borrow();
-        let pipe = match &f.kind {
-            FileKind::PipeWrite(pp) => Some(pp.clone()),
-            FileKind::PipeRead(_) => return Errno::EBADF.into(),
-            _ => None,
-        };
-        (f.flags & O_NONBLOCK != 0, pipe)
     };
     if let Some(pp) = pipe {
         return crate::pipe::write(cx, &pp, nonblock, &pieces);

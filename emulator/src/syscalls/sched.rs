@@ -3,7 +3,7 @@
 //! time and a wake order that is part of the deterministic schedule.
 
 use crate::errno::{Errno, SysResult};
-use crate::guestmem::{le64, GuestMem};
+use crate::guestmem::GuestMem;
 use crate::machine::{FutexKey, Machine, PState, Pid, Wait};
 use crate::syscalls::{Cx, Outcome};
 
@@ -185,17 +185,10 @@ pub fn futex(m: &mut Machine, tid: Pid, a: [u64; 6]) -> Outcome {
             let deadline = if a[3] == 0 {
                 None
             } else {
-                let ts = match cpu.read(a[3], 16) {
-                    Ok(b) => b,
+                let t = match cpu.read_timespec(a[3]) {
+                    Ok(t) => t,
                     Err(e) => return e.into(),
                 };
-                let (s, ns) = (le64(&ts[..8]) as i64, le64(&ts[8..]) as i64);
-                if s < 0 || !(0..1_000_000_000).contains(&ns) {
-                    return Errno::EINVAL.into();
-                }
-                let t = (s as u64)
-                    .saturating_mul(1_000_000_000)
-                    .saturating_add(ns as u64);
                 Some(if cmd == FUTEX_WAIT {
                     now.saturating_add(t)
                 } else if op & FUTEX_CLOCK_REALTIME != 0 {

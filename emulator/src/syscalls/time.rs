@@ -74,17 +74,10 @@ pub fn time(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
 /// so a sleep takes no host time.
 pub fn sleep(cx: &mut Cx, clock: u64, flags: u64, req: u64) -> Outcome {
     const TIMER_ABSTIME: u64 = 1;
-    let b = match cx.mem.read(req, 16) {
-        Ok(b) => b,
+    let dur = match cx.mem.read_timespec(req) {
+        Ok(d) => d,
         Err(e) => return e.into(),
     };
-    let (sec, nsec) = (le64(&b[..8]) as i64, le64(&b[8..]) as i64);
-    if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
-        return Errno::EINVAL.into();
-    }
-    let dur = (sec as u64)
-        .saturating_mul(1_000_000_000)
-        .saturating_add(nsec as u64);
     let now = match clock_ns(cx.k, cx.t, clock) {
         Ok(n) => n,
         Err(e) => return e.into(),
