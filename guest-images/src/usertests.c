@@ -1130,6 +1130,32 @@ static int t_efault_paths(void)
 	return 1;
 }
 
+/* The floating-point control state a process starts with (Linux: x87 control word 0x37f
+ * and MXCSR 0x1f80 on x86_64, FPCR 0 on arm64, fcsr 0 on riscv64), and what it means: a
+ * division by zero gives inf instead of a trap. */
+static int t_fp_start_state(void)
+{
+#if defined(__x86_64__)
+	unsigned short cw;
+	unsigned int mx;
+	__asm__ volatile("fnstcw %0" : "=m"(cw));
+	__asm__ volatile("stmxcsr %0" : "=m"(mx));
+	CHECK(cw == 0x37f && mx == 0x1f80, "x87 cw %#x, mxcsr %#x", cw, mx);
+#elif defined(__aarch64__)
+	unsigned long fpcr;
+	__asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
+	CHECK(fpcr == 0, "fpcr %#lx", fpcr);
+#elif defined(__riscv)
+	unsigned long fcsr;
+	__asm__ volatile("frcsr %0" : "=r"(fcsr));
+	CHECK(fcsr == 0, "fcsr %#lx", fcsr);
+#endif
+	volatile double zero = 0.0, one = 1.0;
+	double q = one / zero;
+	CHECK(q > 1e308, "1/0 = %g", q);
+	return 1;
+}
+
 struct test {
 	const char *name;
 	int (*fn)(void);
@@ -1142,6 +1168,7 @@ static const struct test tests[] = {
 	{ "read_checksum", t_read_checksum },
 	{ "bad_fd", t_bad_fd },
 	{ "efault_paths", t_efault_paths },
+	{ "fp_start_state", t_fp_start_state },
 	{ "create_file", t_create_file },
 	{ "writev_readv", t_writev_readv },
 	{ "pread_pwrite", t_pread_pwrite },

@@ -589,12 +589,17 @@ pub fn arch_name(arch: Arch) -> &'static str {
 }
 
 impl Cpu {
+    /// A new engine in the state Linux starts a process in (x86_64: FCW 0x37f and MXCSR
+    /// 0x1f80, so x87 precision is extended and floating-point exceptions are masked; a
+    /// fresh engine has zeros there, and a division by zero trapped instead of giving inf).
     pub fn new(arch: Arch) -> Result<Cpu, CpuError> {
         let backend = backend(arch);
+        let mut uc = backend.new_engine()?;
+        backend.reset_regs(&mut uc);
         Ok(Cpu {
             arch,
             backend,
-            uc: backend.new_engine()?,
+            uc,
             text_pristine: true,
         })
     }
