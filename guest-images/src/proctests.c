@@ -102,8 +102,10 @@ static void t_vfork(void)
 	pid_t sp;
 	int r = posix_spawn(&sp, "/no/such/program", NULL, NULL, argv, NULL);
 	CHECK("posix_spawn_missing_enoent", r == ENOENT);
-	r = posix_spawn(&sp, "/bin/true", NULL, NULL, argv, NULL);
-	CHECK("posix_spawn_true", r == 0 && WIFEXITED(child_status(sp)));
+	char *true_argv[] = { "true", 0 };
+	r = posix_spawn(&sp, "/bin/true", NULL, NULL, true_argv, NULL);
+	int st2 = r == 0 ? child_status(sp) : -1;
+	CHECK("posix_spawn_true", r == 0 && WIFEXITED(st2) && WEXITSTATUS(st2) == 0);
 }
 
 static void t_pipe(void)
