@@ -25,6 +25,8 @@ pub enum MachineError {
     Load(#[from] LoadError),
     #[error("{program}: {reason}")]
     Program { program: String, reason: String },
+    #[error("{program}: {reason}")]
+    NotFound { program: String, reason: String },
     #[error("cpu: {0}")]
     Cpu(#[from] crate::cpu::CpuError),
     #[error("trace file {path}: {err}")]
@@ -59,6 +61,17 @@ pub struct Config {
     pub sched_seed: Option<u64>,
     /// CPUs the guest sees (1 to 64).
     pub cpus: u32,
+}
+
+impl MachineError {
+    /// The shell's exit status for a program that could not start: 127 when it does not
+    /// exist, 126 when it exists but cannot be run (sh(1), env(1)).
+    pub fn exit_status(&self) -> u8 {
+        match self {
+            MachineError::NotFound { .. } => 127,
+            _ => 126,
+        }
+    }
 }
 
 impl Config {
@@ -414,9 +427,23 @@ impl Machine {
             program: config.program.clone(),
             reason,
         };
-        let path = find_program(&k.vfs, &config.cwd, &config.program, &config.env)
-            .ok_or_else(|| prog_err("not found in the guest root".into()))?;
-        let (exe, image) = read_guest_file(&k.vfs, &mut k.images, &path).map_err(prog_err)?;
+        let path =
+            find_program(&k.vfs, &config.cwd, &config.program, &config.env).ok_or_else(|| {
+                MachineError::NotFound {
+                    program: config.program.clone(),
+                    reason: "not found in the guest root".into(),
+                }
+            })?;
+        let (exe, image) = read_guest_file(&k.vfs, &mut k.images, &path).map_err(|reason| {
+            if reason == errno_text(crate::errno::Errno::ENOENT.0) {
+                MachineError::NotFound {
+                    program: config.program.clone(),
+                    reason,
+                }
+            } else {
+                prog_err(reason)
+            }
+        })?;
         let elf = loader::parse(&image)?;
         let mut cpu = Cpu::new(elf.arch)?;
         let mut vm = AddressSpace::default();

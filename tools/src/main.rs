@@ -213,7 +213,7 @@ fn run(args: RunArgs) -> ExitCode {
         Ok(m) => m,
         Err(e) => {
             eprintln!("glass: {e}");
-            return ExitCode::from(126);
+            return ExitCode::from(e.exit_status());
         }
     };
     let key = match &args.auth {
