@@ -316,6 +316,8 @@ pub struct Group {
     pub sigactions: Vec<SigAction>,
     /// ITIMER_REAL / alarm deadline in virtual ns.
     pub alarm_ns: Option<u64>,
+    /// The nice value (setpriority(2)), -20 to 19; inherited by fork.
+    pub nice: i32,
     /// A vfork child that has not yet exec'd or exited (its parent waits).
     pub in_vfork: bool,
     /// A job-control stop or continue not yet reported to wait4 (WUNTRACED / WCONTINUED).
@@ -349,6 +351,7 @@ impl Group {
             rlimits: param::default_rlimits(),
             sigactions: vec![SigAction::default(); param::NSIG + 1],
             alarm_ns: None,
+            nice: 0,
             in_vfork: false,
             stop_unreported: None,
         }

@@ -1121,7 +1121,8 @@ static int t_efault_paths(void)
 	r = syscall(SYS_pipe2, (void *)8, 0);
 	CHECK(r == -1 && errno == EFAULT, "pipe2 into 0x8: %ld (%s)", r, strerror(errno));
 	CHECK(write(fds[1], "ab", 2) == 2, "write to pipe");
-	r = read(fds[0], (void *)8, 2);
+	void *volatile bad = (void *)8;
+	r = read(fds[0], bad, 2);
 	CHECK(r == -1 && errno == EFAULT, "pipe read into 0x8: %ld (%s)", r, strerror(errno));
 	char buf[4];
 	CHECK(read(fds[0], buf, 4) == 2 && memcmp(buf, "ab", 2) == 0, "bytes kept after EFAULT");
@@ -1156,6 +1157,44 @@ static int t_fp_start_state(void)
 	return 1;
 }
 
+/* Calls real programs make at start or around exec: close_range (glibc's closefrom),
+ * getpriority/setpriority, getresuid/getresgid, posix_fadvise, mlock. */
+static int t_misc_calls(void)
+{
+	int a = dup(1), b = dup(1), c = dup(1);
+	CHECK(a >= 0 && b > a && c > b, "dup");
+	CHECK(syscall(SYS_close_range, b, b, 4) == 0, "close_range CLOEXEC: %s", strerror(errno));
+	CHECK(fcntl(b, F_GETFD) == FD_CLOEXEC, "close_range left fd %d without FD_CLOEXEC", b);
+	CHECK(syscall(SYS_close_range, a, ~0U, 0) == 0, "close_range: %s", strerror(errno));
+	errno = 0;
+	CHECK(fcntl(a, F_GETFD) == -1 && errno == EBADF && fcntl(c, F_GETFD) == -1,
+	      "close_range left fds open");
+	errno = 0;
+	CHECK(syscall(SYS_close_range, 5, 4, 0) == -1 && errno == EINVAL, "close_range 5..4");
+	CHECK(setpriority(PRIO_PROCESS, 0, 5) == 0, "setpriority: %s", strerror(errno));
+	errno = 0;
+	int nice_now = getpriority(PRIO_PROCESS, 0);
+	CHECK(nice_now == 5 && errno == 0, "getpriority %d", nice_now);
+	uid_t r, e, s;
+	CHECK(getresuid(&r, &e, &s) == 0 && r == getuid() && e == geteuid() && s == getuid(),
+	      "getresuid");
+	gid_t gr, ge, gs;
+	CHECK(getresgid(&gr, &ge, &gs) == 0 && gr == getgid() && ge == getegid(), "getresgid");
+	int fd = open(gpath("/data/words.txt"), O_RDONLY);
+	CHECK(fd >= 0, "open words.txt");
+	CHECK(posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL) == 0, "posix_fadvise");
+	close(fd);
+	int p[2];
+	CHECK(pipe(p) == 0, "pipe");
+	CHECK(posix_fadvise(p[0], 0, 0, POSIX_FADV_NORMAL) == ESPIPE, "posix_fadvise on a pipe");
+	close(p[0]);
+	close(p[1]);
+	static char page[4096];
+	CHECK(mlock(page, sizeof page) == 0 && munlock(page, sizeof page) == 0, "mlock: %s",
+	      strerror(errno));
+	return 1;
+}
+
 struct test {
 	const char *name;
 	int (*fn)(void);
@@ -1169,6 +1208,7 @@ static const struct test tests[] = {
 	{ "bad_fd", t_bad_fd },
 	{ "efault_paths", t_efault_paths },
 	{ "fp_start_state", t_fp_start_state },
+	{ "misc_calls", t_misc_calls },
 	{ "create_file", t_create_file },
 	{ "writev_readv", t_writev_readv },
 	{ "pread_pwrite", t_pread_pwrite },

@@ -336,6 +336,49 @@ pub fn sendfile(cx: &mut Cx, a: [u64; 6]) -> Outcome {
     }
 }
 
+/// close_range(first, last, flags) (close_range(2)): close every open fd in the range, or
+/// with CLOSE_RANGE_CLOEXEC mark them close-on-exec; CLOSE_RANGE_UNSHARE has nothing to
+/// unshare here (the table is the caller's group's).
+pub fn close_range(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    const CLOSE_RANGE_UNSHARE: u64 = 1 << 1;
+    const CLOSE_RANGE_CLOEXEC: u64 = 1 << 2;
+    let (first, last, flags) = (a[0] as u32, a[1] as u32, a[2]);
+    if flags & !(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) != 0 || first > last {
+        return Err(Errno::EINVAL);
+    }
+    let fds: Vec<i32> =
+        cx.g.fds
+            .iter()
+            .map(|(fd, _)| fd)
+            .filter(|&fd| (first..=last).contains(&(fd as u32)))
+            .collect();
+    for fd in fds {
+        if flags & CLOSE_RANGE_CLOEXEC != 0 {
+            if let Ok(e) = cx.g.fds.entry_mut(fd) {
+                e.cloexec = true;
+            }
+        } else {
+            let _ = cx.g.fds.close(fd);
+        }
+    }
+    Ok(0)
+}
+
+/// fadvise64(fd, offset, len, advice): a hint; the fd must be open and the advice known.
+pub fn fadvise64(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    let f = cx.g.fds.get(fd_arg(a[0]))?;
+    if matches!(
+        f.borrow().kind,
+        FileKind::PipeRead(_) | FileKind::PipeWrite(_)
+    ) {
+        return Err(Errno::ESPIPE);
+    }
+    if a[3] > 5 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}
+
 /// umask(2): set the mask, return the old one.
 pub fn umask(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     let old = cx.g.umask;

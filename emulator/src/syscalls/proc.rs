@@ -453,6 +453,39 @@ fn sharing(m: &mut Machine, tid: Pid, flags: u64, stack: u64, tids: [u64; 3]) ->
     }
 }
 
+/// getresuid/getresgid(real*, effective*, saved*): the guest runs as `id` throughout.
+pub fn getres_ids(cx: &mut Cx, a: [u64; 6], id: u32) -> SysResult<u64> {
+    for &p in &a[..3] {
+        cx.mem.write_u32(p, id)?;
+    }
+    Ok(0)
+}
+
+/// PRIO_PROCESS, PRIO_PGRP, PRIO_USER (include/uapi/linux/resource.h).
+const PRIO_PROCESS: u64 = 0;
+const PRIO_USER: u64 = 2;
+
+/// getpriority(which, who): the raw call returns 20 - nice (1 to 40), which libc turns
+/// back into the nice value. Only the caller's own process is known here (who 0 or its
+/// pid); a process group or user answers for the caller too.
+pub fn getpriority(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    if a[0] > PRIO_USER {
+        return Err(Errno::EINVAL);
+    }
+    if a[0] == PRIO_PROCESS && a[1] != 0 && a[1] != u64::from(cx.g.pid.0) {
+        return Err(Errno::ESRCH);
+    }
+    Ok((20 - cx.g.nice) as u64)
+}
+
+/// setpriority(which, who, nice): clamped to -20..19, as Linux does; the guest is root,
+/// so it may lower the value too. The scheduler does not use it.
+pub fn setpriority(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    getpriority(cx, a)?;
+    cx.g.nice = (a[2] as i32).clamp(-20, 19);
+    Ok(0)
+}
+
 /// set_tid_address(tidptr): zeroed and futex-woken when the thread ends; returns the tid.
 pub fn set_tid_address(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     cx.t.clear_tid = a[0];
@@ -1004,6 +1037,22 @@ mod tests {
         );
         assert_eq!(
             prlimit64(&mut b.cx(), [0, 16, 0, MEM, 0, 0]),
+            Err(Errno::EINVAL)
+        );
+    }
+
+    #[test]
+    fn setpriority_clamps_and_getpriority_answers_20_minus_nice() {
+        let mut b = Bench::new();
+        assert_eq!(getpriority(&mut b.cx(), [0, 0, 0, 0, 0, 0]), Ok(20));
+        assert_eq!(setpriority(&mut b.cx(), [0, 0, 40, 0, 0, 0]), Ok(0));
+        assert_eq!(getpriority(&mut b.cx(), [0, 2, 0, 0, 0, 0]), Ok(1));
+        assert_eq!(
+            setpriority(&mut b.cx(), [0, 99, 0, 0, 0, 0]),
+            Err(Errno::ESRCH)
+        );
+        assert_eq!(
+            getpriority(&mut b.cx(), [3, 0, 0, 0, 0, 0]),
             Err(Errno::EINVAL)
         );
     }
