@@ -7,6 +7,7 @@ pub mod debug;
 pub mod errno;
 pub mod fdtable;
 pub mod guestmem;
+pub mod linuxproc;
 pub mod loader;
 pub mod machine;
 pub mod param;

@@ -473,6 +473,7 @@ impl Machine {
             .unwrap_or(&config.program)
             .to_string();
         group.cwd = config.cwd.clone();
+        group.env = config.env.clone();
         let mut task = Task::new(
             pid,
             pid,

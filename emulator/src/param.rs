@@ -48,6 +48,11 @@ pub const UTS_RELEASE: &str = "6.1.0-glass";
 pub const UTS_VERSION: &str = "#1 SMP PREEMPT_DYNAMIC glass";
 pub const UTS_DOMAINNAME: &str = "(none)";
 
+/// The machine's memory as sysinfo(2) and /proc/meminfo report it: total and free bytes
+/// (fixed, so every host shows the same; guest memory is not really bounded by it).
+pub const MEM_TOTAL: u64 = 1 << 30;
+pub const MEM_FREE: u64 = 1 << 29;
+
 /// The guest's user: root, as in a container.
 pub const GUEST_UID: u32 = 0;
 pub const GUEST_GID: u32 = 0;

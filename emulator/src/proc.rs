@@ -302,6 +302,8 @@ pub struct Group {
     /// Base name of the program as exec'd (Plan 9's text name).
     pub name: String,
     pub args: Vec<String>,
+    /// The environment as exec'd (/proc/PID/environ).
+    pub env: Vec<String>,
     /// Canonical guest path of the executable (readlink /proc/self/exe).
     pub exe: String,
     /// The executable's bytes (what /proc/N/text serves).
@@ -342,6 +344,7 @@ impl Group {
             sid: pid.0,
             name: exe.rsplit('/').next().unwrap_or(exe).to_string(),
             args,
+            env: Vec::new(),
             exe: exe.to_string(),
             image,
             space,

@@ -92,6 +92,14 @@ pub struct Resolved {
     pub node: Node,
 }
 
+/// Where a walk ends: at a node of this file system, or at a path below `/proc`.
+#[derive(Clone, Debug)]
+pub enum Walk {
+    Found(Resolved),
+    /// `/proc` followed by the components still to walk (`/proc/self/fd/0`).
+    Proc(String),
+}
+
 /// One directory entry as getdents64 returns it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DirEntry {
@@ -170,8 +178,18 @@ impl Vfs {
     pub fn new(host_root: &Path) -> Vfs {
         let mut overlay = BTreeMap::new();
         // Directories and devices every Linux program expects, whatever the root holds.
-        for d in ["/dev", "/tmp", "/proc", "/proc/self"] {
+        for d in ["/dev", "/tmp", "/proc"] {
             overlay.insert(d.to_string(), OvNode::Dir);
+        }
+        // The fd links of Linux's udev/devtmpfs setup: symlinks into the per-task /proc
+        // (served by crate::linuxproc, which every walk below /proc is handed to).
+        for (name, target) in [
+            ("/dev/fd", "/proc/self/fd"),
+            ("/dev/stdin", "/proc/self/fd/0"),
+            ("/dev/stdout", "/proc/self/fd/1"),
+            ("/dev/stderr", "/proc/self/fd/2"),
+        ] {
+            overlay.insert(name.into(), OvNode::Symlink(target.into()));
         }
         overlay.insert("/dev/null".into(), OvNode::Dev(DevKind::Null));
         overlay.insert("/dev/zero".into(), OvNode::Dev(DevKind::Zero));
@@ -253,7 +271,23 @@ impl Vfs {
     }
 
     /// Resolve `path` (absolute guest path). `follow_last` follows a final symlink.
+    /// A path that leads below `/proc` (the Linux procfs, served by crate::linuxproc from
+    /// the machine's state) names nothing here but `/proc` itself.
     pub fn resolve(&self, path: &str, follow_last: bool) -> SysResult<Resolved> {
+        match self.walk(path, follow_last)? {
+            Walk::Found(r) => Ok(r),
+            Walk::Proc(p) if p == "/proc" => Ok(Resolved {
+                path: p,
+                node: Node::MemDir,
+            }),
+            Walk::Proc(_) => Err(Errno::ENOENT),
+        }
+    }
+
+    /// [`Vfs::resolve`], stopping where the walk enters `/proc`: then the answer is the
+    /// rest of the path below `/proc` (symlinks before it followed, `..` and the trailing
+    /// slash kept), for crate::linuxproc to go on with.
+    pub fn walk(&self, path: &str, follow_last: bool) -> SysResult<Walk> {
         if path.is_empty() {
             return Err(Errno::ENOENT);
         }
@@ -284,6 +318,17 @@ impl Vfs {
             }
             done.push(c);
             let p = join(&done);
+            if p == "/proc" {
+                let mut rest = p;
+                for c in todo.iter().rev() {
+                    rest.push('/');
+                    rest.push_str(c);
+                }
+                if must_be_dir {
+                    rest.push('/');
+                }
+                return Ok(Walk::Proc(rest));
+            }
             let n = self.lookup(&p).ok_or(Errno::ENOENT)?;
             let is_link = matches!(n, Node::HostSymlink(_) | Node::MemSymlink(_));
             if is_link && (follow_last || !todo.is_empty()) {
@@ -307,10 +352,10 @@ impl Vfs {
         if must_be_dir && !matches!(node, Node::HostDir(_) | Node::MemDir) {
             return Err(Errno::ENOTDIR);
         }
-        Ok(Resolved {
+        Ok(Walk::Found(Resolved {
             path: join(&done),
             node,
-        })
+        }))
     }
 
     /// Resolve the parent directory of `path` and return (parent canonical path, last name).

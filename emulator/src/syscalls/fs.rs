@@ -38,7 +38,7 @@ pub fn guest_path(mem: &dyn GuestMem, addr: u64) -> SysResult<String> {
 }
 
 /// The absolute guest path named by (dirfd, path).
-fn at_path(g: &Group, dirfd: u64, path: &str) -> SysResult<String> {
+pub fn at_path(g: &Group, dirfd: u64, path: &str) -> SysResult<String> {
     if path.starts_with('/') {
         return Ok(path.to_string());
     }
@@ -424,7 +424,12 @@ pub fn openat(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::ENOENT);
     }
     let full = at_path(cx.g, a[0], &path)?;
-    let flags = a[2] as u32;
+    open_path(cx, &full, a[2] as u32, a[3] as u32)
+}
+
+/// Open the absolute guest path `full` with open(2) `flags` (creating with `mode`).
+pub fn open_path(cx: &mut Cx, full: &str, flags: u32, mode: u32) -> SysResult<u64> {
+    let full = full.to_string();
     let acc = flags & O_ACCMODE;
     let wants_write = acc != O_RDONLY || flags & O_TRUNC != 0;
     let follow = flags & O_NOFOLLOW == 0;
@@ -439,7 +444,7 @@ pub fn openat(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
         Err(Errno::ENOENT) if flags & O_CREAT != 0 => {
             let (_, canon) = cx.k.vfs.resolve_parent(&full)?;
             // A dangling symlink as the last component: create its target.
-            let f = cx.k.vfs.create_file(&canon, (a[3] as u32) & !cx.g.umask);
+            let f = cx.k.vfs.create_file(&canon, mode & !cx.g.umask);
             Resolved {
                 path: canon,
                 node: Node::MemFile(f),
@@ -516,7 +521,16 @@ pub fn lseek(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
 }
 
 /// Attributes of an open file.
-fn fstat_file(k: &Kernel, f: &OpenFile) -> SysResult<FileStat> {
+pub fn fstat_file(k: &Kernel, f: &OpenFile) -> SysResult<FileStat> {
+    if crate::linuxproc::is_proc_path(&f.path) {
+        // A file of the Linux procfs: its contents were made at open, its attributes
+        // follow from what it is.
+        let kind = match f.kind {
+            FileKind::Dir(_) => crate::linuxproc::Kind::Dir,
+            _ => crate::linuxproc::Kind::File,
+        };
+        return Ok(crate::linuxproc::stat(&f.path, &kind));
+    }
     match &f.kind {
         // An anonymous inode: no type bits, as Linux shows an epoll fd.
         FileKind::Epoll(e) => Ok(FileStat {
@@ -601,14 +615,24 @@ fn linux_stat(st: &FileStat) -> Stat {
 
 pub fn fstatat(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     let st = stat_of(cx, a[0], a[1], a[3])?;
-    let bytes = Cpu::encode_stat(cx.arch, &linux_stat(&st));
-    cx.mem.write(a[2], &bytes)?;
+    put_stat(cx, a[2], &st)
+}
+
+/// Write `st` as the arch's `struct stat` at `addr`.
+pub fn put_stat(cx: &mut Cx, addr: u64, st: &FileStat) -> SysResult<u64> {
+    let bytes = Cpu::encode_stat(cx.arch, &linux_stat(st));
+    cx.mem.write(addr, &bytes)?;
     Ok(0)
 }
 
 /// statx(2): struct statx (include/uapi/linux/stat.h, 256 bytes).
 pub fn statx(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     let st = stat_of(cx, a[0], a[1], a[2])?;
+    put_statx(cx, a[4], &st)
+}
+
+/// Write `st` as `struct statx` at `addr`.
+pub fn put_statx(cx: &mut Cx, addr: u64, st: &FileStat) -> SysResult<u64> {
     let mut b = vec![0u8; 256];
     let put = |b: &mut Vec<u8>, off: usize, v: &[u8]| b[off..off + v.len()].copy_from_slice(v);
     const STATX_BASIC_STATS: u32 = 0x7ff;
@@ -625,7 +649,7 @@ pub fn statx(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     put(&mut b, 128, &((st.rdev >> 8) as u32).to_le_bytes());
     put(&mut b, 132, &((st.rdev & 0xff) as u32).to_le_bytes());
     put(&mut b, 140, &0x2au32.to_le_bytes());
-    cx.mem.write(a[4], &b)?;
+    cx.mem.write(addr, &b)?;
     Ok(0)
 }
 
@@ -766,19 +790,16 @@ pub fn faccessat(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
 pub fn readlinkat(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     let path = guest_path(cx.mem, a[1])?;
     let full = at_path(cx.g, a[0], &path)?;
-    let target = if full == "/proc/self/exe" || full == format!("/proc/{}/exe", cx.g.pid.0) {
-        cx.g.exe.clone()
-    } else if let Some(n) = full.strip_prefix("/proc/self/fd/") {
-        let fd: i32 = n.parse().map_err(|_| Errno::ENOENT)?;
-        let f = cx.g.fds.get(fd).map_err(|_| Errno::ENOENT)?;
-        let path = f.borrow().path.clone();
-        path
-    } else {
-        let r = cx.k.vfs.resolve(&full, false)?;
-        cx.k.vfs.readlink(&r)?
-    };
-    let n = target.len().min(a[3] as usize);
-    cx.mem.write(a[2], &target.as_bytes()[..n])?;
+    let r = cx.k.vfs.resolve(&full, false)?;
+    let target = cx.k.vfs.readlink(&r)?;
+    put_link(cx, &target, a[2], a[3])
+}
+
+/// readlink's answer: as much of `target` as fits in the buffer, no NUL.
+pub fn put_link(cx: &mut Cx, target: &str, buf: u64, size: u64) -> SysResult<u64> {
+    let (a2, a3) = (buf, size);
+    let n = target.len().min(a3 as usize);
+    cx.mem.write(a2, &target.as_bytes()[..n])?;
     Ok(n as u64)
 }
 

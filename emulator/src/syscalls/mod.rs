@@ -12,6 +12,7 @@ pub mod fs;
 pub mod mem;
 pub mod poll;
 pub mod proc;
+pub mod procfs;
 pub mod sched;
 pub mod signal;
 pub mod time;
@@ -131,7 +132,7 @@ pub struct Cx<'a> {
 }
 
 /// The [`Cx`] of task `tid`.
-fn cx_of(m: &mut Machine, tid: Pid) -> Option<Cx<'_>> {
+pub(crate) fn cx_of(m: &mut Machine, tid: Pid) -> Option<Cx<'_>> {
     let Machine {
         k,
         tasks,
@@ -160,6 +161,10 @@ const CWD: u64 = fs::AT_FDCWD as u64;
 pub fn dispatch(m: &mut Machine, tid: Pid, sys: Sys, a: [u64; 6]) -> Outcome {
     use Sys::*;
     m.load(tid);
+    // Path calls whose path enters the Linux /proc, which is made from the process table.
+    if let Some(o) = procfs::intercept(m, tid, sys, a) {
+        return o;
+    }
     // Calls that act on the process table, on other processes, or on the registers.
     match sys {
         Fork => return proc::fork(m, tid, proc::SIGCHLD_EXIT, 0, [0; 3]),

@@ -149,8 +149,8 @@ pub fn sysinfo(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     let mut b = vec![0u8; 112];
     let up = cx.k.clock.ns / 1_000_000_000;
     b[0..8].copy_from_slice(&up.to_le_bytes());
-    b[32..40].copy_from_slice(&(1u64 << 30).to_le_bytes()); // totalram
-    b[40..48].copy_from_slice(&(1u64 << 29).to_le_bytes()); // freeram
+    b[32..40].copy_from_slice(&param::MEM_TOTAL.to_le_bytes()); // totalram
+    b[40..48].copy_from_slice(&param::MEM_FREE.to_le_bytes()); // freeram
     b[80..82].copy_from_slice(&1u16.to_le_bytes()); // procs
     b[104..108].copy_from_slice(&1u32.to_le_bytes()); // mem_unit
     cx.mem.write(a[0], &b)?;
@@ -732,6 +732,7 @@ pub fn execve(m: &mut Machine, tid: Pid, path: u64, argv: u64, envp: u64) -> Out
     };
     p.g.name = shown.rsplit('/').next().unwrap_or(shown).to_string();
     p.g.args = args;
+    p.g.env = env;
     p.g.exe = canon;
     p.g.image = image;
     p.g.fds.close_on_exec();
