@@ -132,7 +132,10 @@ pub fn walk(m: &Machine, caller: Pid, path: &str, follow_last: bool) -> SysResul
                 _ => {}
             }
         } else if let Kind::Fd(tgid, fd) = kind {
-            kind = Kind::Link(fd_link_text(m, tgid, fd).ok_or(Errno::ENOENT)?, fd_link_mode(m, tgid, fd));
+            kind = Kind::Link(
+                fd_link_text(m, tgid, fd).ok_or(Errno::ENOENT)?,
+                fd_link_mode(m, tgid, fd),
+            );
         }
     }
     if must_be_dir && kind != Kind::Dir {
@@ -251,7 +254,9 @@ pub fn stat(path: &str, kind: &Kind) -> FileStat {
     let (mode, size, nlink) = match kind {
         Kind::Dir => (vfs::S_IFDIR | 0o555, 0, 2),
         Kind::File => (vfs::S_IFREG | 0o444, 0, 1),
-        Kind::Link(t, mode) => (vfs::S_IFLNK | mode, t.len() as u64, 1),
+        // fs/proc/fd.c gives fd links the size 64; the other links of procfs show 0.
+        Kind::Link(_, mode) if is_fd_link(path) => (vfs::S_IFLNK | mode, 64, 1),
+        Kind::Link(_, mode) => (vfs::S_IFLNK | mode, 0, 1),
         Kind::Fd(..) => (vfs::S_IFLNK | 0o700, 0, 1),
     };
     FileStat {
@@ -262,6 +267,12 @@ pub fn stat(path: &str, kind: &Kind) -> FileStat {
         rdev: 0,
         mtime: param::FILE_TIME,
     }
+}
+
+/// `/proc/PID/fd/N` or `/proc/PID/task/TID/fd/N`.
+fn is_fd_link(path: &str) -> bool {
+    let parts: Vec<&str> = components(path).collect();
+    parts.len() >= 4 && parts[parts.len() - 2] == "fd"
 }
 
 fn entry(dir: &str, name: &str, dtype: u8) -> DirEntry {
@@ -993,6 +1004,25 @@ mod tests {
             let procs: Vec<&str> = s.lines().filter(|l| l.starts_with("processor")).collect();
             assert_eq!(procs, ["processor\t: 0", "processor\t: 1", "processor\t: 2"]);
         }
+    }
+
+    #[test]
+    fn stat_gives_fd_links_size_64_and_files_mode_0444() {
+        let link = Kind::Link("pipe:[3]".into(), 0o500);
+        let st = stat("/proc/7/fd/0", &link);
+        assert_eq!((st.mode, st.size), (vfs::S_IFLNK | 0o500, 64));
+        let st = stat("/proc/7/task/7/fd/12", &link);
+        assert_eq!(st.size, 64);
+        let st = stat("/proc/self", &Kind::Link("7".into(), 0o777));
+        assert_eq!((st.mode, st.size), (vfs::S_IFLNK | 0o777, 0));
+        assert_eq!(stat("/proc/7/stat", &Kind::File).mode, vfs::S_IFREG | 0o444);
+        assert_eq!(stat("/proc/7", &Kind::Dir).mode, vfs::S_IFDIR | 0o555);
+    }
+
+    #[test]
+    fn is_proc_path_takes_only_names_below_proc() {
+        assert!(is_proc_path("/proc") && is_proc_path("/proc/1/stat"));
+        assert!(!is_proc_path("/process") && !is_proc_path("pipe:[1]"));
     }
 
     #[test]

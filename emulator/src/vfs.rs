@@ -761,6 +761,33 @@ mod tests {
     }
 
     #[test]
+    fn walk_into_proc_hands_over_the_rest_of_the_path() {
+        let v = Vfs::new(&tmp_root());
+        let w = |p: &str, follow: bool| match v.walk(p, follow).expect("walk") {
+            Walk::Proc(rest) => rest,
+            Walk::Found(r) => panic!("{p} stayed in the root: {}", r.path),
+        };
+        assert_eq!(w("/proc/self/fd/../stat", true), "/proc/self/fd/../stat");
+        assert_eq!(w("/bin/../proc/1/", false), "/proc/1/");
+        // The /dev links lead into /proc, followed or not at their end as asked.
+        assert_eq!(w("/dev/stdin", true), "/proc/self/fd/0");
+        assert_eq!(w("/dev/fd/3", false), "/proc/self/fd/3");
+        assert!(matches!(
+            v.walk("/dev/stdin", false).expect("walk"),
+            Walk::Found(Resolved {
+                node: Node::MemSymlink(_),
+                ..
+            })
+        ));
+        // Below /proc the plain resolver finds nothing; /proc itself is a directory.
+        assert_eq!(v.resolve("/proc/1/stat", true).err(), Some(Errno::ENOENT));
+        assert!(matches!(
+            v.resolve("/proc", true).expect("proc").node,
+            Node::MemDir
+        ));
+    }
+
+    #[test]
     fn resolve_trailing_slash_needs_a_directory() {
         let v = Vfs::new(&tmp_root());
         assert_eq!(v.resolve("/data/a.txt/", false).err(), Some(Errno::ENOTDIR));
