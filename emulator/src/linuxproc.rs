@@ -390,7 +390,9 @@ pub fn render(m: &Machine, caller: Pid, path: &str) -> SysResult<Vec<u8>> {
             let g = m.groups.get(&tgid).ok_or(Errno::ENOENT)?;
             let t = m.tasks.get(&tid).ok_or(Errno::ENOENT)?;
             match rest {
-                ["cmdline"] => return Ok(nul_list(if t.state.is_zombie() { &[] } else { &g.args })),
+                ["cmdline"] => {
+                    return Ok(nul_list(if t.state.is_zombie() { &[] } else { &g.args }))
+                }
                 ["environ"] => return Ok(nul_list(&g.env)),
                 ["comm"] => format!("{}\n", comm(g)),
                 ["stat"] => pid_stat(m, t, g),
@@ -766,7 +768,11 @@ fn status(m: &Machine, t: &Task, g: &Group) -> String {
         }
     }
     let cpus = m.k.cpus;
-    let mask: u64 = if cpus >= 64 { u64::MAX } else { (1u64 << cpus) - 1 };
+    let mask: u64 = if cpus >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << cpus) - 1
+    };
     s += &format!(
         "Threads:\t{threads}\nSigQ:\t{}/{}\nSigPnd:\t{:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{:016x}\n\
          SigIgn:\t{ign:016x}\nSigCgt:\t{cgt:016x}\nCapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\n\
@@ -970,7 +976,8 @@ mod tests {
         let s = limits(&g);
         let lines: Vec<&str> = s.lines().collect();
         assert_eq!(lines.len(), 1 + param::RLIM_NLIMITS);
-        // Linux 6.1 on x86_64, `cat /proc/self/limits`, first two lines.
+        // Lines of a Linux `cat /proc/self/limits` (checked on a 6.18 host; the layout is
+        // fs/proc/base.c), with the guest's values.
         assert_eq!(
             lines[0],
             "Limit                     Soft Limit           Hard Limit           Units     "
@@ -992,7 +999,7 @@ mod tests {
     #[test]
     fn meminfo_rows_right_align_kb_in_eight_columns() {
         let s = meminfo();
-        // The layout of a Linux 6.1 /proc/meminfo line.
+        // The layout of a Linux /proc/meminfo line (a 6.18 host: "MemTotal:       24683584 kB").
         assert_eq!(s.lines().next(), Some("MemTotal:        1048576 kB"));
         assert!(s.lines().all(|l| l.ends_with(" kB") && l.len() >= 27));
     }
@@ -1002,7 +1009,10 @@ mod tests {
         for arch in [Arch::X86_64, Arch::Aarch64, Arch::Riscv64] {
             let s = cpuinfo(arch, 3);
             let procs: Vec<&str> = s.lines().filter(|l| l.starts_with("processor")).collect();
-            assert_eq!(procs, ["processor\t: 0", "processor\t: 1", "processor\t: 2"]);
+            assert_eq!(
+                procs,
+                ["processor\t: 0", "processor\t: 1", "processor\t: 2"]
+            );
         }
     }
 

@@ -153,8 +153,8 @@ fn stat(m: &Machine, hit: Hit) -> SysResult<vfs::FileStat> {
                 .fds
                 .get(fd)
                 .map_err(|_| Errno::ENOENT)?;
-            let st = fs::fstat_file(&m.k, &f.borrow());
-            st
+            let f = f.borrow();
+            fs::fstat_file(&m.k, &f)
         }
         Hit::Proc(p, k) => Ok(linuxproc::stat(&p, &k)),
     }
