@@ -383,3 +383,28 @@ fn environ_and_cmdline_are_nul_separated_as_natively() {
         b"",
     );
 }
+
+#[test]
+fn proc_reads_same_run_twice_same_digest() {
+    // Everything /proc shows is a function of the run: two runs print the same and end
+    // with the same digest.
+    let root = guest_root().display().to_string();
+    let script = "sleep 3 & cat /proc/self/stat /proc/$!/status /proc/uptime /proc/stat; \
+                  ps; ls -l /proc/self/fd/; kill $!";
+    let run = || {
+        let out = run_glass(&[
+            "run", "--digest", "--root", &root, "--", "/bin/sh", "-c", script,
+        ]);
+        assert!(out.status.success(), "{}", show(&out.stderr));
+        (out.stdout, out.stderr)
+    };
+    let (a, b) = (run(), run());
+    let out = String::from_utf8_lossy(&a.0);
+    assert!(
+        out.contains(" (cat) R ") && out.contains("Name:\tsleep\nUmask:"),
+        "{out}"
+    );
+    assert_eq!(show(&a.0), show(&b.0));
+    assert!(String::from_utf8_lossy(&a.1).contains("glass: digest "));
+    assert_eq!(show(&a.1), show(&b.1));
+}
