@@ -804,7 +804,8 @@ fn cpu_mask_hex(mask: u64) -> String {
 /// address order, from the same segment list as the 9P `segment` file
 /// (`AddressSpace::plan9_order`). The program's Text and Data show its path (on the
 /// root's device 00:2a, the inode stat shows); the Bss, which the break grows, shows as
-/// `[heap]`; mapping offsets are not kept and show as 0.
+/// `[heap]`, the sigreturn trampoline page as `[vdso]`; mapping offsets are not kept and
+/// show as 0.
 fn maps(m: &Machine, g: &Group) -> String {
     use proc_model::machine::SegKind;
     let Some(s) = m.spaces.get(&g.space) else {
@@ -815,6 +816,9 @@ fn maps(m: &Machine, g: &Group) -> String {
     let mut out = String::new();
     for seg in segs {
         let (name, dev, ino) = match seg.kind {
+            // The sigreturn trampoline page glass maps where aarch64 and riscv64 Linux
+            // use the vDSO's (param::SIGTRAMP_ADDR).
+            SegKind::Text if seg.start == param::SIGTRAMP_ADDR => ("[vdso]".to_string(), 0, 0),
             SegKind::Text | SegKind::Data => (g.exe.clone(), 0x2a, vfs::path_ino(&g.exe)),
             SegKind::Bss => ("[heap]".to_string(), 0, 0),
             SegKind::Stack => ("[stack]".to_string(), 0, 0),

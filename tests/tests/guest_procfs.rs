@@ -209,9 +209,18 @@ fn cpuinfo_lists_one_processor_per_guest_cpu() {
 
 #[test]
 fn maps_agrees_with_the_9p_segment_file() {
+    maps_against_segment("/bin/busybox");
+}
+
+#[test]
+fn maps_of_an_aarch64_process_agrees_with_the_9p_segment_file() {
+    maps_against_segment("/aarch64/bin/busybox");
+}
+
+fn maps_against_segment(busybox: &str) {
     // cat (pid 1) prints its own maps, then waits on the console: its address space stays
     // as it was while the 9P segment file of the same process is read.
-    let mut m = ServedMachine::start_piped(&["--", "/bin/cat", "/proc/self/maps", "-"]);
+    let mut m = ServedMachine::start_piped(&["--", busybox, "cat", "/proc/self/maps", "-"]);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while !m.stdout().contains("[stack]") {
         assert!(
@@ -260,7 +269,10 @@ fn maps_agrees_with_the_9p_segment_file() {
         assert_eq!(f[2].len(), 8, "{l:?}");
         assert!(f[3].len() == 5 && f[3].as_bytes()[2] == b':', "{l:?}");
     }
-    assert!(maps.lines().any(|l| l.ends_with(" /bin/busybox")), "{maps}");
+    assert!(
+        maps.lines().any(|l| l.ends_with(&format!(" {busybox}"))),
+        "{maps}"
+    );
 }
 
 #[test]
