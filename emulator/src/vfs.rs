@@ -135,9 +135,10 @@ pub struct Fifo {
     pub pipe: crate::pipe::PipeRef,
     pub r_counter: u64,
     pub w_counter: u64,
-    /// Tasks inside a blocking open, by tid: the partner counter they saw when they began.
-    /// A task found here when its open is run again has already been counted as an end.
-    pub waiting: BTreeMap<u32, u64>,
+    /// Tasks inside a blocking open, by tid: whether they open it for reading, and the
+    /// partner counter they saw when they began. A task found here when its open is run
+    /// again has already been counted as an end.
+    pub waiting: BTreeMap<u32, (bool, u64)>,
 }
 
 pub type FifoRef = Rc<RefCell<Fifo>>;

@@ -521,12 +521,13 @@ fn open_fifo(
             seen,
         })
     };
-    if let Some(seen) = fi.waiting.remove(&tid) {
+    let again = fi.waiting.get(&tid).filter(|w| w.0 == reading).map(|w| w.1);
+    if let Some(seen) = again {
         // Run again after waiting: this task is already one of the ends.
         if partner(&fi) == seen {
-            fi.waiting.insert(tid, seen);
             return Err(wait(seen));
         }
+        fi.waiting.remove(&tid);
     } else {
         let partners = if reading {
             pp.borrow().writers
@@ -545,7 +546,7 @@ fn open_fifo(
         }
         if partners == 0 && !nonblock {
             let seen = partner(&fi);
-            fi.waiting.insert(tid, seen);
+            fi.waiting.insert(tid, (reading, seen));
             return Err(wait(seen));
         }
     }
@@ -562,7 +563,8 @@ fn open_fifo(
 
 /// mknodat(dirfd, path, mode, dev) (mknod(2)): a FIFO or a regular file in the overlay;
 /// device nodes need CAP_MKNOD, which the guest is not given (EPERM, as for an
-/// unprivileged Linux user), and sockets are not modelled (EPERM too).
+/// unprivileged Linux user), and sockets are not modelled (EPERM too); an unknown type is
+/// EINVAL.
 pub fn mknodat(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     let path = guest_path(cx.mem, a[1])?;
     let mode = a[2] as u32;
@@ -582,7 +584,9 @@ pub fn mknodat(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
             cx.k.vfs.mkfifo(&full, perm, id)?;
             Ok(0)
         }
-        vfs::S_IFCHR | vfs::S_IFBLK | vfs::S_IFSOCK => Err(Errno::EPERM),
+        // An unprivileged Linux user gets EPERM for devices and directories (checked
+        // natively); a socket would be made, but sockets are not modelled.
+        vfs::S_IFCHR | vfs::S_IFBLK | vfs::S_IFDIR | vfs::S_IFSOCK => Err(Errno::EPERM),
         _ => Err(Errno::EINVAL),
     }
 }
@@ -1126,4 +1130,129 @@ pub fn statfs(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     }
     cx.mem.write(a[1], &b)?;
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syscalls::testing::Bench;
+
+    const PATH: u64 = 0x10000;
+
+    fn open(b: &mut Bench, flags: u32) -> Outcome {
+        openat(&mut b.cx(), [AT_FDCWD as u64, PATH, u64::from(flags), 0, 0, 0])
+    }
+
+    /// fifo(7), checked natively: a non-blocking writer with no reader is ENXIO, a
+    /// non-blocking reader opens at once, then a non-blocking writer opens too; a blocking
+    /// reader with no writer waits.
+    #[test]
+    fn fifo_open_waits_or_fails_as_fifo7_says() {
+        let mut b = Bench::new();
+        b.cstr(PATH, "/tmp/p");
+        let mode = u64::from(vfs::S_IFIFO | 0o644);
+        let mk = |b: &mut Bench| mknodat(&mut b.cx(), [AT_FDCWD as u64, PATH, mode, 0, 0, 0]);
+        assert_eq!(mk(&mut b), Ok(0));
+        assert_eq!(mk(&mut b), Err(Errno::EEXIST));
+        let ret = |o: Outcome| match o {
+            Outcome::Ret(v) => v as i64,
+            o => panic!("not a return: {o:?}"),
+        };
+        assert_eq!(
+            ret(open(&mut b, O_WRONLY | O_NONBLOCK)),
+            -i64::from(Errno::ENXIO.0)
+        );
+        assert!(matches!(
+            open(&mut b, O_RDONLY),
+            Outcome::Block(crate::machine::Wait::FifoOpen { reading: true, .. })
+        ));
+        // The waiting reader counts as a reader: a writer (another task) opens at once.
+        let reader = b.t.tid;
+        b.t.tid = crate::machine::Pid(reader.0 + 1);
+        assert_eq!(ret(open(&mut b, O_WRONLY | O_NONBLOCK)), 3);
+        // Run again, the waiting open finds its partner.
+        b.t.tid = reader;
+        assert_eq!(ret(open(&mut b, O_RDONLY)), 4);
+        assert_eq!(ret(open(&mut b, O_RDONLY | O_NONBLOCK)), 5);
+        let st = |b: &mut Bench, fd: i32| {
+            let f = b.g.fds.get(fd).expect("open fd");
+            let f = f.borrow();
+            fstat_file(&b.k, &f).expect("fstat").mode
+        };
+        assert_eq!(st(&mut b, 3), vfs::S_IFIFO | 0o644);
+    }
+
+    /// Native mknod(2) as an unprivileged user: devices and directories EPERM, a regular
+    /// file made.
+    #[test]
+    fn mknod_devices_are_eperm_and_regular_files_made() {
+        let mut b = Bench::new();
+        for (name, ty, want) in [
+            ("/tmp/c", vfs::S_IFCHR, Err(Errno::EPERM)),
+            ("/tmp/b", vfs::S_IFBLK, Err(Errno::EPERM)),
+            ("/tmp/d", vfs::S_IFDIR, Err(Errno::EPERM)),
+            ("/tmp/r", vfs::S_IFREG, Ok(0)),
+            ("/tmp/z", 0, Ok(0)),
+        ] {
+            b.cstr(PATH, name);
+            let a = [AT_FDCWD as u64, PATH, u64::from(ty | 0o600), 0x103, 0, 0];
+            assert_eq!(mknodat(&mut b.cx(), a), want, "{name}");
+        }
+        let r = b.k.vfs.resolve("/tmp/z", true).expect("made");
+        assert_eq!(b.k.vfs.stat(&r).expect("stat").mode, vfs::S_IFREG | 0o600);
+    }
+
+    /// utimensat(2): UTIME_OMIT keeps a time, UTIME_NOW takes the clock's, a bad tv_nsec
+    /// is EINVAL; stat reports the nanoseconds.
+    #[test]
+    fn utimensat_sets_omits_and_takes_now() {
+        let mut b = Bench::new();
+        b.cstr(PATH, "/tmp/f");
+        let fd = ret_of(openat(
+            &mut b.cx(),
+            [AT_FDCWD as u64, PATH, u64::from(O_CREAT | O_WRONLY), 0o644, 0, 0],
+        ));
+        assert_eq!(fd, 3);
+        b.k.vfs.now = 2_000_000_000_123;
+        const TIMES: u64 = PATH + 0x1000;
+        let ts = |b: &mut Bench, a: (i64, u64), m: (i64, u64)| {
+            let mut v = Vec::new();
+            for (s, n) in [a, m] {
+                v.extend_from_slice(&s.to_le_bytes());
+                v.extend_from_slice(&n.to_le_bytes());
+            }
+            b.mem.write(TIMES, &v).expect("bench memory");
+        };
+        const NOW: u64 = (1 << 30) - 1;
+        const OMIT: u64 = (1 << 30) - 2;
+        ts(&mut b, (7, 5), (0, OMIT));
+        let call = |b: &mut Bench| {
+            utimensat(&mut b.cx(), [AT_FDCWD as u64, PATH, TIMES, 0, 0, 0])
+        };
+        assert_eq!(call(&mut b), Ok(0));
+        let times = |b: &Bench| {
+            let r = b.k.vfs.resolve("/tmp/f", true).expect("resolve");
+            b.k.vfs.stat(&r).expect("stat").times
+        };
+        let t = times(&b);
+        assert_eq!((t.atime, t.ctime), (7_000_000_005, 2_000_000_000_123));
+        assert_eq!(t.mtime, 1_735_689_600 * 1_000_000_000, "mtime was omitted");
+        ts(&mut b, (0, OMIT), (0, NOW));
+        assert_eq!(call(&mut b), Ok(0));
+        assert_eq!(times(&b).mtime, 2_000_000_000_123);
+        assert_eq!(times(&b).atime, 7_000_000_005);
+        ts(&mut b, (0, 1_000_000_000), (0, 0));
+        assert_eq!(call(&mut b), Err(Errno::EINVAL));
+        // futimens: a NULL path names the fd; NULL times is now for both.
+        b.k.vfs.now += 1;
+        assert_eq!(utimensat(&mut b.cx(), [3, 0, 0, 0, 0, 0]), Ok(0));
+        assert_eq!(times(&b), vfs::Times::at(2_000_000_000_124));
+    }
+
+    fn ret_of(o: Outcome) -> u64 {
+        match o {
+            Outcome::Ret(v) => v,
+            o => panic!("not a return: {o:?}"),
+        }
+    }
 }
