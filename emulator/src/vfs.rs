@@ -1202,7 +1202,9 @@ mod tests {
             .collect();
         assert!(names.contains(&b"h\xff".to_vec()), "{names:?}");
         assert!(names.contains(&b"o\xfe".to_vec()), "{names:?}");
-        let h = v.resolve(&from_guest(b"/data/h\xff"), true).expect("host file");
+        let h = v
+            .resolve(&from_guest(b"/data/h\xff"), true)
+            .expect("host file");
         assert!(matches!(h.node, Node::HostFile(_)));
         assert!(v.resolve(&name, true).is_ok());
     }
@@ -1230,7 +1232,11 @@ mod tests {
     #[test]
     fn dir_link_count_is_two_plus_subdirectories() {
         let mut v = Vfs::new(&tmp_root());
-        let nlink = |v: &Vfs, p: &str| v.stat(&v.resolve(p, true).expect("resolve")).expect("stat").nlink;
+        let nlink = |v: &Vfs, p: &str| {
+            v.stat(&v.resolve(p, true).expect("resolve"))
+                .expect("stat")
+                .nlink
+        };
         // /data holds the host's sub/ and files.
         assert_eq!(nlink(&v, "/data"), 3);
         v.mkdir("/data/new", 0o755).expect("mkdir");
@@ -1249,11 +1255,18 @@ mod tests {
         v.now = fixed + 5 * NS + 7;
         let f = v.create_file("/data/new", 0o644);
         assert_eq!(t(&v, "/data/new"), Times::at(fixed + 5 * NS + 7));
-        assert_eq!(t(&v, "/data").mtime, fixed + 5 * NS + 7, "the parent changed");
+        assert_eq!(
+            t(&v, "/data").mtime,
+            fixed + 5 * NS + 7,
+            "the parent changed"
+        );
         v.now += NS;
         v.touch_file(&f);
         let w = t(&v, "/data/new");
-        assert_eq!((w.atime, w.mtime, w.ctime), (fixed + 5 * NS + 7, v.now, v.now));
+        assert_eq!(
+            (w.atime, w.mtime, w.ctime),
+            (fixed + 5 * NS + 7, v.now, v.now)
+        );
         // utimensat: one time set, the other left (UTIME_OMIT); ctime is now.
         v.now += NS;
         let r = v.resolve("/data/a.txt", true).expect("resolve");
@@ -1279,7 +1292,10 @@ mod tests {
             panic!("not a fifo: {:?}", r.node)
         };
         let p = f.borrow().pipe.clone();
-        assert_eq!((p.borrow().readers, p.borrow().writers, p.borrow().id), (0, 0, 9));
+        assert_eq!(
+            (p.borrow().readers, p.borrow().writers, p.borrow().id),
+            (0, 0, 9)
+        );
         let d = v.resolve("/data", true).expect("resolve");
         let e = v.list_dir(&d).expect("list");
         assert_eq!(e.iter().find(|e| e.name == "p").map(|e| e.dtype), Some(1));

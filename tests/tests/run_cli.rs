@@ -83,7 +83,12 @@ fn run_non_utf8_argv_and_env_reach_the_guest_as_bytes() {
         .output()
         .expect("glass");
     assert!(native.status.success(), "{}", show(&native.stderr));
-    assert_eq!(show(&glass.stdout), show(&native.stdout), "{}", show(&glass.stderr));
+    assert_eq!(
+        show(&glass.stdout),
+        show(&native.stdout),
+        "{}",
+        show(&glass.stderr)
+    );
     assert!(
         show(&native.stdout).contains("61 ff 62 c3 28 7c fe ff 20 7a"),
         "{}",

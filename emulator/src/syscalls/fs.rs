@@ -502,12 +502,7 @@ fn open_inner(cx: &mut Cx, a: [u64; 6]) -> Result<u64, Outcome> {
 /// open at once, O_NONBLOCK writes with no reader fail with ENXIO. Data then goes through
 /// the FIFO's pipe as through any pipe. O_RDWR opens at once as a reader (Linux counts it
 /// as both ends; a description here is one end).
-fn open_fifo(
-    cx: &mut Cx,
-    fifo: &vfs::FifoRef,
-    path: String,
-    flags: u32,
-) -> Result<u64, Outcome> {
+fn open_fifo(cx: &mut Cx, fifo: &vfs::FifoRef, path: String, flags: u32) -> Result<u64, Outcome> {
     let tid = cx.t.tid.0;
     let reading = flags & O_ACCMODE != O_WRONLY;
     let nonblock = flags & O_NONBLOCK != 0 || flags & O_ACCMODE == O_RDWR;
@@ -640,7 +635,9 @@ fn fstat_file(k: &Kernel, f: &OpenFile) -> SysResult<FileStat> {
         // `pipe:[N]`) the pipe.
         FileKind::PipeRead(_) | FileKind::PipeWrite(_)
             if f.path.starts_with('/')
-                && k.vfs.resolve(&f.path, false).is_ok_and(|r| matches!(r.node, Node::Fifo(_))) =>
+                && k.vfs
+                    .resolve(&f.path, false)
+                    .is_ok_and(|r| matches!(r.node, Node::Fifo(_))) =>
         {
             let r = k.vfs.resolve(&f.path, false)?;
             k.vfs.stat(&r)
@@ -1140,7 +1137,10 @@ mod tests {
     const PATH: u64 = 0x10000;
 
     fn open(b: &mut Bench, flags: u32) -> Outcome {
-        openat(&mut b.cx(), [AT_FDCWD as u64, PATH, u64::from(flags), 0, 0, 0])
+        openat(
+            &mut b.cx(),
+            [AT_FDCWD as u64, PATH, u64::from(flags), 0, 0, 0],
+        )
     }
 
     /// fifo(7), checked natively: a non-blocking writer with no reader is ENXIO, a
@@ -1210,7 +1210,14 @@ mod tests {
         b.cstr(PATH, "/tmp/f");
         let fd = ret_of(openat(
             &mut b.cx(),
-            [AT_FDCWD as u64, PATH, u64::from(O_CREAT | O_WRONLY), 0o644, 0, 0],
+            [
+                AT_FDCWD as u64,
+                PATH,
+                u64::from(O_CREAT | O_WRONLY),
+                0o644,
+                0,
+                0,
+            ],
         ));
         assert_eq!(fd, 3);
         b.k.vfs.now = 2_000_000_000_123;
@@ -1226,9 +1233,7 @@ mod tests {
         const NOW: u64 = (1 << 30) - 1;
         const OMIT: u64 = (1 << 30) - 2;
         ts(&mut b, (7, 5), (0, OMIT));
-        let call = |b: &mut Bench| {
-            utimensat(&mut b.cx(), [AT_FDCWD as u64, PATH, TIMES, 0, 0, 0])
-        };
+        let call = |b: &mut Bench| utimensat(&mut b.cx(), [AT_FDCWD as u64, PATH, TIMES, 0, 0, 0]);
         assert_eq!(call(&mut b), Ok(0));
         let times = |b: &Bench| {
             let r = b.k.vfs.resolve("/tmp/f", true).expect("resolve");
