@@ -265,7 +265,7 @@ pub fn stat(path: &str, kind: &Kind) -> FileStat {
         nlink,
         size,
         rdev: 0,
-        mtime: param::FILE_TIME,
+        times: vfs::Times::at(param::FILE_TIME * 1_000_000_000),
     }
 }
 

@@ -328,8 +328,9 @@ pub fn load(
         cpu.write(*sp, b).map_err(|_| map_err("stack write", *sp))?;
         Ok(*sp)
     };
+    // Strings reach the guest as the bytes they stand for (vfs::to_guest).
     let cstr = |s: &str| {
-        let mut v = s.as_bytes().to_vec();
+        let mut v = crate::vfs::to_guest(s);
         v.push(0);
         v
     };

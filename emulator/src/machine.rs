@@ -61,6 +61,12 @@ pub struct Config {
     pub sched_seed: Option<u64>,
     /// CPUs the guest sees (1 to 64).
     pub cpus: u32,
+    /// The virtual wall clock's start, in nanoseconds since the Unix epoch (`--epoch`;
+    /// default 2025-01-01T00:00:00Z, `param::EPOCH_BASE_SECS`).
+    pub epoch_ns: u64,
+    /// Files of the root show their host modification times (`--root-times host`) instead
+    /// of the fixed `param::FILE_TIME`.
+    pub root_times_host: bool,
 }
 
 impl MachineError {
@@ -89,6 +95,8 @@ impl Config {
             hang: false,
             sched_seed: None,
             cpus: 1,
+            epoch_ns: param::EPOCH_BASE_SECS * 1_000_000_000,
+            root_times_host: false,
         }
     }
 }
@@ -181,6 +189,8 @@ pub struct Kernel {
     pub futex_seq: u64,
     /// CPUs the guest sees (`--cpus`).
     pub cpus: u32,
+    /// CLOCK_REALTIME at virtual time zero, in nanoseconds since the Unix epoch (`--epoch`).
+    pub epoch_ns: u64,
 }
 
 impl Kernel {
@@ -263,6 +273,7 @@ impl Kernel {
             next_pipe: 1,
             futex_seq: 0,
             cpus: 1,
+            epoch_ns: param::EPOCH_BASE_SECS * 1_000_000_000,
         }
     }
 }
@@ -413,7 +424,8 @@ impl Machine {
         if !config.root.is_dir() {
             return Err(MachineError::Root(config.root.clone()));
         }
-        let vfs = Vfs::new(&config.root);
+        let mut vfs = Vfs::new(&config.root);
+        vfs.host_times = config.root_times_host;
         let trace = match &config.trace {
             Some(path) => Trace::to_file(path).map_err(|err| MachineError::Trace {
                 path: path.clone(),
@@ -423,6 +435,7 @@ impl Machine {
         };
         let mut k = Kernel::new(vfs, config.seed, console, trace);
         k.cpus = config.cpus.clamp(1, 64);
+        k.epoch_ns = config.epoch_ns;
         let prog_err = |reason: String| MachineError::Program {
             program: config.program.clone(),
             reason,

@@ -71,6 +71,12 @@ impl PState {
 pub enum Wait {
     PipeRead(PipeRef),
     PipeWrite(PipeRef),
+    /// open of a FIFO: the other end to be opened (its open counter to move from `seen`).
+    FifoOpen {
+        fifo: crate::vfs::FifoRef,
+        reading: bool,
+        seen: u64,
+    },
     /// wait4/waitid: a child to change state.
     Child,
     /// vfork: the child to exec or exit.
@@ -110,7 +116,7 @@ impl Wait {
             Wait::PipeWrite(_) => "Pwrite",
             Wait::Child | Wait::Vfork(_) => "Await",
             Wait::Until(_) => "Sleep",
-            Wait::Signal | Wait::Futex { .. } => "Rendez",
+            Wait::Signal | Wait::Futex { .. } | Wait::FifoOpen { .. } => "Rendez",
             Wait::Poll(..) | Wait::Epoll(..) => "Poll",
             Wait::GroupExit => "Moribund",
         }
@@ -121,7 +127,11 @@ impl Wait {
     pub fn restartable(&self) -> bool {
         matches!(
             self,
-            Wait::PipeRead(_) | Wait::PipeWrite(_) | Wait::Child | Wait::Console
+            Wait::PipeRead(_)
+                | Wait::PipeWrite(_)
+                | Wait::Child
+                | Wait::Console
+                | Wait::FifoOpen { .. }
         )
     }
 
@@ -134,6 +144,12 @@ impl Wait {
             Wait::PipeWrite(pp) => {
                 format!("writing pipe:[{}] (full, readers open)", pp.borrow().id)
             }
+            Wait::FifoOpen { fifo, reading, .. } => format!(
+                "opening fifo pipe:[{}] for {} (no {} yet)",
+                fifo.borrow().pipe.borrow().id,
+                if *reading { "reading" } else { "writing" },
+                if *reading { "writer" } else { "reader" },
+            ),
             Wait::Child => "waiting for a child".into(),
             Wait::Vfork(c) => format!("waiting for vfork child {}", c.0),
             Wait::Until(_) => "sleeping".into(),

@@ -100,11 +100,12 @@ fn info(m: &Machine, p: ProcRef) -> ProcInfo {
         slot: t.tid.0,
         ppid: g.ppid,
         noteid: t.p9.noteid,
-        name: g.name.clone(),
+        // 9P's text files show guest bytes that are not UTF-8 as U+FFFD.
+        name: vfs::guest_display(&g.name),
         user: t.p9.user.clone(),
         state,
         arch: p.s.cpu.arch,
-        args: g.args.clone(),
+        args: g.args.iter().map(|a| vfs::guest_display(a)).collect(),
         times_ms: [
             ms(t.blocks * param::NS_PER_BLOCK),
             ms(t.syscalls * param::NS_PER_SYSCALL),
@@ -147,7 +148,7 @@ fn fd_table(g: &Group) -> FdTable {
                 FileKind::Console(Console::Stdin | Console::Stdout | Console::Stderr) => {
                     "/dev/cons".to_string()
                 }
-                _ => f.path.clone(),
+                _ => vfs::guest_display(&f.path),
             };
             FdEntry {
                 fd: fd as u32,
@@ -166,7 +167,7 @@ fn fd_table(g: &Group) -> FdTable {
         })
         .collect();
     FdTable {
-        cwd: g.cwd.clone(),
+        cwd: vfs::guest_display(&g.cwd),
         fds,
     }
 }
@@ -418,7 +419,7 @@ impl proc_model::machine::Machine for ProcHandle {
                     path: vfs::path_ino(&p.g.exe),
                 },
                 bytes: p.g.image.clone(),
-                name: p.g.exe.clone(),
+                name: vfs::guest_display(&p.g.exe),
             })
         })
     }

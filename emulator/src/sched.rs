@@ -153,6 +153,14 @@ impl Machine {
         let holds = match w {
             Wait::PipeRead(pp) => pp.borrow().read_ready(),
             Wait::PipeWrite(pp) => pp.borrow().write_ready(),
+            Wait::FifoOpen {
+                fifo,
+                reading,
+                seen,
+            } => {
+                let f = fifo.borrow();
+                (if *reading { f.w_counter } else { f.r_counter }) != *seen
+            }
             Wait::Child => {
                 let mut kids = self.groups.values().filter(|g| g.ppid == tid);
                 let mut any = false;

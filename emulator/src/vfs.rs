@@ -2,15 +2,85 @@
 //! overlay that takes every guest write (the host is never touched), plus device nodes.
 //! Path resolution follows Linux path_resolution(7): symlinks are followed inside the root
 //! (an absolute target restarts at the guest root), `..` never climbs above `/`.
-//! Everything a guest can observe is a function of the root's contents, never of the host:
-//! listings are sorted, inode numbers are hashes of guest paths, times are fixed.
+//! Everything a guest can observe is a function of the root's contents and the guest's own
+//! actions, never of the host: listings are sorted, inode numbers are hashes of guest paths,
+//! root files have a fixed time (unless `--root-times host`), and what the guest writes takes
+//! its times from the virtual clock (stat(2) field semantics: inode(7)).
+//!
+//! Guest names are bytes (Linux file names are any bytes but `/` and NUL). They are held as
+//! Rust `String`s through a lossless mapping ([`from_guest`] / [`to_guest`]) so that every
+//! byte string survives the round trip; the host root is reached through the same bytes.
 
 use crate::errno::{Errno, SysResult};
 use crate::param;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+
+/// First of the 256 code points that stand for single guest bytes which are not (part of)
+/// valid UTF-8: byte `b` is held as `ESCAPE_BASE + b`. These are the last 256 code points of
+/// plane 16 (a private-use plane); a guest string that really holds one of them in UTF-8 has
+/// each of its four bytes escaped, so the mapping stays one-to-one.
+const ESCAPE_BASE: u32 = 0x10_FF00;
+
+/// A guest byte string (path, argv or environment string) as held inside the machine.
+pub fn from_guest(b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len());
+    let escape = |out: &mut String, bytes: &[u8]| {
+        for &x in bytes {
+            out.push(char::from_u32(ESCAPE_BASE + u32::from(x)).unwrap_or('\u{fffd}'));
+        }
+    };
+    for chunk in b.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if u32::from(c) >= ESCAPE_BASE {
+                let mut buf = [0u8; 4];
+                escape(&mut out, c.encode_utf8(&mut buf).as_bytes());
+            } else {
+                out.push(c);
+            }
+        }
+        escape(&mut out, chunk.invalid());
+    }
+    out
+}
+
+/// The guest bytes a string held by the machine stands for (inverse of [`from_guest`]).
+pub fn to_guest(s: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    for c in s.chars() {
+        let u = u32::from(c);
+        if u >= ESCAPE_BASE {
+            out.push((u - ESCAPE_BASE) as u8);
+        } else {
+            let mut buf = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+        }
+    }
+    out
+}
+
+/// The guest string as text for a reader (9P text files, messages): escaped bytes shown as
+/// U+FFFD, as a lossy UTF-8 decoding of the guest bytes would.
+pub fn guest_display(s: &str) -> String {
+    String::from_utf8_lossy(&to_guest(s)).into_owned()
+}
+
+/// How long the guest bytes of `s` are.
+fn guest_len(s: &str) -> usize {
+    s.chars()
+        .map(|c| {
+            if u32::from(c) >= ESCAPE_BASE {
+                1
+            } else {
+                c.len_utf8()
+            }
+        })
+        .sum()
+}
 
 /// Linux file type bits (include/uapi/linux/stat.h).
 pub const S_IFMT: u32 = 0o170000;
@@ -19,6 +89,11 @@ pub const S_IFDIR: u32 = 0o040000;
 pub const S_IFLNK: u32 = 0o120000;
 pub const S_IFCHR: u32 = 0o020000;
 pub const S_IFIFO: u32 = 0o010000;
+pub const S_IFBLK: u32 = 0o060000;
+pub const S_IFSOCK: u32 = 0o140000;
+
+/// Nanoseconds in a second.
+const NS: i64 = 1_000_000_000;
 
 /// Maximum symlinks followed in one resolution (Linux MAXSYMLINKS).
 const MAX_SYMLINKS: usize = 40;
@@ -52,12 +127,55 @@ impl DevKind {
 /// A file held in the overlay.
 pub type MemFile = Rc<RefCell<Vec<u8>>>;
 
+/// A named pipe (fifo(7)): the pipe its openers share, and the counts of opens of each end
+/// ever made, which an opener waiting for its partner watches (Linux fs/pipe.c r_counter,
+/// w_counter).
+#[derive(Debug)]
+pub struct Fifo {
+    pub pipe: crate::pipe::PipeRef,
+    pub r_counter: u64,
+    pub w_counter: u64,
+    /// Tasks inside a blocking open, by tid: whether they open it for reading, and the
+    /// partner counter they saw when they began. A task found here when its open is run
+    /// again has already been counted as an end.
+    pub waiting: BTreeMap<u32, (bool, u64)>,
+}
+
+pub type FifoRef = Rc<RefCell<Fifo>>;
+
+/// Access, modification and status-change times of a file, in nanoseconds since the Unix
+/// epoch (stat(2) st_atim, st_mtim, st_ctim).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Times {
+    pub atime: i64,
+    pub mtime: i64,
+    pub ctime: i64,
+}
+
+impl Times {
+    /// All three times at one instant.
+    pub fn at(ns: i64) -> Times {
+        Times {
+            atime: ns,
+            mtime: ns,
+            ctime: ns,
+        }
+    }
+}
+
+/// A time in nanoseconds as (seconds, nanoseconds) with the nanoseconds in 0..1e9, as a
+/// struct timespec holds it (negative times round the seconds down).
+pub fn split_ns(ns: i64) -> (i64, u64) {
+    (ns.div_euclid(NS), ns.rem_euclid(NS) as u64)
+}
+
 #[derive(Clone, Debug)]
 enum OvNode {
     Dir,
     File(MemFile),
     Symlink(String),
     Dev(DevKind),
+    Fifo(FifoRef),
     /// The host object at this path was deleted by the guest.
     Deleted,
 }
@@ -72,6 +190,7 @@ pub enum Node {
     MemDir,
     MemSymlink(String),
     Dev(DevKind),
+    Fifo(FifoRef),
 }
 
 /// The guest-visible attributes of a file (what stat(2) reports).
@@ -82,7 +201,7 @@ pub struct FileStat {
     pub nlink: u32,
     pub size: u64,
     pub rdev: u64,
-    pub mtime: i64,
+    pub times: Times,
 }
 
 /// A resolved path: its canonical guest path and what it names.
@@ -105,8 +224,20 @@ pub enum Walk {
 pub struct DirEntry {
     pub name: String,
     pub ino: u64,
-    /// DT_* type (include/linux/fs_types.h): DT_DIR 4, DT_REG 8, DT_LNK 10, DT_CHR 2.
+    /// DT_* type (include/linux/fs_types.h): DT_DIR 4, DT_REG 8, DT_LNK 10, DT_CHR 2,
+    /// DT_FIFO 1.
     pub dtype: u8,
+}
+
+/// The DT_* type getdents64 shows for a node.
+fn dtype_of(node: &Node) -> u8 {
+    match node {
+        Node::HostDir(_) | Node::MemDir => 4,
+        Node::HostSymlink(_) | Node::MemSymlink(_) => 10,
+        Node::Dev(_) => 2,
+        Node::Fifo(_) => 1,
+        Node::HostFile(_) | Node::MemFile(_) => 8,
+    }
 }
 
 pub struct Vfs {
@@ -119,6 +250,15 @@ pub struct Vfs {
     /// count, by the address of its contents. Each entry lives while the file has a name,
     /// and a name holds the contents, so no address is reused while its entry is here.
     files: std::collections::HashMap<usize, FileMeta>,
+    /// Times of everything but overlay files (which keep theirs in [`FileMeta`]) that the
+    /// guest changed, by path; paths not here show [`Vfs::root_times`].
+    times: BTreeMap<String, Times>,
+    /// The virtual wall-clock time of the system call in progress, in nanoseconds since the
+    /// Unix epoch: what files created or changed now are stamped with.
+    pub now: i64,
+    /// Root files show their host file's modification time (`--root-times host`) instead of
+    /// the fixed [`param::FILE_TIME`].
+    pub host_times: bool,
 }
 
 /// The inode part of an overlay file: what its hard links share.
@@ -129,6 +269,7 @@ struct FileMeta {
     /// The inode number every name shows: that of the path the file was created (or copied
     /// up) at, so a file never linked keeps its path-derived number.
     ino: u64,
+    times: Times,
 }
 
 fn file_key(f: &MemFile) -> usize {
@@ -202,6 +343,9 @@ impl Vfs {
             overlay,
             modes: BTreeMap::new(),
             files: Default::default(),
+            times: BTreeMap::new(),
+            now: param::FILE_TIME * NS,
+            host_times: false,
         }
     }
 
@@ -212,7 +356,7 @@ impl Vfs {
     fn host_path(&self, guest: &str) -> PathBuf {
         let mut p = self.host_root.clone();
         for c in components(guest) {
-            p.push(c);
+            p.push(OsStr::from_bytes(&to_guest(c)));
         }
         p
     }
@@ -225,6 +369,7 @@ impl Vfs {
                 OvNode::File(f) => Some(Node::MemFile(f.clone())),
                 OvNode::Symlink(t) => Some(Node::MemSymlink(t.clone())),
                 OvNode::Dev(d) => Some(Node::Dev(*d)),
+                OvNode::Fifo(f) => Some(Node::Fifo(f.clone())),
                 OvNode::Deleted => None,
             };
         }
@@ -264,7 +409,7 @@ impl Vfs {
         match node {
             Node::HostSymlink(hp) => std::fs::read_link(hp)
                 .map_err(|_| Errno::EIO)
-                .map(|t| t.to_string_lossy().into_owned()),
+                .map(|t| from_guest(t.as_os_str().as_bytes())),
             Node::MemSymlink(t) => Ok(t.clone()),
             _ => Err(Errno::EINVAL),
         }
@@ -313,7 +458,7 @@ impl Vfs {
             if !matches!(node, Node::HostDir(_) | Node::MemDir) {
                 return Err(Errno::ENOTDIR);
             }
-            if c.len() > 255 {
+            if guest_len(&c) > 255 {
                 return Err(Errno::ENAMETOOLONG);
             }
             done.push(c);
@@ -381,8 +526,9 @@ impl Vfs {
     }
 
     /// chmod(2) of a resolved file: its permission bits from now on (every name of an
-    /// overlay file shows them: they belong to the file).
+    /// overlay file shows them: they belong to the file). The status-change time moves.
     pub fn chmod(&mut self, r: &Resolved, mode: u32) {
+        self.touch(r, false);
         if let Node::MemFile(f) = &r.node {
             if let Some(m) = self.files.get_mut(&file_key(f)) {
                 m.mode = mode & 0o7777;
@@ -403,11 +549,102 @@ impl Vfs {
                 st.mode = (st.mode & S_IFMT) | m;
             }
         }
+        st.times = self.times_of(r);
         Ok(st)
     }
 
+    /// The times a file of the root shows until the guest changes them: the fixed
+    /// [`param::FILE_TIME`], or with [`Vfs::host_times`] the host file's own (not followed
+    /// through a symlink) — the status-change and access times too, so that nothing of the
+    /// host's reading of the root shows.
+    fn root_times(&self, r: &Resolved) -> Times {
+        let host = match &r.node {
+            Node::HostFile(hp) | Node::HostDir(hp) | Node::HostSymlink(hp) => Some(hp),
+            _ => None,
+        };
+        if let (true, Some(hp)) = (self.host_times, host) {
+            if let Ok(md) = std::fs::symlink_metadata(hp) {
+                use std::os::unix::fs::MetadataExt;
+                return Times::at(md.mtime() * NS + md.mtime_nsec());
+            }
+        }
+        Times::at(param::FILE_TIME * NS)
+    }
+
+    /// The times of a resolved file.
+    pub fn times_of(&self, r: &Resolved) -> Times {
+        if let Node::MemFile(f) = &r.node {
+            if let Some(m) = self.files.get(&file_key(f)) {
+                return m.times;
+            }
+        }
+        self.times
+            .get(&r.path)
+            .copied()
+            .unwrap_or_else(|| self.root_times(r))
+    }
+
+    /// Change the times of a resolved file with `f` (an overlay file's belong to all its
+    /// names; anything else's are kept by path).
+    fn update_times(&mut self, r: &Resolved, f: impl FnOnce(&mut Times)) {
+        if let Node::MemFile(file) = &r.node {
+            if let Some(m) = self.files.get_mut(&file_key(file)) {
+                f(&mut m.times);
+                return;
+            }
+        }
+        let mut t = self.times_of(r);
+        f(&mut t);
+        self.times.insert(r.path.clone(), t);
+    }
+
+    /// The file changed now: its status-change time, and with `data` its modification time
+    /// (inode(7): write, truncate and directory-entry changes move both; chmod, link and
+    /// rename move only the status-change time).
+    pub fn touch(&mut self, r: &Resolved, data: bool) {
+        let now = self.now;
+        self.update_times(r, |t| {
+            t.ctime = now;
+            if data {
+                t.mtime = now;
+            }
+        });
+    }
+
+    /// An open overlay file was written or truncated now.
+    pub fn touch_file(&mut self, f: &MemFile) {
+        let now = self.now;
+        if let Some(m) = self.files.get_mut(&file_key(f)) {
+            m.times.mtime = now;
+            m.times.ctime = now;
+        }
+    }
+
+    /// The directory holding `full` gained or lost an entry now.
+    fn touch_parent(&mut self, full: &str) {
+        let dir = parent_of(full).to_string();
+        if let Some(node) = self.lookup(&dir) {
+            self.touch(&Resolved { path: dir, node }, true);
+        }
+    }
+
+    /// utimensat(2): set the access and modification times (None leaves one as it is,
+    /// UTIME_OMIT); the status-change time becomes now.
+    pub fn set_times(&mut self, r: &Resolved, atime: Option<i64>, mtime: Option<i64>) {
+        let now = self.now;
+        self.update_times(r, |t| {
+            if let Some(a) = atime {
+                t.atime = a;
+            }
+            if let Some(m) = mtime {
+                t.mtime = m;
+            }
+            t.ctime = now;
+        });
+    }
+
     /// A new overlay file whose first name is `path`.
-    fn new_file(&mut self, path: &str, data: Vec<u8>, mode: u32) -> MemFile {
+    fn new_file(&mut self, path: &str, data: Vec<u8>, mode: u32, times: Times) -> MemFile {
         let f: MemFile = Rc::new(RefCell::new(data));
         self.files.insert(
             file_key(&f),
@@ -415,6 +652,7 @@ impl Vfs {
                 mode: mode & 0o7777,
                 nlink: 1,
                 ino: path_ino(path),
+                times,
             },
         );
         f
@@ -436,6 +674,7 @@ impl Vfs {
             let key = file_key(&old);
             if let Some(m) = self.files.get_mut(&key) {
                 m.nlink = m.nlink.saturating_sub(1);
+                m.times.ctime = self.now;
                 if m.nlink == 0 {
                     self.files.remove(&key);
                 }
@@ -445,6 +684,7 @@ impl Vfs {
 
     fn stat_default(&self, r: &Resolved) -> SysResult<FileStat> {
         let ino = self.ino_of(&r.path, &r.node);
+        let times = Times::at(param::FILE_TIME * NS);
         let st = match &r.node {
             Node::HostFile(hp) => {
                 let md = std::fs::metadata(hp).map_err(|_| Errno::EIO)?;
@@ -456,16 +696,18 @@ impl Vfs {
                     nlink: 1,
                     size: md.len(),
                     rdev: 0,
-                    mtime: param::FILE_TIME,
+                    times,
                 }
             }
             Node::HostDir(_) | Node::MemDir => FileStat {
                 ino,
                 mode: S_IFDIR | 0o755,
-                nlink: 2,
+                // Linux: a directory's `.`, its name in its parent, and each subdirectory's
+                // `..` (ext4 and tmpfs count so; find(1) relies on it).
+                nlink: 2 + self.subdirs(r)?,
                 size: 4096,
                 rdev: 0,
-                mtime: param::FILE_TIME,
+                times,
             },
             Node::HostSymlink(_) | Node::MemSymlink(_) => {
                 let t = Self::read_link_node(&r.node)?;
@@ -473,9 +715,9 @@ impl Vfs {
                     ino,
                     mode: S_IFLNK | 0o777,
                     nlink: 1,
-                    size: t.len() as u64,
+                    size: guest_len(&t) as u64,
                     rdev: 0,
-                    mtime: param::FILE_TIME,
+                    times,
                 }
             }
             Node::MemFile(f) => FileStat {
@@ -484,7 +726,7 @@ impl Vfs {
                 nlink: self.files.get(&file_key(f)).map_or(1, |m| m.nlink.max(1)),
                 size: f.borrow().len() as u64,
                 rdev: 0,
-                mtime: param::FILE_TIME,
+                times,
             },
             Node::Dev(d) => FileStat {
                 ino,
@@ -492,7 +734,15 @@ impl Vfs {
                 nlink: 1,
                 size: 0,
                 rdev: d.rdev(),
-                mtime: param::FILE_TIME,
+                times,
+            },
+            Node::Fifo(_) => FileStat {
+                ino,
+                mode: S_IFIFO | 0o644,
+                nlink: 1,
+                size: 0,
+                rdev: 0,
+                times,
             },
         };
         Ok(st)
@@ -502,19 +752,23 @@ impl Vfs {
         Self::read_link_node(&r.node)
     }
 
-    /// Entries of a directory, sorted by name, with `.` and `..` first.
-    pub fn list_dir(&self, r: &Resolved) -> SysResult<Vec<DirEntry>> {
+    /// Names in directory `r` with the host root's and the overlay's entries merged (minus
+    /// those the guest deleted), sorted: the host directory under an overlay directory (the
+    /// root's /tmp under the machine's) shows through, as its files still open by path.
+    fn dir_names(&self, r: &Resolved) -> SysResult<Vec<String>> {
         let mut names: BTreeMap<String, ()> = BTreeMap::new();
-        match &r.node {
-            Node::HostDir(hp) => {
-                if let Ok(rd) = std::fs::read_dir(hp) {
-                    for e in rd.flatten() {
-                        names.insert(e.file_name().to_string_lossy().into_owned(), ());
-                    }
+        let host = match &r.node {
+            Node::HostDir(hp) => Some(hp.clone()),
+            Node::MemDir if !self.ancestor_deleted(&r.path) => Some(self.host_path(&r.path)),
+            Node::MemDir => None,
+            _ => return Err(Errno::ENOTDIR),
+        };
+        if let Some(hp) = host {
+            if let Ok(rd) = std::fs::read_dir(hp) {
+                for e in rd.flatten() {
+                    names.insert(from_guest(e.file_name().as_bytes()), ());
                 }
             }
-            Node::MemDir => {}
-            _ => return Err(Errno::ENOTDIR),
         }
         let prefix = if r.path == "/" {
             "/".to_string()
@@ -534,6 +788,37 @@ impl Vfs {
                 names.insert(rest.to_string(), ());
             }
         }
+        Ok(names.into_keys().collect())
+    }
+
+    /// How many subdirectories directory `r` holds (its link count less 2).
+    fn subdirs(&self, r: &Resolved) -> SysResult<u32> {
+        let prefix = if r.path == "/" {
+            "/".to_string()
+        } else {
+            format!("{}/", r.path)
+        };
+        let n = self
+            .dir_names(r)?
+            .into_iter()
+            .filter(|name| {
+                matches!(
+                    self.lookup(&format!("{prefix}{name}")),
+                    Some(Node::HostDir(_) | Node::MemDir)
+                )
+            })
+            .count();
+        Ok(n as u32)
+    }
+
+    /// Entries of a directory, sorted by name, with `.` and `..` first.
+    pub fn list_dir(&self, r: &Resolved) -> SysResult<Vec<DirEntry>> {
+        let names = self.dir_names(r)?;
+        let prefix = if r.path == "/" {
+            "/".to_string()
+        } else {
+            format!("{}/", r.path)
+        };
         let mut out = vec![
             DirEntry {
                 name: ".".into(),
@@ -546,21 +831,15 @@ impl Vfs {
                 dtype: 4,
             },
         ];
-        for name in names.into_keys() {
+        for name in names {
             let full = format!("{prefix}{name}");
             let Some(node) = self.lookup(&full) else {
                 continue;
             };
-            let dtype = match node {
-                Node::HostDir(_) | Node::MemDir => 4,
-                Node::HostSymlink(_) | Node::MemSymlink(_) => 10,
-                Node::Dev(_) => 2,
-                _ => 8,
-            };
             out.push(DirEntry {
                 ino: self.ino_of(&full, &node),
+                dtype: dtype_of(&node),
                 name,
-                dtype,
             });
         }
         Ok(out)
@@ -569,9 +848,37 @@ impl Vfs {
     /// Create (or truncate) a regular file in the overlay at canonical `full`.
     /// A new empty overlay file with permission bits `mode` (already masked by the umask).
     pub fn create_file(&mut self, full: &str, mode: u32) -> MemFile {
-        let f = self.new_file(full, Vec::new(), mode);
+        let f = self.new_file(full, Vec::new(), mode, Times::at(self.now));
         self.set_entry(full, OvNode::File(f.clone()));
+        self.touch_parent(full);
         f
+    }
+
+    /// mknod(2) of a FIFO at canonical `full` with permission bits `mode` (umask applied).
+    pub fn mkfifo(&mut self, full: &str, mode: u32, id: u64) -> SysResult<()> {
+        if self.exists(full) {
+            return Err(Errno::EEXIST);
+        }
+        let mut pipe = crate::pipe::new_pipe(id);
+        // Nobody has it open yet: each open makes an end (fifo(7)).
+        {
+            let p = Rc::get_mut(&mut pipe).map(RefCell::get_mut);
+            if let Some(p) = p {
+                p.readers = 0;
+                p.writers = 0;
+            }
+        }
+        let fifo = Rc::new(RefCell::new(Fifo {
+            pipe,
+            r_counter: 0,
+            w_counter: 0,
+            waiting: BTreeMap::new(),
+        }));
+        self.set_entry(full, OvNode::Fifo(fifo));
+        self.modes.insert(full.to_string(), mode & 0o7777);
+        self.times.insert(full.to_string(), Times::at(self.now));
+        self.touch_parent(full);
+        Ok(())
     }
 
     /// Copy a host file up into the overlay so it can be written; returns the overlay file.
@@ -580,10 +887,13 @@ impl Vfs {
             Node::MemFile(f) => Ok(f.clone()),
             Node::HostFile(hp) => {
                 // The copy keeps the host file's permission bits (an overlay file defaults
-                // to 0644, which would drop the execute bits of a program written to).
+                // to 0644, which would drop the execute bits of a program written to) and
+                // its times.
                 let mode = self.stat(r)?.mode & 0o7777;
+                let times = self.times_of(r);
                 let data = std::fs::read(hp).map_err(|_| Errno::EIO)?;
-                let f = self.new_file(&r.path, data, mode);
+                let f = self.new_file(&r.path, data, mode, times);
+                self.times.remove(&r.path);
                 self.set_entry(&r.path, OvNode::File(f.clone()));
                 Ok(f)
             }
@@ -602,6 +912,8 @@ impl Vfs {
         }
         self.modes.insert(full.to_string(), mode & 0o7777);
         self.overlay.insert(full.to_string(), OvNode::Dir);
+        self.times.insert(full.to_string(), Times::at(self.now));
+        self.touch_parent(full);
         Ok(())
     }
 
@@ -611,6 +923,8 @@ impl Vfs {
         }
         self.overlay
             .insert(full.to_string(), OvNode::Symlink(target.to_string()));
+        self.times.insert(full.to_string(), Times::at(self.now));
+        self.touch_parent(full);
         Ok(())
     }
 
@@ -622,24 +936,34 @@ impl Vfs {
             return Err(Errno::EEXIST);
         }
         let mode = self.stat(from)?.mode & 0o7777;
+        let times = self.times_of(from);
         let ov = match &from.node {
             Node::HostFile(_) | Node::MemFile(_) => {
                 let f = self.copy_up(from)?;
                 if let Some(m) = self.files.get_mut(&file_key(&f)) {
                     m.nlink += 1;
+                    m.times.ctime = self.now;
                 }
                 OvNode::File(f)
             }
             Node::HostSymlink(_) | Node::MemSymlink(_) => {
+                self.times.insert(to.to_string(), times);
                 OvNode::Symlink(Self::read_link_node(&from.node)?)
             }
             Node::Dev(d) => {
                 self.modes.insert(to.to_string(), mode);
+                self.times.insert(to.to_string(), times);
                 OvNode::Dev(*d)
+            }
+            Node::Fifo(f) => {
+                self.modes.insert(to.to_string(), mode);
+                self.times.insert(to.to_string(), times);
+                OvNode::Fifo(f.clone())
             }
             Node::HostDir(_) | Node::MemDir => return Err(Errno::EPERM),
         };
         self.set_entry(to, ov);
+        self.touch_parent(to);
         Ok(())
     }
 
@@ -660,6 +984,8 @@ impl Vfs {
             return Err(Errno::ENOTEMPTY);
         }
         self.set_entry(full, OvNode::Deleted);
+        self.times.remove(full);
+        self.touch_parent(full);
         Ok(())
     }
 
@@ -673,30 +999,25 @@ impl Vfs {
             }
         }
         // The permission bits go with the file (a file's in its inode, anything else's by
-        // path): `chmod +x f; mv f g` must leave g executable.
-        let mode = self
-            .stat(&Resolved {
-                path: from.to_string(),
-                node: node.clone(),
-            })?
-            .mode
-            & 0o7777;
+        // path): `chmod +x f; mv f g` must leave g executable. So do its times.
+        let from_r = Resolved {
+            path: from.to_string(),
+            node: node.clone(),
+        };
+        let mode = self.stat(&from_r)?.mode & 0o7777;
+        let mut times = self.times_of(&from_r);
+        times.ctime = self.now;
         let ov = match node {
-            Node::HostFile(_) | Node::MemFile(_) => {
-                let r = Resolved {
-                    path: from.to_string(),
-                    node,
-                };
-                OvNode::File(self.copy_up(&r)?)
-            }
+            Node::HostFile(_) | Node::MemFile(_) => OvNode::File(self.copy_up(&from_r)?),
             Node::MemSymlink(t) => OvNode::Symlink(t),
-            Node::HostSymlink(hp) => OvNode::Symlink(
+            Node::HostSymlink(hp) => OvNode::Symlink(from_guest(
                 std::fs::read_link(hp)
                     .map_err(|_| Errno::EIO)?
-                    .to_string_lossy()
-                    .into_owned(),
-            ),
+                    .as_os_str()
+                    .as_bytes(),
+            )),
             Node::Dev(d) => OvNode::Dev(d),
+            Node::Fifo(f) => OvNode::Fifo(f),
             // Renaming whole directories would need a subtree copy; not needed yet.
             Node::HostDir(_) | Node::MemDir => return Err(Errno::EXDEV),
         };
@@ -705,16 +1026,22 @@ impl Vfs {
         if let OvNode::File(f) = &ov {
             if let Some(m) = self.files.get_mut(&file_key(f)) {
                 m.nlink += 1;
+                m.times = times;
             }
         }
         self.set_entry(from, OvNode::Deleted);
         self.set_entry(to, ov);
         self.modes.remove(from);
+        self.times.remove(from);
         if is_file {
             self.modes.remove(to);
+            self.times.remove(to);
         } else {
             self.modes.insert(to.to_string(), mode);
+            self.times.insert(to.to_string(), times);
         }
+        self.touch_parent(from);
+        self.touch_parent(to);
         Ok(())
     }
 }
@@ -910,5 +1237,139 @@ mod tests {
         v.copy_up(&exe).expect("copy up");
         let exe = v.resolve("/bin/busybox", true).expect("resolve");
         assert_eq!(v.stat(&exe).expect("stat").mode, host_mode);
+    }
+
+    #[test]
+    fn guest_bytes_round_trip_through_strings() {
+        // Invalid UTF-8, valid UTF-8, and the UTF-8 of a code point the escapes use.
+        let cases: [&[u8]; 5] = [
+            b"a\xffb",
+            "caf\u{e9}/\u{1f600}".as_bytes(),
+            "\u{10ff41}".as_bytes(),
+            b"\xc3(\xf4\x8f\xbc",
+            b"",
+        ];
+        for b in cases {
+            let s = from_guest(b);
+            assert_eq!(to_guest(&s), b, "{s:?}");
+            assert_eq!(guest_len(&s), b.len());
+        }
+        assert_ne!(from_guest(b"\xff"), from_guest("\u{fffd}".as_bytes()));
+        assert_eq!(guest_display(&from_guest(b"a\xffb")), "a\u{fffd}b");
+    }
+
+    #[test]
+    fn byte_name_is_created_listed_and_found_on_the_host() {
+        let root = tmp_root();
+        std::fs::write(root.join(OsStr::from_bytes(b"data/h\xff")), b"host").expect("write");
+        let mut v = Vfs::new(&root);
+        let name = from_guest(b"/data/o\xfe");
+        drop(v.create_file(&name, 0o644));
+        let r = v.resolve("/data", true).expect("resolve");
+        let names: Vec<Vec<u8>> = v
+            .list_dir(&r)
+            .expect("list")
+            .into_iter()
+            .map(|e| to_guest(&e.name))
+            .collect();
+        assert!(names.contains(&b"h\xff".to_vec()), "{names:?}");
+        assert!(names.contains(&b"o\xfe".to_vec()), "{names:?}");
+        let h = v
+            .resolve(&from_guest(b"/data/h\xff"), true)
+            .expect("host file");
+        assert!(matches!(h.node, Node::HostFile(_)));
+        assert!(v.resolve(&name, true).is_ok());
+    }
+
+    #[test]
+    fn list_dir_overlay_dir_shows_the_root_dir_under_it() {
+        let root = tmp_root();
+        std::fs::create_dir_all(root.join("tmp")).expect("mkdir");
+        std::fs::write(root.join("tmp/from-root"), b"x").expect("write");
+        let mut v = Vfs::new(&root);
+        drop(v.create_file("/tmp/mine", 0o644));
+        let r = v.resolve("/tmp", true).expect("resolve");
+        let names: Vec<_> = v
+            .list_dir(&r)
+            .expect("list")
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        assert_eq!(names, [".", "..", "from-root", "mine"]);
+        v.remove("/tmp/from-root", false).expect("unlink");
+        let r = v.resolve("/tmp", true).expect("resolve");
+        assert_eq!(v.list_dir(&r).expect("list").len(), 3);
+    }
+
+    #[test]
+    fn dir_link_count_is_two_plus_subdirectories() {
+        let mut v = Vfs::new(&tmp_root());
+        let nlink = |v: &Vfs, p: &str| {
+            v.stat(&v.resolve(p, true).expect("resolve"))
+                .expect("stat")
+                .nlink
+        };
+        // /data holds the host's sub/ and files.
+        assert_eq!(nlink(&v, "/data"), 3);
+        v.mkdir("/data/new", 0o755).expect("mkdir");
+        v.mkdir("/data/new/x", 0o755).expect("mkdir");
+        assert_eq!((nlink(&v, "/data"), nlink(&v, "/data/new")), (4, 3));
+        v.remove("/data/sub", true).expect("rmdir");
+        assert_eq!(nlink(&v, "/data"), 3);
+    }
+
+    #[test]
+    fn times_follow_the_clock_and_utimensat() {
+        let mut v = Vfs::new(&tmp_root());
+        let fixed = param::FILE_TIME * NS;
+        let t = |v: &Vfs, p: &str| v.times_of(&v.resolve(p, true).expect("resolve"));
+        assert_eq!(t(&v, "/data/a.txt"), Times::at(fixed));
+        v.now = fixed + 5 * NS + 7;
+        let f = v.create_file("/data/new", 0o644);
+        assert_eq!(t(&v, "/data/new"), Times::at(fixed + 5 * NS + 7));
+        assert_eq!(
+            t(&v, "/data").mtime,
+            fixed + 5 * NS + 7,
+            "the parent changed"
+        );
+        v.now += NS;
+        v.touch_file(&f);
+        let w = t(&v, "/data/new");
+        assert_eq!(
+            (w.atime, w.mtime, w.ctime),
+            (fixed + 5 * NS + 7, v.now, v.now)
+        );
+        // utimensat: one time set, the other left (UTIME_OMIT); ctime is now.
+        v.now += NS;
+        let r = v.resolve("/data/a.txt", true).expect("resolve");
+        v.set_times(&r, None, Some(-NS / 2));
+        let a = t(&v, "/data/a.txt");
+        assert_eq!((a.atime, a.mtime, a.ctime), (fixed, -NS / 2, v.now));
+        assert_eq!(split_ns(a.mtime), (-1, 500_000_000));
+        // A copy-up (a write to a root file) keeps the times set on it.
+        let r = v.resolve("/data/a.txt", true).expect("resolve");
+        v.copy_up(&r).expect("copy up");
+        assert_eq!(t(&v, "/data/a.txt").mtime, -NS / 2);
+    }
+
+    #[test]
+    fn mkfifo_makes_a_fifo_nobody_has_open() {
+        let mut v = Vfs::new(&tmp_root());
+        v.mkfifo("/data/p", 0o600, 9).expect("mkfifo");
+        assert_eq!(v.mkfifo("/data/p", 0o600, 10), Err(Errno::EEXIST));
+        let r = v.resolve("/data/p", true).expect("resolve");
+        let st = v.stat(&r).expect("stat");
+        assert_eq!(st.mode, S_IFIFO | 0o600);
+        let Node::Fifo(f) = &r.node else {
+            panic!("not a fifo: {:?}", r.node)
+        };
+        let p = f.borrow().pipe.clone();
+        assert_eq!(
+            (p.borrow().readers, p.borrow().writers, p.borrow().id),
+            (0, 0, 9)
+        );
+        let d = v.resolve("/data", true).expect("resolve");
+        let e = v.list_dir(&d).expect("list");
+        assert_eq!(e.iter().find(|e| e.name == "p").map(|e| e.dtype), Some(1));
     }
 }

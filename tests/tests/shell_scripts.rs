@@ -298,6 +298,7 @@ scripts! {
     exit_status => 17;
     exit_trap_status => 1;
     file_operations => 0;
+    file_times => 0;
     find_uniq_count => 0;
     functions => 0;
     heredoc_expansion => 0;

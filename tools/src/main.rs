@@ -13,6 +13,8 @@ mod serve;
 
 use clap::{Parser, Subcommand};
 use glass_emulator::{Config, ConsoleIo, Machine};
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -81,14 +83,16 @@ struct RunArgs {
     /// until interrupted, so a crash can be examined after the fact.
     #[arg(long, requires = "serve")]
     keep: bool,
-    /// The program (a path inside the guest root) and its arguments.
+    /// The program (a path inside the guest root) and its arguments: any bytes, passed to
+    /// the guest unchanged.
     #[arg(
         required = true,
         trailing_var_arg = true,
         allow_hyphen_values = true,
-        value_name = "PROGRAM [ARGS]..."
+        value_name = "PROGRAM [ARGS]...",
+        value_parser = clap::value_parser!(OsString)
     )]
-    command: Vec<String>,
+    command: Vec<OsString>,
 }
 
 #[derive(clap::Args)]
@@ -114,8 +118,17 @@ pub struct MachineArgs {
     trace: Option<PathBuf>,
     /// Set an environment variable for the guest (repeatable); replaces the default
     /// environment (PATH=/bin:/usr/bin HOME=/ TERM=dumb) once given.
-    #[arg(long = "env", value_name = "NAME=VALUE")]
-    env: Vec<String>,
+    #[arg(long = "env", value_name = "NAME=VALUE", value_parser = clap::value_parser!(OsString))]
+    env: Vec<OsString>,
+    /// The virtual wall clock's start: RFC 3339 (2026-03-01T12:00:00Z) or Unix seconds.
+    /// Default 2025-01-01T00:00:00Z.
+    #[arg(long, value_name = "TIME", value_parser = parse_epoch)]
+    epoch: Option<u64>,
+    /// Times of the root's files: `fixed` (2025-01-01, the same on every host) or `host`
+    /// (each host file's modification time).
+    #[arg(long, value_name = "fixed|host", default_value = "fixed",
+          value_parser = ["fixed", "host"])]
+    root_times: String,
     /// Start the first process stopped, before its first instruction (Plan 9 ctl `hang`), so
     /// a /proc client can set breakpoints before anything runs.
     #[arg(long)]
@@ -160,7 +173,13 @@ impl MachineArgs {
             v.push(format!("--seed={}", self.seed));
         }
         for e in &self.env {
-            v.push(format!("--env={e}"));
+            v.push(format!("--env={}", e.to_string_lossy()));
+        }
+        if let Some(ns) = self.epoch {
+            v.push(format!("--epoch={}", ns / 1_000_000_000));
+        }
+        if self.root_times != "fixed" {
+            v.push(format!("--root-times={}", self.root_times));
         }
         if self.hang {
             v.push("--hang".into());
@@ -195,14 +214,128 @@ impl MachineArgs {
         c.hang = self.hang;
         c.cpus = self.cpus;
         if !self.env.is_empty() {
-            c.env = self.env.clone();
+            c.env = self.env.iter().map(|e| guest_string(e)).collect();
         }
+        if let Some(ns) = self.epoch {
+            c.epoch_ns = ns;
+        }
+        c.root_times_host = self.root_times == "host";
         Ok(c)
     }
 }
 
+/// A host argument as the machine holds guest strings: its bytes, unchanged.
+fn guest_string(s: &std::ffi::OsStr) -> String {
+    glass_emulator::vfs::from_guest(s.as_bytes())
+}
+
+/// Seconds since the Unix epoch of a proleptic Gregorian date (Howard Hinnant's
+/// days_from_civil, http://howardhinnant.github.io/date_algorithms.html).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `--epoch`: Unix seconds, or an RFC 3339 date-time (`2026-03-01T12:00:00Z`, with an
+/// optional fraction and a `Z` or `±HH:MM` offset); nanoseconds since the Unix epoch, which
+/// must not be before it.
+fn parse_epoch(s: &str) -> Result<u64, String> {
+    let bad = || format!("{s:?} is neither Unix seconds nor RFC 3339 (2026-03-01T12:00:00Z)");
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        let secs: u64 = s.parse().map_err(|_| bad())?;
+        return secs.checked_mul(1_000_000_000).ok_or_else(bad);
+    }
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Result<i64, String> {
+        let t = s.get(r).ok_or_else(bad)?;
+        if t.bytes().all(|c| c.is_ascii_digit()) && !t.is_empty() {
+            t.parse().map_err(|_| bad())
+        } else {
+            Err(bad())
+        }
+    };
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return Err(bad());
+    }
+    let (y, mo, d, h, mi, sec) = (
+        num(0..4)?,
+        num(5..7)?,
+        num(8..10)?,
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+    );
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let mdays = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1..=12).contains(&mo)
+        || d < 1
+        || d > mdays[(mo - 1) as usize]
+        || h > 23
+        || mi > 59
+        || sec > 60
+    {
+        return Err(bad());
+    }
+    let mut i = 19;
+    let mut frac_ns = 0i64;
+    if b[i] == b'.' {
+        let start = i + 1;
+        i = start;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == start {
+            return Err(bad());
+        }
+        let digits = &s[start..i.min(start + 9)];
+        frac_ns = digits.parse::<i64>().map_err(|_| bad())? * 10i64.pow(9 - digits.len() as u32);
+    }
+    let offset = match &s[i..] {
+        "Z" | "z" => 0,
+        o if o.len() == 6 && matches!(o.as_bytes()[0], b'+' | b'-') && o.as_bytes()[3] == b':' => {
+            let off = num(i + 1..i + 3)? * 3600 + num(i + 4..i + 6)? * 60;
+            if o.starts_with('-') {
+                -off
+            } else {
+                off
+            }
+        }
+        _ => return Err(bad()),
+    };
+    let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec - offset;
+    let ns = secs
+        .checked_mul(1_000_000_000)
+        .and_then(|n| n.checked_add(frac_ns))
+        .ok_or_else(bad)?;
+    u64::try_from(ns).map_err(|_| format!("{s:?} is before 1970-01-01T00:00:00Z"))
+}
+
 fn run(args: RunArgs) -> ExitCode {
-    let config = match args.machine.config(&args.command) {
+    let command: Vec<String> = args.command.iter().map(|a| guest_string(a)).collect();
+    let config = match args.machine.config(&command) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("glass: {e}");
@@ -271,5 +404,41 @@ fn main() -> ExitCode {
         Cmd::Explore(a) => explore::explore(&a),
         Cmd::Ninep(a) => ninep_cmd::ninep(&a),
         Cmd::Debug(a) => debug::debug(&a),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_epoch;
+
+    /// Values checked against GNU date: `date -u -d 2026-03-01T12:00:00Z +%s` is 1772366400,
+    /// `date -u -d 2025-01-01T00:00:00Z +%s` is 1735689600, `date -u -d
+    /// 2000-02-29T23:59:59+05:30 +%s` is 951848999.
+    #[test]
+    fn parse_epoch_rfc3339_and_seconds_give_unix_nanoseconds() {
+        let s = |x: &str| parse_epoch(x).map(|ns| ns / 1_000_000_000);
+        assert_eq!(s("2026-03-01T12:00:00Z"), Ok(1_772_366_400));
+        assert_eq!(s("2025-01-01T00:00:00Z"), Ok(1_735_689_600));
+        assert_eq!(s("2000-02-29T23:59:59+05:30"), Ok(951_848_999));
+        assert_eq!(s("1772366400"), Ok(1_772_366_400));
+        assert_eq!(
+            parse_epoch("2026-03-01T12:00:00.25Z"),
+            Ok(1_772_366_400_250_000_000)
+        );
+    }
+
+    #[test]
+    fn parse_epoch_malformed_or_before_1970_is_an_error() {
+        for bad in [
+            "",
+            "yesterday",
+            "2026-02-30T00:00:00Z",
+            "2026-03-01T12:00:00",
+            "2026-03-01T25:00:00Z",
+            "1969-12-31T23:59:59Z",
+            "-5",
+        ] {
+            assert!(parse_epoch(bad).is_err(), "{bad:?} accepted");
+        }
     }
 }

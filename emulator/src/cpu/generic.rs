@@ -74,6 +74,7 @@ pub fn sys(nr: u64) -> Option<Sys> {
         80 => Fstat,
         82 => Fsync,
         83 => Fdatasync,
+        33 => Mknodat,
         88 => Utimensat,
         93 => Exit,
         94 => ExitGroup,

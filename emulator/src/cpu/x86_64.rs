@@ -434,6 +434,8 @@ fn sys_of(nr: u64) -> Option<Sys> {
         271 => Ppoll,
         273 => SetRobustList,
         280 => Utimensat,
+        133 => Mknod,
+        259 => Mknodat,
         292 => Dup3,
         293 => Pipe2,
         302 => Prlimit64,

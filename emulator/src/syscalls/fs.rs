@@ -34,7 +34,8 @@ pub fn guest_path(mem: &dyn GuestMem, addr: u64) -> SysResult<String> {
         return Err(Errno::EFAULT);
     }
     let b = mem.read_cstr(addr, PATH_MAX)?;
-    String::from_utf8(b).map_err(|_| Errno::ENOENT)
+    // Any bytes but NUL name a file; held losslessly (vfs::from_guest).
+    Ok(vfs::from_guest(&b))
 }
 
 /// The absolute guest path named by (dirfd, path).
@@ -124,8 +125,8 @@ pub fn do_write(
         return Err(Errno::EBADF);
     }
     match &f.kind {
-        FileKind::Mem(m) => {
-            let mut m = m.borrow_mut();
+        FileKind::Mem(mm) => {
+            let mut m = mm.borrow_mut();
             let off = if f.flags & O_APPEND != 0 {
                 m.len()
             } else {
@@ -138,6 +139,10 @@ pub fn do_write(
             m[off..end].copy_from_slice(data);
             if at.is_none() {
                 f.offset = end as u64;
+            }
+            drop(m);
+            if !data.is_empty() {
+                k.vfs.touch_file(mm);
             }
             Ok(data.len())
         }
@@ -418,17 +423,25 @@ pub fn pwrite(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     Ok(n as u64)
 }
 
-pub fn openat(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+/// openat(2); open of a FIFO may wait for its partner (fifo(7)).
+pub fn openat(cx: &mut Cx, a: [u64; 6]) -> Outcome {
+    match open_inner(cx, a) {
+        Ok(fd) => Outcome::Ret(fd),
+        Err(o) => o,
+    }
+}
+
+fn open_inner(cx: &mut Cx, a: [u64; 6]) -> Result<u64, Outcome> {
     let path = guest_path(cx.mem, a[1])?;
     if path.is_empty() {
-        return Err(Errno::ENOENT);
+        return Err(Errno::ENOENT.into());
     }
     let full = at_path(cx.g, a[0], &path)?;
     open_path(cx, &full, a[2] as u32, a[3] as u32)
 }
 
 /// Open the absolute guest path `full` with open(2) `flags` (creating with `mode`).
-pub fn open_path(cx: &mut Cx, full: &str, flags: u32, mode: u32) -> SysResult<u64> {
+pub fn open_path(cx: &mut Cx, full: &str, flags: u32, mode: u32) -> Result<u64, Outcome> {
     let full = full.to_string();
     let acc = flags & O_ACCMODE;
     let wants_write = acc != O_RDONLY || flags & O_TRUNC != 0;
@@ -437,7 +450,7 @@ pub fn open_path(cx: &mut Cx, full: &str, flags: u32, mode: u32) -> SysResult<u6
     let resolved = match cx.k.vfs.resolve(&full, follow) {
         Ok(r) => {
             if flags & O_CREAT != 0 && flags & O_EXCL != 0 {
-                return Err(Errno::EEXIST);
+                return Err(Errno::EEXIST.into());
             }
             r
         }
@@ -450,16 +463,16 @@ pub fn open_path(cx: &mut Cx, full: &str, flags: u32, mode: u32) -> SysResult<u6
                 node: Node::MemFile(f),
             }
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     };
     let is_dir = matches!(resolved.node, Node::HostDir(_) | Node::MemDir);
     if flags & O_DIRECTORY != 0 && !is_dir {
-        return Err(Errno::ENOTDIR);
+        return Err(Errno::ENOTDIR.into());
     }
     let kind = match &resolved.node {
         Node::HostDir(_) | Node::MemDir => {
             if acc != O_RDONLY {
-                return Err(Errno::EISDIR);
+                return Err(Errno::EISDIR.into());
             }
             FileKind::Dir(cx.k.vfs.list_dir(&resolved)?)
         }
@@ -470,21 +483,112 @@ pub fn open_path(cx: &mut Cx, full: &str, flags: u32, mode: u32) -> SysResult<u6
             let m = cx.k.vfs.copy_up(&resolved)?;
             if flags & O_TRUNC != 0 && acc != O_RDONLY {
                 m.borrow_mut().clear();
+                cx.k.vfs.touch_file(&m);
             }
             FileKind::Mem(m)
         }
         Node::Dev(d) => FileKind::Dev(*d),
+        Node::Fifo(fifo) => return open_fifo(cx, fifo, resolved.path.clone(), flags),
         Node::HostSymlink(_) | Node::MemSymlink(_) => {
             if flags & O_PATH != 0 {
                 FileKind::Dev(DevKind::Null)
             } else {
-                return Err(Errno::ELOOP);
+                return Err(Errno::ELOOP.into());
             }
         }
     };
     let status = flags & (O_ACCMODE | O_APPEND | O_NONBLOCK);
     let file = OpenFile::new(kind, resolved.path, status);
     Ok(cx.g.fds.install(file, flags & O_CLOEXEC != 0, 0)? as u64)
+}
+
+/// Open a FIFO (fifo(7), Linux fs/pipe.c fifo_open): a reader (or a writer) counts as an
+/// end at once, then waits until the other end has been opened since; O_NONBLOCK reads
+/// open at once, O_NONBLOCK writes with no reader fail with ENXIO. Data then goes through
+/// the FIFO's pipe as through any pipe. O_RDWR opens at once as a reader (Linux counts it
+/// as both ends; a description here is one end).
+fn open_fifo(cx: &mut Cx, fifo: &vfs::FifoRef, path: String, flags: u32) -> Result<u64, Outcome> {
+    let tid = cx.t.tid.0;
+    let reading = flags & O_ACCMODE != O_WRONLY;
+    let nonblock = flags & O_NONBLOCK != 0 || flags & O_ACCMODE == O_RDWR;
+    let mut fi = fifo.borrow_mut();
+    let pp = fi.pipe.clone();
+    let partner = |fi: &vfs::Fifo| if reading { fi.w_counter } else { fi.r_counter };
+    let wait = |seen| {
+        Outcome::Block(crate::machine::Wait::FifoOpen {
+            fifo: fifo.clone(),
+            reading,
+            seen,
+        })
+    };
+    let again = fi.waiting.get(&tid).filter(|w| w.0 == reading).map(|w| w.1);
+    if let Some(seen) = again {
+        // Run again after waiting: this task is already one of the ends.
+        if partner(&fi) == seen {
+            return Err(wait(seen));
+        }
+        fi.waiting.remove(&tid);
+    } else {
+        let partners = if reading {
+            pp.borrow().writers
+        } else {
+            pp.borrow().readers
+        };
+        if !reading && partners == 0 && nonblock {
+            return Err(Errno::ENXIO.into());
+        }
+        if reading {
+            pp.borrow_mut().readers += 1;
+            fi.r_counter += 1;
+        } else {
+            pp.borrow_mut().writers += 1;
+            fi.w_counter += 1;
+        }
+        if partners == 0 && !nonblock {
+            let seen = partner(&fi);
+            fi.waiting.insert(tid, (reading, seen));
+            return Err(wait(seen));
+        }
+    }
+    drop(fi);
+    let kind = if reading {
+        FileKind::PipeRead(pp)
+    } else {
+        FileKind::PipeWrite(pp)
+    };
+    // The description owns the end counted above: closing it gives the end back.
+    let file = OpenFile::new(kind, path, flags & (O_ACCMODE | O_APPEND | O_NONBLOCK));
+    Ok(cx.g.fds.install(file, flags & O_CLOEXEC != 0, 0)? as u64)
+}
+
+/// mknodat(dirfd, path, mode, dev) (mknod(2)): a FIFO or a regular file in the overlay;
+/// device nodes need CAP_MKNOD, which the guest is not given (EPERM, as for an
+/// unprivileged Linux user), and sockets are not modelled (EPERM too); an unknown type is
+/// EINVAL.
+pub fn mknodat(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    let path = guest_path(cx.mem, a[1])?;
+    let mode = a[2] as u32;
+    let (_, full) = cx.k.vfs.resolve_parent(&at_path(cx.g, a[0], &path)?)?;
+    if cx.k.vfs.exists(&full) {
+        return Err(Errno::EEXIST);
+    }
+    let perm = mode & 0o7777 & !cx.g.umask;
+    match mode & vfs::S_IFMT {
+        0 | vfs::S_IFREG => {
+            cx.k.vfs.create_file(&full, perm);
+            Ok(0)
+        }
+        vfs::S_IFIFO => {
+            let id = cx.k.next_pipe;
+            cx.k.next_pipe += 1;
+            cx.k.vfs.mkfifo(&full, perm, id)?;
+            Ok(0)
+        }
+        // An unprivileged Linux user gets EPERM for devices and directories (checked
+        // natively); a socket would be made, but sockets are not modelled.
+        vfs::S_IFCHR | vfs::S_IFBLK | vfs::S_IFDIR | vfs::S_IFSOCK => Err(Errno::EPERM),
+        _ => Err(Errno::EINVAL),
+    }
 }
 
 pub fn close(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
@@ -539,15 +643,26 @@ pub fn fstat_file(k: &Kernel, f: &OpenFile) -> SysResult<FileStat> {
             nlink: 1,
             size: 0,
             rdev: 0,
-            mtime: crate::param::FILE_TIME,
+            times: vfs::Times::at(crate::param::FILE_TIME * 1_000_000_000),
         }),
+        // A named pipe shows its file while the name is there; an unnamed one (path
+        // `pipe:[N]`) the pipe.
+        FileKind::PipeRead(_) | FileKind::PipeWrite(_)
+            if f.path.starts_with('/')
+                && k.vfs
+                    .resolve(&f.path, false)
+                    .is_ok_and(|r| matches!(r.node, Node::Fifo(_))) =>
+        {
+            let r = k.vfs.resolve(&f.path, false)?;
+            k.vfs.stat(&r)
+        }
         FileKind::PipeRead(p) | FileKind::PipeWrite(p) => Ok(FileStat {
             ino: p.borrow().id,
             mode: vfs::S_IFIFO | 0o600,
             nlink: 1,
             size: 0,
             rdev: 0,
-            mtime: crate::param::FILE_TIME,
+            times: vfs::Times::at(crate::param::FILE_TIME * 1_000_000_000),
         }),
         FileKind::Console(_) => Ok(FileStat {
             ino: vfs::path_ino("/dev/tty"),
@@ -555,7 +670,7 @@ pub fn fstat_file(k: &Kernel, f: &OpenFile) -> SysResult<FileStat> {
             nlink: 1,
             size: 0,
             rdev: (136 << 8),
-            mtime: crate::param::FILE_TIME,
+            times: vfs::Times::at(crate::param::FILE_TIME * 1_000_000_000),
         }),
         _ => {
             let r = k.vfs.resolve(&f.path, false)?;
@@ -592,10 +707,8 @@ fn stat_of(cx: &mut Cx, dirfd: u64, pathp: u64, flags: u64) -> SysResult<FileSta
 }
 
 /// A file's status as `struct stat` holds it; the CPU lays it out for the arch. The device
-/// is one made-up number (0x2a) for the whole root, the owner root, the block size a page,
-/// and all three times the modification time.
+/// is one made-up number (0x2a) for the whole root, the owner root, the block size a page.
 fn linux_stat(st: &FileStat) -> Stat {
-    let t = (st.mtime, 0);
     Stat {
         dev: 0x2a,
         ino: st.ino,
@@ -607,9 +720,9 @@ fn linux_stat(st: &FileStat) -> Stat {
         size: st.size,
         blksize: 4096,
         blocks: st.size.div_ceil(512),
-        atime: t,
-        mtime: t,
-        ctime: t,
+        atime: vfs::split_ns(st.times.atime),
+        mtime: vfs::split_ns(st.times.mtime),
+        ctime: vfs::split_ns(st.times.ctime),
     }
 }
 
@@ -643,8 +756,13 @@ pub fn put_statx(cx: &mut Cx, addr: u64, st: &FileStat) -> SysResult<u64> {
     put(&mut b, 32, &st.ino.to_le_bytes());
     put(&mut b, 40, &st.size.to_le_bytes());
     put(&mut b, 48, &st.size.div_ceil(512).to_le_bytes());
-    for off in [64, 80, 96, 112] {
-        put(&mut b, off, &st.mtime.to_le_bytes());
+    // struct statx_timestamp {s64 tv_sec; u32 tv_nsec; s32 pad}: atime, btime (birth: the
+    // status-change time stands in), ctime, mtime.
+    let t = &st.times;
+    for (off, ns) in [(64, t.atime), (80, t.ctime), (96, t.ctime), (112, t.mtime)] {
+        let (sec, nsec) = vfs::split_ns(ns);
+        put(&mut b, off, &sec.to_le_bytes());
+        put(&mut b, off + 8, &(nsec as u32).to_le_bytes());
     }
     put(&mut b, 128, &((st.rdev >> 8) as u32).to_le_bytes());
     put(&mut b, 132, &((st.rdev & 0xff) as u32).to_le_bytes());
@@ -665,7 +783,8 @@ pub fn getdents64(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     let mut out = Vec::new();
     let mut idx = start;
     while let Some(e) = entries.get(idx) {
-        let reclen = (19 + e.name.len() + 1).div_ceil(8) * 8;
+        let name = vfs::to_guest(&e.name);
+        let reclen = (19 + name.len() + 1).div_ceil(8) * 8;
         if out.len() + reclen > cap {
             break;
         }
@@ -674,7 +793,7 @@ pub fn getdents64(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
         out.extend_from_slice(&((idx + 1) as u64).to_le_bytes());
         out.extend_from_slice(&(reclen as u16).to_le_bytes());
         out.push(e.dtype);
-        out.extend_from_slice(e.name.as_bytes());
+        out.extend_from_slice(&name);
         out.resize(rec_start + reclen, 0);
         idx += 1;
     }
@@ -795,16 +914,16 @@ pub fn readlinkat(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     put_link(cx, &target, a[2], a[3])
 }
 
-/// readlink's answer: as much of `target` as fits in the buffer, no NUL.
+/// readlink's answer: as much of `target` (as guest bytes) as fits in the buffer, no NUL.
 pub fn put_link(cx: &mut Cx, target: &str, buf: u64, size: u64) -> SysResult<u64> {
-    let (a2, a3) = (buf, size);
-    let n = target.len().min(a3 as usize);
-    cx.mem.write(a2, &target.as_bytes()[..n])?;
+    let target = vfs::to_guest(target);
+    let n = target.len().min(size as usize);
+    cx.mem.write(buf, &target[..n])?;
     Ok(n as u64)
 }
 
 pub fn getcwd(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
-    let mut b = cx.g.cwd.as_bytes().to_vec();
+    let mut b = vfs::to_guest(&cx.g.cwd);
     b.push(0);
     if b.len() > a[1] as usize {
         return Err(Errno::ERANGE);
@@ -840,22 +959,66 @@ pub fn mkdirat(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     Ok(0)
 }
 
-/// utimensat(dirfd, path, times, flags). Timestamps are not modelled (every file shows
-/// `param::FILE_TIME`), but the file must exist: `touch` creates a missing file only after
-/// utimensat fails with ENOENT, so a blanket success made `touch new` create nothing.
+/// utimensat(dirfd, path, times[2], flags) (utimensat(2)): set a file's access and
+/// modification times; `times` NULL sets both to now, a tv_nsec of UTIME_NOW sets that one
+/// to now and UTIME_OMIT leaves it. A NULL path is futimens(dirfd). The status-change time
+/// becomes now. Times are the virtual clock's.
 pub fn utimensat(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
-    if a[1] == 0 {
-        // futimens(fd, times): the fd must be open.
-        cx.g.fds.get(fd_arg(a[0]))?;
-        return Ok(0);
+    // include/uapi/linux/stat.h.
+    const UTIME_NOW: u64 = (1 << 30) - 1;
+    const UTIME_OMIT: u64 = (1 << 30) - 2;
+    let now = cx.k.vfs.now;
+    let (atime, mtime) = if a[2] == 0 {
+        (Some(now), Some(now))
+    } else {
+        let b = cx.mem.read(a[2], 32)?;
+        let one = |o: usize| -> SysResult<Option<i64>> {
+            let sec = crate::guestmem::le64(&b[o..o + 8]) as i64;
+            match crate::guestmem::le64(&b[o + 8..o + 16]) {
+                UTIME_NOW => Ok(Some(now)),
+                UTIME_OMIT => Ok(None),
+                n if n < 1_000_000_000 => Ok(Some(
+                    sec.checked_mul(1_000_000_000)
+                        .and_then(|s| s.checked_add(n as i64))
+                        .ok_or(Errno::EINVAL)?,
+                )),
+                _ => Err(Errno::EINVAL),
+            }
+        };
+        (one(0)?, one(16)?)
+    };
+    if a[3] & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
     }
-    let path = guest_path(cx.mem, a[1])?;
-    if path.is_empty() && a[3] & AT_EMPTY_PATH != 0 {
-        cx.g.fds.get(fd_arg(a[0]))?;
-        return Ok(0);
+    let path = if a[1] == 0 {
+        String::new()
+    } else {
+        guest_path(cx.mem, a[1])?
+    };
+    let r = if a[1] == 0 || (path.is_empty() && a[3] & AT_EMPTY_PATH != 0) {
+        let f = cx.g.fds.get(fd_arg(a[0]))?;
+        let f = f.borrow();
+        match &f.kind {
+            FileKind::Mem(m) => Resolved {
+                path: f.path.clone(),
+                node: Node::MemFile(m.clone()),
+            },
+            FileKind::Host(_) | FileKind::Dir(_) | FileKind::Dev(_) => {
+                cx.k.vfs.resolve(&f.path, false)?
+            }
+            FileKind::PipeRead(_) | FileKind::PipeWrite(_) if f.path.starts_with('/') => {
+                cx.k.vfs.resolve(&f.path, false)?
+            }
+            // Unnamed pipes, the console, epoll: anonymous inodes whose times are fixed.
+            _ => return Ok(0),
+        }
+    } else {
+        let full = at_path(cx.g, a[0], &path)?;
+        cx.k.vfs.resolve(&full, a[3] & AT_SYMLINK_NOFOLLOW == 0)?
+    };
+    if atime.is_some() || mtime.is_some() {
+        cx.k.vfs.set_times(&r, atime, mtime);
     }
-    let full = at_path(cx.g, a[0], &path)?;
-    cx.k.vfs.resolve(&full, a[3] & AT_SYMLINK_NOFOLLOW == 0)?;
     Ok(0)
 }
 
@@ -940,14 +1103,20 @@ pub fn truncate(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     let path = guest_path(cx.mem, a[0])?;
     let r = cx.k.vfs.resolve(&vfs::absolute(&cx.g.cwd, &path), true)?;
     let m = cx.k.vfs.copy_up(&r)?;
-    resize(&m, a[1])
+    resize(&m, a[1])?;
+    cx.k.vfs.touch_file(&m);
+    Ok(0)
 }
 
 pub fn ftruncate(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     let f = cx.g.fds.get(fd_arg(a[0]))?;
     let f = f.borrow();
     match &f.kind {
-        FileKind::Mem(m) if f.writable() => resize(m, a[1]),
+        FileKind::Mem(m) if f.writable() => {
+            resize(m, a[1])?;
+            cx.k.vfs.touch_file(m);
+            Ok(0)
+        }
         _ => Err(Errno::EINVAL),
     }
 }
@@ -978,4 +1147,137 @@ pub fn statfs(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     }
     cx.mem.write(a[1], &b)?;
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syscalls::testing::Bench;
+
+    const PATH: u64 = 0x10000;
+
+    fn open(b: &mut Bench, flags: u32) -> Outcome {
+        openat(
+            &mut b.cx(),
+            [AT_FDCWD as u64, PATH, u64::from(flags), 0, 0, 0],
+        )
+    }
+
+    /// fifo(7), checked natively: a non-blocking writer with no reader is ENXIO, a
+    /// non-blocking reader opens at once, then a non-blocking writer opens too; a blocking
+    /// reader with no writer waits.
+    #[test]
+    fn fifo_open_waits_or_fails_as_fifo7_says() {
+        let mut b = Bench::new();
+        b.cstr(PATH, "/tmp/p");
+        let mode = u64::from(vfs::S_IFIFO | 0o644);
+        let mk = |b: &mut Bench| mknodat(&mut b.cx(), [AT_FDCWD as u64, PATH, mode, 0, 0, 0]);
+        assert_eq!(mk(&mut b), Ok(0));
+        assert_eq!(mk(&mut b), Err(Errno::EEXIST));
+        let ret = |o: Outcome| match o {
+            Outcome::Ret(v) => v as i64,
+            o => panic!("not a return: {o:?}"),
+        };
+        assert_eq!(
+            ret(open(&mut b, O_WRONLY | O_NONBLOCK)),
+            -i64::from(Errno::ENXIO.0)
+        );
+        assert!(matches!(
+            open(&mut b, O_RDONLY),
+            Outcome::Block(crate::machine::Wait::FifoOpen { reading: true, .. })
+        ));
+        // The waiting reader counts as a reader: a writer (another task) opens at once.
+        let reader = b.t.tid;
+        b.t.tid = crate::machine::Pid(reader.0 + 1);
+        assert_eq!(ret(open(&mut b, O_WRONLY | O_NONBLOCK)), 3);
+        // Run again, the waiting open finds its partner.
+        b.t.tid = reader;
+        assert_eq!(ret(open(&mut b, O_RDONLY)), 4);
+        assert_eq!(ret(open(&mut b, O_RDONLY | O_NONBLOCK)), 5);
+        let st = |b: &mut Bench, fd: i32| {
+            let f = b.g.fds.get(fd).expect("open fd");
+            let f = f.borrow();
+            fstat_file(&b.k, &f).expect("fstat").mode
+        };
+        assert_eq!(st(&mut b, 3), vfs::S_IFIFO | 0o644);
+    }
+
+    /// Native mknod(2) as an unprivileged user: devices and directories EPERM, a regular
+    /// file made.
+    #[test]
+    fn mknod_devices_are_eperm_and_regular_files_made() {
+        let mut b = Bench::new();
+        for (name, ty, want) in [
+            ("/tmp/c", vfs::S_IFCHR, Err(Errno::EPERM)),
+            ("/tmp/b", vfs::S_IFBLK, Err(Errno::EPERM)),
+            ("/tmp/d", vfs::S_IFDIR, Err(Errno::EPERM)),
+            ("/tmp/r", vfs::S_IFREG, Ok(0)),
+            ("/tmp/z", 0, Ok(0)),
+        ] {
+            b.cstr(PATH, name);
+            let a = [AT_FDCWD as u64, PATH, u64::from(ty | 0o600), 0x103, 0, 0];
+            assert_eq!(mknodat(&mut b.cx(), a), want, "{name}");
+        }
+        let r = b.k.vfs.resolve("/tmp/z", true).expect("made");
+        assert_eq!(b.k.vfs.stat(&r).expect("stat").mode, vfs::S_IFREG | 0o600);
+    }
+
+    /// utimensat(2): UTIME_OMIT keeps a time, UTIME_NOW takes the clock's, a bad tv_nsec
+    /// is EINVAL; stat reports the nanoseconds.
+    #[test]
+    fn utimensat_sets_omits_and_takes_now() {
+        let mut b = Bench::new();
+        b.cstr(PATH, "/tmp/f");
+        let fd = ret_of(openat(
+            &mut b.cx(),
+            [
+                AT_FDCWD as u64,
+                PATH,
+                u64::from(O_CREAT | O_WRONLY),
+                0o644,
+                0,
+                0,
+            ],
+        ));
+        assert_eq!(fd, 3);
+        b.k.vfs.now = 2_000_000_000_123;
+        const TIMES: u64 = PATH + 0x1000;
+        let ts = |b: &mut Bench, a: (i64, u64), m: (i64, u64)| {
+            let mut v = Vec::new();
+            for (s, n) in [a, m] {
+                v.extend_from_slice(&s.to_le_bytes());
+                v.extend_from_slice(&n.to_le_bytes());
+            }
+            b.mem.write(TIMES, &v).expect("bench memory");
+        };
+        const NOW: u64 = (1 << 30) - 1;
+        const OMIT: u64 = (1 << 30) - 2;
+        ts(&mut b, (7, 5), (0, OMIT));
+        let call = |b: &mut Bench| utimensat(&mut b.cx(), [AT_FDCWD as u64, PATH, TIMES, 0, 0, 0]);
+        assert_eq!(call(&mut b), Ok(0));
+        let times = |b: &Bench| {
+            let r = b.k.vfs.resolve("/tmp/f", true).expect("resolve");
+            b.k.vfs.stat(&r).expect("stat").times
+        };
+        let t = times(&b);
+        assert_eq!((t.atime, t.ctime), (7_000_000_005, 2_000_000_000_123));
+        assert_eq!(t.mtime, 1_735_689_600 * 1_000_000_000, "mtime was omitted");
+        ts(&mut b, (0, OMIT), (0, NOW));
+        assert_eq!(call(&mut b), Ok(0));
+        assert_eq!(times(&b).mtime, 2_000_000_000_123);
+        assert_eq!(times(&b).atime, 7_000_000_005);
+        ts(&mut b, (0, 1_000_000_000), (0, 0));
+        assert_eq!(call(&mut b), Err(Errno::EINVAL));
+        // futimens: a NULL path names the fd; NULL times is now for both.
+        b.k.vfs.now += 1;
+        assert_eq!(utimensat(&mut b.cx(), [3, 0, 0, 0, 0, 0]), Ok(0));
+        assert_eq!(times(&b), vfs::Times::at(2_000_000_000_124));
+    }
+
+    fn ret_of(o: Outcome) -> u64 {
+        match o {
+            Outcome::Ret(v) => v,
+            o => panic!("not a return: {o:?}"),
+        }
+    }
 }

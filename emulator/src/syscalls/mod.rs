@@ -86,6 +86,7 @@ syscalls! {
     Munlock => "munlock" 2, Mlockall => "mlockall" 1, Munlockall => "munlockall" 0,
     EpollCreate => "epoll_create" 1, EpollCreate1 => "epoll_create1" 1, EpollCtl => "epoll_ctl" 4,
     EpollWait => "epoll_wait" 4, EpollPwait => "epoll_pwait" 6, EpollPwait2 => "epoll_pwait2" 6,
+    Mknod => "mknod" 3, Mknodat => "mknodat" 4,
 }
 
 /// What a system call did, beyond its result value.
@@ -161,6 +162,8 @@ const CWD: u64 = fs::AT_FDCWD as u64;
 pub fn dispatch(m: &mut Machine, tid: Pid, sys: Sys, a: [u64; 6]) -> Outcome {
     use Sys::*;
     m.load(tid);
+    // Files created or changed by this call take its time on the virtual wall clock.
+    m.k.vfs.now = i64::try_from(crate::syscalls::time::realtime_ns(&m.k)).unwrap_or(i64::MAX);
     // Path calls whose path enters the Linux /proc, which is made from the process table.
     if let Some(o) = procfs::intercept(m, tid, sys, a) {
         return o;
@@ -205,9 +208,9 @@ pub fn dispatch(m: &mut Machine, tid: Pid, sys: Sys, a: [u64; 6]) -> Outcome {
         Sendfile => return fs::sendfile(cx, a),
         Pipe => crate::pipe::pipe2(cx, a[0], 0),
         Pipe2 => crate::pipe::pipe2(cx, a[0], a[1]),
-        Open => fs::openat(cx, [CWD, a[0], a[1], a[2], 0, 0]),
-        Creat => fs::openat(cx, [CWD, a[0], fs::O_CREAT_WRONLY_TRUNC, a[1], 0, 0]),
-        Openat => fs::openat(cx, a),
+        Open => return fs::openat(cx, [CWD, a[0], a[1], a[2], 0, 0]),
+        Creat => return fs::openat(cx, [CWD, a[0], fs::O_CREAT_WRONLY_TRUNC, a[1], 0, 0]),
+        Openat => return fs::openat(cx, a),
         Close => fs::close(cx, a),
         Lseek => fs::lseek(cx, a),
         Stat => fs::fstatat(cx, [CWD, a[0], a[1], 0, 0, 0]),
@@ -251,6 +254,8 @@ pub fn dispatch(m: &mut Machine, tid: Pid, sys: Sys, a: [u64; 6]) -> Outcome {
         Fchown => fs::fchown(cx, a),
         Fsync | Fdatasync | Flock | Msync => Ok(0),
         Utimensat => fs::utimensat(cx, a),
+        Mknod => fs::mknodat(cx, [CWD, a[0], a[1], a[2], 0, 0]),
+        Mknodat => fs::mknodat(cx, a),
         Statfs | Fstatfs => fs::statfs(cx, a),
         Poll => return poll::poll(cx, a[0], a[1], (a[2] as i32 >= 0).then(|| a[2] * 1_000_000)),
         Ppoll => return poll::ppoll(cx, a),

@@ -525,7 +525,8 @@ fn read_str_array(
         if *total > ARG_MAX {
             return Err(Errno::E2BIG);
         }
-        out.push(String::from_utf8_lossy(&s).into_owned());
+        // Any bytes but NUL, held losslessly (vfs::from_guest).
+        out.push(crate::vfs::from_guest(&s));
         addr = addr.checked_add(8).ok_or(Errno::EFAULT)?;
     }
 }
@@ -562,7 +563,7 @@ fn exec_target(
             return Ok((canon, bytes, args));
         }
         let line = bytes[2..].split(|&b| b == b'\n').next().unwrap_or(&[]);
-        let line = String::from_utf8_lossy(line);
+        let line = crate::vfs::from_guest(line);
         let mut parts = line.trim().splitn(2, [' ', '\t']);
         let interp = parts.next().unwrap_or("").to_string();
         if interp.is_empty() {

@@ -86,7 +86,10 @@ pub fn intercept(m: &mut Machine, tid: Pid, sys: Sys, a: [u64; 6]) -> Option<Out
                 Creat => (fs::O_CREAT_WRONLY_TRUNC as u32, a[1] as u32),
                 _ => (a[2] as u32, a[3] as u32),
             };
-            open(m, tid, hit, flags, mode)
+            return Some(match open(m, tid, hit, flags, mode) {
+                Ok(fd) => Outcome::Ret(fd),
+                Err(o) => o,
+            });
         }
         Stat | Lstat | Newfstatat | Statx => stat(m, hit).and_then(|st| {
             let mut cx = cx_of(m, tid).ok_or(Errno::ESRCH)?;
@@ -161,13 +164,13 @@ fn stat(m: &Machine, hit: Hit) -> SysResult<vfs::FileStat> {
 }
 
 /// openat(2) of what a walk found.
-fn open(m: &mut Machine, tid: Pid, hit: Hit, flags: u32, mode: u32) -> SysResult<u64> {
+fn open(m: &mut Machine, tid: Pid, hit: Hit, flags: u32, mode: u32) -> Result<u64, Outcome> {
     let cloexec = flags & O_CLOEXEC != 0;
     let status = flags & (O_ACCMODE | crate::fdtable::O_APPEND | crate::fdtable::O_NONBLOCK);
     let wants_write = flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0;
     let (path, kind) = match hit {
         Hit::File(r) => {
-            let mut cx = cx_of(m, tid).ok_or(Errno::ESRCH)?;
+            let mut cx = cx_of(m, tid).ok_or(Outcome::from(Errno::ESRCH))?;
             return fs::open_path(&mut cx, &r.path, flags, mode);
         }
         Hit::Proc(p, k) => (p, k),
@@ -176,28 +179,28 @@ fn open(m: &mut Machine, tid: Pid, hit: Hit, flags: u32, mode: u32) -> SysResult
         Kind::Fd(tgid, fd) => match linuxproc::reopen(m, tgid, fd, flags)? {
             Reopen::File(f) => {
                 if flags & O_DIRECTORY != 0 {
-                    return Err(Errno::ENOTDIR);
+                    return Err(Errno::ENOTDIR.into());
                 }
                 f
             }
             Reopen::Path(p) => {
-                let mut cx = cx_of(m, tid).ok_or(Errno::ESRCH)?;
+                let mut cx = cx_of(m, tid).ok_or(Outcome::from(Errno::ESRCH))?;
                 return fs::open_path(&mut cx, &p, flags, mode);
             }
         },
         Kind::Dir => {
             if flags & O_ACCMODE != O_RDONLY {
-                return Err(Errno::EISDIR);
+                return Err(Errno::EISDIR.into());
             }
             // Listed once installed, so an fd/ listing shows the fd that reads it.
             OpenFile::new(FileKind::Dir(Vec::new()), path.clone(), status)
         }
         Kind::File => {
             if flags & O_DIRECTORY != 0 {
-                return Err(Errno::ENOTDIR);
+                return Err(Errno::ENOTDIR.into());
             }
             if wants_write {
-                return Err(Errno::EACCES);
+                return Err(Errno::EACCES.into());
             }
             let bytes = linuxproc::render(m, tid, &path)?;
             OpenFile::new(
@@ -208,7 +211,7 @@ fn open(m: &mut Machine, tid: Pid, hit: Hit, flags: u32, mode: u32) -> SysResult
         }
         Kind::Link(..) => {
             if flags & O_PATH == 0 {
-                return Err(Errno::ELOOP);
+                return Err(Errno::ELOOP.into());
             }
             OpenFile::new(
                 FileKind::Dev(crate::vfs::DevKind::Null),
@@ -230,7 +233,7 @@ fn open(m: &mut Machine, tid: Pid, hit: Hit, flags: u32, mode: u32) -> SysResult
                 if let Some(g) = m.group_of_mut(tid) {
                     let _ = g.fds.close(fd);
                 }
-                return Err(e);
+                return Err(e.into());
             }
         }
     }

@@ -177,6 +177,7 @@ pub fn futex(m: &mut Machine, tid: Pid, a: [u64; 6]) -> Outcome {
                 return Errno::EINVAL.into();
             }
             let now = m.k.clock.ns;
+            let epoch = m.k.epoch_ns;
             let Some(cpu) = m.cpu_of(tid) else {
                 return Errno::ESRCH.into();
             };
@@ -192,7 +193,7 @@ pub fn futex(m: &mut Machine, tid: Pid, a: [u64; 6]) -> Outcome {
                 Some(if cmd == FUTEX_WAIT {
                     now.saturating_add(t)
                 } else if op & FUTEX_CLOCK_REALTIME != 0 {
-                    t.saturating_sub(crate::param::EPOCH_BASE_SECS * 1_000_000_000)
+                    t.saturating_sub(epoch)
                 } else {
                     t
                 })

@@ -8,8 +8,9 @@ use crate::machine::{Kernel, Task, Wait};
 use crate::param;
 use crate::syscalls::{Cx, Outcome};
 
-fn realtime_ns(k: &Kernel) -> u64 {
-    param::EPOCH_BASE_SECS * 1_000_000_000 + k.clock.ns
+/// CLOCK_REALTIME: the machine's start time (`--epoch`) plus the virtual time since.
+pub fn realtime_ns(k: &Kernel) -> u64 {
+    k.epoch_ns.saturating_add(k.clock.ns)
 }
 
 fn timespec(ns: u64) -> [u8; 16] {
