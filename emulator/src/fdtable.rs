@@ -93,6 +93,9 @@ pub struct FdEntry {
 #[derive(Clone, Debug, Default)]
 pub struct FdTable {
     fds: BTreeMap<i32, FdEntry>,
+    /// RLIMIT_NOFILE's soft limit when the guest has set one (else `param::MAX_FDS`):
+    /// fds at or above it cannot be made.
+    limit: Option<i32>,
 }
 
 /// The last reference to a pipe end going away closes that end.
@@ -167,7 +170,7 @@ impl FdTable {
         while self.fds.contains_key(&fd) {
             fd += 1;
         }
-        if fd >= param::MAX_FDS {
+        if fd >= self.limit() {
             return Err(Errno::EMFILE);
         }
         self.fds.insert(fd, FdEntry { file, cloexec });
@@ -176,11 +179,22 @@ impl FdTable {
 
     /// Install at exactly `fd`, closing what was there (dup2/dup3).
     pub fn install_at(&mut self, fd: i32, file: FileRef, cloexec: bool) -> SysResult<()> {
-        if !(0..param::MAX_FDS).contains(&fd) {
+        if !(0..self.limit()).contains(&fd) {
             return Err(Errno::EBADF);
         }
         self.fds.insert(fd, FdEntry { file, cloexec });
         Ok(())
+    }
+
+    /// One more than the highest fd that may be made (RLIMIT_NOFILE's soft limit).
+    pub fn limit(&self) -> i32 {
+        self.limit.unwrap_or(param::MAX_FDS)
+    }
+
+    /// setrlimit(RLIMIT_NOFILE): fds already open above the new limit stay open, as on
+    /// Linux; only new ones are refused.
+    pub fn set_limit(&mut self, soft: u64) {
+        self.limit = Some(soft.min(param::NR_OPEN) as i32);
     }
 
     pub fn close(&mut self, fd: i32) -> SysResult<FileRef> {

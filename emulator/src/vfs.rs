@@ -6,7 +6,9 @@
 //! listings are sorted, inode numbers are hashes of guest paths, times are fixed.
 
 use crate::errno::{Errno, SysResult};
+use crate::budget::Budget;
 use crate::param;
+use crate::sparse::SparseFile;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -49,8 +51,8 @@ impl DevKind {
     }
 }
 
-/// A file held in the overlay.
-pub type MemFile = Rc<RefCell<Vec<u8>>>;
+/// A file held in the overlay: sparse pages charged to the machine's memory budget.
+pub type MemFile = Rc<RefCell<SparseFile>>;
 
 #[derive(Clone, Debug)]
 enum OvNode {
@@ -111,6 +113,8 @@ pub struct Vfs {
     /// count, by the address of its contents. Each entry lives while the file has a name,
     /// and a name holds the contents, so no address is reused while its entry is here.
     files: std::collections::HashMap<usize, FileMeta>,
+    /// What overlay file contents are charged to (the machine's `--max-memory`).
+    budget: Rc<Budget>,
 }
 
 /// The inode part of an overlay file: what its hard links share.
@@ -184,7 +188,13 @@ impl Vfs {
             overlay,
             modes: BTreeMap::new(),
             files: Default::default(),
+            budget: Rc::new(Budget::default()),
         }
+    }
+
+    /// The budget overlay files are charged to (shared with the kernel).
+    pub fn budget(&self) -> &Rc<Budget> {
+        &self.budget
     }
 
     pub fn host_root(&self) -> &Path {
@@ -362,7 +372,7 @@ impl Vfs {
     }
 
     /// A new overlay file whose first name is `path`.
-    fn new_file(&mut self, path: &str, data: Vec<u8>, mode: u32) -> MemFile {
+    fn new_file(&mut self, path: &str, data: SparseFile, mode: u32) -> MemFile {
         let f: MemFile = Rc::new(RefCell::new(data));
         self.files.insert(
             file_key(&f),
@@ -437,7 +447,7 @@ impl Vfs {
                 ino,
                 mode: S_IFREG | 0o644,
                 nlink: self.files.get(&file_key(f)).map_or(1, |m| m.nlink.max(1)),
-                size: f.borrow().len() as u64,
+                size: f.borrow().len(),
                 rdev: 0,
                 mtime: param::FILE_TIME,
             },
@@ -524,7 +534,7 @@ impl Vfs {
     /// Create (or truncate) a regular file in the overlay at canonical `full`.
     /// A new empty overlay file with permission bits `mode` (already masked by the umask).
     pub fn create_file(&mut self, full: &str, mode: u32) -> MemFile {
-        let f = self.new_file(full, Vec::new(), mode);
+        let f = self.new_file(full, SparseFile::new(self.budget.clone()), mode);
         self.set_entry(full, OvNode::File(f.clone()));
         f
     }
@@ -538,6 +548,7 @@ impl Vfs {
                 // to 0644, which would drop the execute bits of a program written to).
                 let mode = self.stat(r)?.mode & 0o7777;
                 let data = std::fs::read(hp).map_err(|_| Errno::EIO)?;
+                let data = SparseFile::from_bytes(&data, self.budget.clone())?;
                 let f = self.new_file(&r.path, data, mode);
                 self.set_entry(&r.path, OvNode::File(f.clone()));
                 Ok(f)
@@ -744,7 +755,7 @@ mod tests {
         let mut v = Vfs::new(&root);
         let r = v.resolve("/data/a.txt", true).expect("resolve");
         let f = v.copy_up(&r).expect("copy up");
-        f.borrow_mut().extend_from_slice(b" world");
+        f.borrow_mut().write_at(5, b" world").expect("write");
         assert_eq!(
             std::fs::read(root.join("data/a.txt")).expect("read"),
             b"hello"
@@ -778,7 +789,11 @@ mod tests {
         v.link(&a, "/data/b.txt").expect("link");
         assert_eq!(v.link(&a, "/data/b.txt"), Err(Errno::EEXIST));
         let b = v.resolve("/data/b.txt", true).expect("resolve");
-        v.copy_up(&b).expect("copy up").borrow_mut().push(b'!');
+        v.copy_up(&b)
+            .expect("copy up")
+            .borrow_mut()
+            .write_at(5, b"!")
+            .expect("write");
         let a = v.resolve("/data/a.txt", true).expect("resolve");
         let st = v.stat(&a).expect("stat");
         assert_eq!((st.size, st.nlink), (6, 2));

@@ -44,6 +44,36 @@ impl AddressSpace {
         }
     }
 
+    /// Bytes mapped with some access (what the memory budget charges: PROT_NONE
+    /// reservations cost no host memory and are not charged, as Linux does not account
+    /// them either).
+    pub fn charge(&self) -> u64 {
+        self.segs
+            .values()
+            .filter(|s| s.prot & 7 != 0)
+            .map(|s| s.end - s.start)
+            .sum()
+    }
+
+    /// Bytes mapped in all (RLIMIT_AS counts every mapping).
+    pub fn size(&self) -> u64 {
+        self.segs.values().map(|s| s.end - s.start).sum()
+    }
+
+    /// Bytes of [a, b) mapped PROT_NONE (what mprotect to an accessible mode adds).
+    pub fn none_bytes(&self, a: u64, b: u64) -> u64 {
+        self.segs
+            .values()
+            .filter(|s| s.prot & 7 == 0 && s.start < b && s.end > a)
+            .map(|s| s.end.min(b) - s.start.max(a))
+            .sum()
+    }
+
+    /// Bytes of the heap (the break above its start: RLIMIT_DATA counts it).
+    pub fn heap(&self) -> u64 {
+        self.brk - self.brk_start
+    }
+
     pub fn segs(&self) -> impl Iterator<Item = &Seg> {
         self.segs.values()
     }
