@@ -1,9 +1,11 @@
 /* memeat: malloc 1 MiB blocks and write every page of each, until malloc fails; print how
  * many it got (rounded down to 16 MiB, so the count is the same on any host with the same
  * limit) and exit 0. With argv[1] = "tmp" it fills /tmp/fill with 1 MiB writes instead,
- * until a write fails, and prints the errno name. The limits tests run it. */
+ * until a write fails, and prints the errno name. With argv[1] = "hold" it keeps what it
+ * got and waits for a signal after printing. The limits tests run it. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,5 +49,8 @@ int main(int argc, char **argv)
 		mib++;
 	}
 	printf("memeat: malloc failed after about %ld MiB\n", mib / 16 * 16);
+	fflush(stdout);
+	if (argc > 1 && strcmp(argv[1], "hold") == 0)
+		pause();
 	return 0;
 }
