@@ -210,3 +210,35 @@ impl FdTable {
         self.fds.iter().map(|(k, v)| (*k, v))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn null() -> FileRef {
+        OpenFile::new(FileKind::Dev(DevKind::Null), "/dev/null".into(), O_RDONLY)
+    }
+
+    #[test]
+    fn fdtable_past_nofile_limit_is_emfile_and_ebadf() {
+        let mut t = FdTable::with_console();
+        t.set_limit(5);
+        assert_eq!(t.install(null(), false, 0), Ok(3));
+        assert_eq!(t.install(null(), false, 0), Ok(4));
+        assert_eq!(t.install(null(), false, 0), Err(Errno::EMFILE));
+        assert_eq!(t.install_at(5, null(), false), Err(Errno::EBADF));
+        // Lowering the limit leaves open fds alone (setrlimit(2)).
+        t.set_limit(2);
+        assert!(t.get(4).is_ok());
+        assert_eq!(t.install(null(), false, 0), Err(Errno::EMFILE));
+    }
+
+    #[test]
+    fn fdtable_limit_inherited_by_clone() {
+        let mut t = FdTable::default();
+        t.set_limit(1);
+        let c = t.clone();
+        assert_eq!(c.limit(), 1);
+        assert_eq!(FdTable::default().limit(), param::MAX_FDS);
+    }
+}

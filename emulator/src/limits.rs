@@ -119,9 +119,10 @@ impl Machine {
     pub fn recharge(&mut self, id: SpaceId) {
         // A space whose processes have all ended costs nothing more (Linux frees a
         // zombie's memory at exit; glass keeps the engine for /proc until the reap).
-        let live = self.groups.values().any(|g| {
-            g.space == id && self.tasks.get(&g.pid).is_some_and(|t| !t.state.is_zombie())
-        });
+        let live = self
+            .groups
+            .values()
+            .any(|g| g.space == id && self.tasks.get(&g.pid).is_some_and(|t| !t.state.is_zombie()));
         let new = match self.spaces.get(&id) {
             Some(s) if live => s.vm.charge() + ENGINE_CHARGE,
             _ => 0,
@@ -165,8 +166,8 @@ impl Machine {
             .and_then(|t| self.groups.get(&t.tgid))
             .map_or(INFINITY, |g| soft(g, RLIMIT_NPROC));
         // Every guest process runs as the one user (uid 0): all of them count. Linux
-        // exempts root from RLIMIT_NPROC only with CAP_SYS_RESOURCE/CAP_SYS_ADMIN, which
-        // glass's root has not (it can raise no hard limit either).
+        // exempts its root (kernel/fork.c copy_process, INIT_USER); glass does not, so a
+        // guest that sets the limit is held to it (README "Limits").
         if live >= nproc {
             return Err(Errno::EAGAIN);
         }
@@ -220,11 +221,7 @@ impl Machine {
         let victim = self
             .groups
             .values()
-            .filter(|g| {
-                self.tasks
-                    .get(&g.pid)
-                    .is_some_and(|t| !t.state.is_zombie())
-            })
+            .filter(|g| self.tasks.get(&g.pid).is_some_and(|t| !t.state.is_zombie()))
             .map(|g| (self.charges.get(&g.space).copied().unwrap_or(0), g.pid))
             .max_by_key(|&(c, pid)| (c, std::cmp::Reverse(pid)));
         let Some((charge, pid)) = victim else { return };
@@ -308,10 +305,7 @@ pub fn cpu_ns(t: &crate::proc::Task) -> u64 {
 /// most [`param::STACK_SIZE`] (the region glass reserves below STACK_TOP), at least one
 /// page.
 pub fn stack_limit(g: &Group) -> u64 {
-    soft(g, RLIMIT_STACK)
-        .min(param::STACK_SIZE)
-        .max(param::PAGE_SIZE)
-        & !(param::PAGE_SIZE - 1)
+    soft(g, RLIMIT_STACK).clamp(param::PAGE_SIZE, param::STACK_SIZE) & !(param::PAGE_SIZE - 1)
 }
 
 /// A started clock for `--timeout`.

@@ -48,9 +48,7 @@ impl Elf {
     pub fn map_bytes(&self) -> u64 {
         self.loads
             .iter()
-            .map(|l| {
-                page_up(l.vaddr.saturating_add(l.memsz)).saturating_sub(page_down(l.vaddr))
-            })
+            .map(|l| page_up(l.vaddr.saturating_add(l.memsz)).saturating_sub(page_down(l.vaddr)))
             .fold(0u64, u64::saturating_add)
     }
 }

@@ -372,7 +372,10 @@ pub fn read_guest_file(
             Ok((r.path.clone(), b))
         }
         vfs::Node::MemFile(f) => {
-            let b = f.borrow().to_vec().map_err(|e| errno_text(e.0).to_string())?;
+            let b = f
+                .borrow()
+                .to_vec()
+                .map_err(|e| errno_text(e.0).to_string())?;
             Ok((r.path.clone(), b.into()))
         }
         vfs::Node::HostDir(_) | vfs::Node::MemDir => Err("Is a directory".into()),

@@ -124,10 +124,9 @@ impl SparseFile {
         if len < self.len {
             let keep = len.div_ceil(PAGE);
             let dropped = self.pages.split_off(&keep);
-            self.budget
-                .release_overlay(dropped.len() as u64 * PAGE);
+            self.budget.release_overlay(dropped.len() as u64 * PAGE);
             // The tail of the last kept page must read as zeros if the file grows again.
-            if len % PAGE != 0 {
+            if !len.is_multiple_of(PAGE) {
                 if let Some(p) = self.pages.get_mut(&(len / PAGE)) {
                     p[(len % PAGE) as usize..].fill(0);
                 }

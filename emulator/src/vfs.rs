@@ -5,8 +5,8 @@
 //! Everything a guest can observe is a function of the root's contents, never of the host:
 //! listings are sorted, inode numbers are hashes of guest paths, times are fixed.
 
-use crate::errno::{Errno, SysResult};
 use crate::budget::Budget;
+use crate::errno::{Errno, SysResult};
 use crate::param;
 use crate::sparse::SparseFile;
 use std::cell::RefCell;

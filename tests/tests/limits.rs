@@ -76,6 +76,8 @@ struct Run {
 }
 
 /// `glass run --root <limits root> ARGS…`, measured with wait4(2)'s rusage.
+// The child is reaped by wait4 below (std's wait gives no rusage).
+#[allow(clippy::zombie_processes)]
 fn glass(args: &[&str]) -> Run {
     use std::io::Read;
     let mut child = Command::new(glass_bin())
@@ -101,9 +103,10 @@ fn glass(args: &[&str]) -> Run {
         s
     });
     let mut status = 0;
-    // SAFETY: rusage is plain data; wait4 fills it for our own child, which std's Child
-    // has not waited for (and is never waited for again).
+    // SAFETY: rusage is plain old data, for which all zeros is a valid value.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: wait4 writes only through the two pointers, both to live locals; the pid is
+    // our own child, which std's Child has not waited for (and never will).
     let r = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut ru) };
     assert!(r > 0, "wait4 failed");
     let code = if libc::WIFEXITED(status) {
@@ -133,17 +136,14 @@ fn assert_rss_bounded(r: &Run, limit: u64) {
 
 #[test]
 fn limits_forkbomb_past_max_procs_is_eagain() {
-    let r = glass(&[
-        "--max-procs",
-        "50",
-        "--max-memory",
-        "256M",
-        "/bin/forkbomb",
-    ]);
+    let r = glass(&["--max-procs", "50", "--max-memory", "256M", "/bin/forkbomb"]);
     // 50 processes in all: the parent and 49 children; fork(2) answers EAGAIN past it.
     assert_eq!(
         (r.code, r.out.as_str()),
-        (0, "forkbomb: 49 children, then EAGAIN\nforkbomb: reaped 49\n"),
+        (
+            0,
+            "forkbomb: 49 children, then EAGAIN\nforkbomb: reaped 49\n"
+        ),
         "{}",
         r.err
     );
@@ -198,7 +198,10 @@ fn limits_bss_one_gib_untouched_costs_nothing() {
     assert_eq!((r.code, r.out.as_str()), (0, "bigbss: touched 0 pages\n"));
     assert_rss_bounded(&r, 0);
     let r = glass(&["/bin/bigbss", "32"]);
-    assert_eq!((r.code, r.out.as_str()), (0, "bigbss: touched 8192 pages\n"));
+    assert_eq!(
+        (r.code, r.out.as_str()),
+        (0, "bigbss: touched 8192 pages\n")
+    );
     assert_rss_bounded(&r, 32 << 20);
 }
 
@@ -265,16 +268,11 @@ fn limits_rlimit_cpu_kills_at_hard_limit_like_native() {
 
 #[test]
 fn limits_max_time_ends_run_with_124() {
-    let r = glass(&[
-        "--max-time",
-        "50ms",
-        "/bin/sh",
-        "-c",
-        "while :; do :; done",
-    ]);
+    let r = glass(&["--max-time", "50ms", "/bin/sh", "-c", "while :; do :; done"]);
     assert_eq!(r.code, 124, "{}", r.err);
     assert!(
-        r.err.contains("glass: virtual time limit reached (--max-time 0.05s)"),
+        r.err
+            .contains("glass: virtual time limit reached (--max-time 0.05s)"),
         "{}",
         r.err
     );
@@ -283,16 +281,11 @@ fn limits_max_time_ends_run_with_124() {
 #[test]
 fn limits_timeout_ends_run_with_124() {
     let t = std::time::Instant::now();
-    let r = glass(&[
-        "--timeout",
-        "1s",
-        "/bin/sh",
-        "-c",
-        "while :; do :; done",
-    ]);
+    let r = glass(&["--timeout", "1s", "/bin/sh", "-c", "while :; do :; done"]);
     assert_eq!(r.code, 124, "{}", r.err);
     assert!(
-        r.err.contains("glass: wall-clock timeout reached (--timeout 1s)"),
+        r.err
+            .contains("glass: wall-clock timeout reached (--timeout 1s)"),
         "{}",
         r.err
     );

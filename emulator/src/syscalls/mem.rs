@@ -148,7 +148,12 @@ pub fn mprotect(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
 fn data_bytes(vm: &crate::vm::AddressSpace) -> u64 {
     vm.segs()
         .filter(|s| s.prot & PROT_WRITE != 0)
-        .filter(|s| matches!(s.kind, SegKind::Anon | SegKind::Data | SegKind::Bss | SegKind::File))
+        .filter(|s| {
+            matches!(
+                s.kind,
+                SegKind::Anon | SegKind::Data | SegKind::Bss | SegKind::File
+            )
+        })
         .map(|s| s.end - s.start)
         .sum()
 }
@@ -187,13 +192,22 @@ pub fn madvise(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
         .filter(|s| s.prot & PROT_WRITE != 0)
         .map(|s| (s.start.max(start), s.end.min(end)))
         .collect();
-    let zeros = vec![0u8; CHUNK as usize];
+    // Only pages holding something are written: writing zeros to an untouched page would
+    // make the host back it, the opposite of what the guest asked for.
+    let zeros = [0u8; PAGE_SIZE as usize];
+    let mut buf = vec![0u8; CHUNK as usize];
     for (lo, hi) in pieces {
         let mut at = lo;
         while at < hi {
-            let n = (hi - at).min(CHUNK);
-            cx.mem.write(at, &zeros[..n as usize])?;
-            at += n;
+            let n = (hi - at).min(CHUNK) as usize;
+            cx.mem.read_into(at, &mut buf[..n])?;
+            for (pi, page) in buf[..n].chunks(PAGE_SIZE as usize).enumerate() {
+                if page.iter().any(|&b| b != 0) {
+                    cx.mem
+                        .write(at + pi as u64 * PAGE_SIZE, &zeros[..page.len()])?;
+                }
+            }
+            at += n as u64;
         }
     }
     Ok(0)

@@ -664,11 +664,10 @@ pub fn execve(m: &mut Machine, tid: Pid, path: u64, argv: u64, envp: u64) -> Out
         p.s.vm.charge()
     };
     if need > crate::limits::soft(p.g, crate::limits::RLIMIT_AS)
-        || !m
-            .k
-            .vfs
-            .budget()
-            .fits(need.saturating_sub(old).saturating_add(crate::limits::ENGINE_CHARGE))
+        || !m.k.vfs.budget().fits(
+            need.saturating_sub(old)
+                .saturating_add(crate::limits::ENGINE_CHARGE),
+        )
     {
         return Errno::ENOMEM.into();
     }
