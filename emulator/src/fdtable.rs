@@ -93,6 +93,9 @@ pub struct FdEntry {
 #[derive(Clone, Debug, Default)]
 pub struct FdTable {
     fds: BTreeMap<i32, FdEntry>,
+    /// RLIMIT_NOFILE's soft limit when the guest has set one (else `param::MAX_FDS`):
+    /// fds at or above it cannot be made.
+    limit: Option<i32>,
 }
 
 /// The last reference to a pipe end going away closes that end.
@@ -167,7 +170,7 @@ impl FdTable {
         while self.fds.contains_key(&fd) {
             fd += 1;
         }
-        if fd >= param::MAX_FDS {
+        if fd >= self.limit() {
             return Err(Errno::EMFILE);
         }
         self.fds.insert(fd, FdEntry { file, cloexec });
@@ -176,11 +179,22 @@ impl FdTable {
 
     /// Install at exactly `fd`, closing what was there (dup2/dup3).
     pub fn install_at(&mut self, fd: i32, file: FileRef, cloexec: bool) -> SysResult<()> {
-        if !(0..param::MAX_FDS).contains(&fd) {
+        if !(0..self.limit()).contains(&fd) {
             return Err(Errno::EBADF);
         }
         self.fds.insert(fd, FdEntry { file, cloexec });
         Ok(())
+    }
+
+    /// One more than the highest fd that may be made (RLIMIT_NOFILE's soft limit).
+    pub fn limit(&self) -> i32 {
+        self.limit.unwrap_or(param::MAX_FDS)
+    }
+
+    /// setrlimit(RLIMIT_NOFILE): fds already open above the new limit stay open, as on
+    /// Linux; only new ones are refused.
+    pub fn set_limit(&mut self, soft: u64) {
+        self.limit = Some(soft.min(param::NR_OPEN) as i32);
     }
 
     pub fn close(&mut self, fd: i32) -> SysResult<FileRef> {
@@ -194,5 +208,37 @@ impl FdTable {
 
     pub fn iter(&self) -> impl Iterator<Item = (i32, &FdEntry)> {
         self.fds.iter().map(|(k, v)| (*k, v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn null() -> FileRef {
+        OpenFile::new(FileKind::Dev(DevKind::Null), "/dev/null".into(), O_RDONLY)
+    }
+
+    #[test]
+    fn fdtable_past_nofile_limit_is_emfile_and_ebadf() {
+        let mut t = FdTable::with_console();
+        t.set_limit(5);
+        assert_eq!(t.install(null(), false, 0), Ok(3));
+        assert_eq!(t.install(null(), false, 0), Ok(4));
+        assert_eq!(t.install(null(), false, 0), Err(Errno::EMFILE));
+        assert_eq!(t.install_at(5, null(), false), Err(Errno::EBADF));
+        // Lowering the limit leaves open fds alone (setrlimit(2)).
+        t.set_limit(2);
+        assert!(t.get(4).is_ok());
+        assert_eq!(t.install(null(), false, 0), Err(Errno::EMFILE));
+    }
+
+    #[test]
+    fn fdtable_limit_inherited_by_clone() {
+        let mut t = FdTable::default();
+        t.set_limit(1);
+        let c = t.clone();
+        assert_eq!(c.limit(), 1);
+        assert_eq!(FdTable::default().limit(), param::MAX_FDS);
     }
 }

@@ -2,12 +2,14 @@
 //! deterministic Linux-ABI kernel (docs/DESIGN.md). `Machine::new` loads a program from a guest
 //! root, `Machine::run` runs it to the end and returns the exit status and the run digest.
 
+pub mod budget;
 pub mod cpu;
 pub mod debug;
 pub mod errno;
 pub mod fdtable;
 pub mod guestmem;
 pub mod linuxproc;
+pub mod limits;
 pub mod loader;
 pub mod machine;
 pub mod param;
@@ -17,6 +19,7 @@ pub mod proc_adapter;
 pub mod rng;
 pub mod sched;
 pub mod signal;
+pub mod sparse;
 pub mod syscalls;
 pub mod trace;
 pub mod vfs;

@@ -950,7 +950,7 @@ pub fn reopen(m: &Machine, tgid: Pid, fd: i32, flags: u32) -> SysResult<Reopen> 
         }),
         FileKind::Mem(mf) => {
             if write && flags & crate::fdtable::O_TRUNC != 0 {
-                mf.borrow_mut().clear();
+                mf.borrow_mut().set_len(0)?;
             }
             FileKind::Mem(mf.clone())
         }

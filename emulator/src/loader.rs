@@ -43,6 +43,16 @@ pub struct Elf {
     pub loads: Vec<Load>,
 }
 
+impl Elf {
+    /// Bytes the PT_LOAD segments map (whole pages), before the stack.
+    pub fn map_bytes(&self) -> u64 {
+        self.loads
+            .iter()
+            .map(|l| page_up(l.vaddr.saturating_add(l.memsz)).saturating_sub(page_down(l.vaddr)))
+            .fold(0u64, u64::saturating_add)
+    }
+}
+
 pub struct Load {
     pub vaddr: u64,
     pub memsz: u64,
@@ -237,9 +247,22 @@ pub fn load(
             continue;
         }
         if from < end {
-            // Writable while loading (see AddressSpace::copy_into); protected below.
-            cpu.map(from, end - from, l.prot | 3)
-                .map_err(|_| map_err("PT_LOAD overlaps", from))?;
+            // Writable while loading (see AddressSpace::copy_into); protected below. The
+            // zero fill past the file's bytes is an engine region of its own: unicorn
+            // copies a whole region to split it (uc.c split_region), so a change of rights
+            // on the page shared with the segment before would otherwise have copied (and
+            // so made the host back) every page of a large bss, which Linux maps lazily.
+            let file_end = page_up(l.vaddr + bias + l.filesz).clamp(from, end);
+            for (a, b) in [(from, file_end), (file_end, end)] {
+                if a < b {
+                    cpu.map(a, b - a, l.prot | 3).map_err(|_| {
+                        LoadError::Map(format!(
+                            "cannot map {} KiB of PT_LOAD at {a:#x} (out of memory, or overlapping)",
+                            (b - a) >> 10
+                        ))
+                    })?;
+                }
+            }
         }
         if start < mapped_end {
             // The shared page: widen its protection.

@@ -67,6 +67,8 @@ pub struct Config {
     /// Files of the root show their host modification times (`--root-times host`) instead
     /// of the fixed `param::FILE_TIME`.
     pub root_times_host: bool,
+    /// Machine-wide limits (`--max-memory`, `--max-procs`, `--max-time`, `--timeout`).
+    pub limits: crate::limits::Limits,
 }
 
 impl MachineError {
@@ -97,6 +99,7 @@ impl Config {
             cpus: 1,
             epoch_ns: param::EPOCH_BASE_SECS * 1_000_000_000,
             root_times_host: false,
+            limits: Default::default(),
         }
     }
 }
@@ -316,6 +319,14 @@ pub struct Machine {
     pub pool: Vec<Pooled>,
     /// Processes that died of a trap, reaped by their parent but kept for /proc.
     pub broken: Vec<Detached>,
+    /// The run's machine-wide limits.
+    pub limits: crate::limits::Limits,
+    /// When the run started (for `--timeout`).
+    pub started: std::time::Instant,
+    /// The machine limit that ended the run, if one did.
+    pub limit_hit: Option<String>,
+    /// What each address space is charged in the memory budget now.
+    pub charges: BTreeMap<SpaceId, u64>,
 }
 
 /// An engine waiting for reuse.
@@ -371,7 +382,13 @@ pub fn read_guest_file(
             cache.insert(hp.clone(), b.clone());
             Ok((r.path.clone(), b))
         }
-        vfs::Node::MemFile(f) => Ok((r.path.clone(), f.borrow().as_slice().into())),
+        vfs::Node::MemFile(f) => {
+            let b = f
+                .borrow()
+                .to_vec()
+                .map_err(|e| errno_text(e.0).to_string())?;
+            Ok((r.path.clone(), b.into()))
+        }
         vfs::Node::HostDir(_) | vfs::Node::MemDir => Err("Is a directory".into()),
         _ => Err("Permission denied".into()),
     }
@@ -382,6 +399,7 @@ pub fn errno_text(e: i32) -> &'static str {
     match e {
         2 => "No such file or directory",
         13 => "Permission denied",
+        12 => "Cannot allocate memory",
         20 => "Not a directory",
         21 => "Is a directory",
         40 => "Too many levels of symbolic links",
@@ -436,6 +454,7 @@ impl Machine {
         let mut k = Kernel::new(vfs, config.seed, console, trace);
         k.cpus = config.cpus.clamp(1, 64);
         k.epoch_ns = config.epoch_ns;
+        k.vfs.budget().set_limit(config.limits.max_memory);
         let prog_err = |reason: String| MachineError::Program {
             program: config.program.clone(),
             reason,
@@ -458,6 +477,14 @@ impl Machine {
             }
         })?;
         let elf = loader::parse(&image)?;
+        let need = elf.map_bytes() + param::STACK_INITIAL + crate::limits::ENGINE_CHARGE;
+        if !k.vfs.budget().fits(need) {
+            return Err(prog_err(format!(
+                "needs {} MiB of memory to start, more than --max-memory {} MiB",
+                need.div_ceil(1 << 20),
+                config.limits.max_memory >> 20
+            )));
+        }
         let mut cpu = Cpu::new(elf.arch)?;
         let mut vm = AddressSpace::default();
         let mut random = [0u8; 16];
@@ -521,6 +548,10 @@ impl Machine {
             sched_rng: config.sched_seed.map(Rng::new),
             pool: Vec::new(),
             broken: Vec::new(),
+            limits: config.limits.clone(),
+            started: crate::limits::now(),
+            limit_hit: None,
+            charges: BTreeMap::new(),
         })
     }
 

@@ -83,6 +83,8 @@ pub const PATH_MAX: usize = 4096;
 
 /// Highest fd number a process may use (RLIMIT_NOFILE's soft limit).
 pub const MAX_FDS: i32 = 1024;
+/// The most RLIMIT_NOFILE may be raised to (Linux fs.nr_open's default, 1024*1024).
+pub const NR_OPEN: u64 = 1 << 20;
 
 /// Timestamps of files from the host root, seconds since the epoch: fixed so `stat` is the
 /// same on every host (2025-01-01).

@@ -340,6 +340,8 @@ pub struct Group {
     pub in_vfork: bool,
     /// A job-control stop or continue not yet reported to wait4 (WUNTRACED / WCONTINUED).
     pub stop_unreported: Option<i32>,
+    /// RLIMIT_CPU: the CPU second at which the next SIGXCPU is due.
+    pub xcpu_next: u64,
 }
 
 impl Group {
@@ -373,6 +375,7 @@ impl Group {
             nice: 0,
             in_vfork: false,
             stop_unreported: None,
+            xcpu_next: 0,
         }
     }
 }

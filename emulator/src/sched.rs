@@ -24,6 +24,8 @@ pub struct RunReport {
     pub vtime_ns: u64,
     /// Unimplemented system calls met: (name or number, count).
     pub unimplemented: Vec<(String, u64)>,
+    /// The machine limit (`--max-time`, `--timeout`) that ended the run, if one did.
+    pub limit: Option<String>,
 }
 
 impl Machine {
@@ -36,6 +38,7 @@ impl Machine {
             self.wake_blocked();
             if let Some(tid) = self.pick() {
                 self.step(tid);
+                self.enforce_limits(tid);
                 self.poll_parked();
                 continue;
             }
@@ -89,6 +92,7 @@ impl Machine {
             digest: self.k.trace.finish(),
             vtime_ns: self.k.clock.ns,
             unimplemented,
+            limit: self.limit_hit.clone(),
         }
     }
 

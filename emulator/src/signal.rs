@@ -25,6 +25,8 @@ pub const SIGTSTP: i32 = 20;
 pub const SIGTTIN: i32 = 21;
 pub const SIGTTOU: i32 = 22;
 pub const SIGURG: i32 = 23;
+pub const SIGXCPU: i32 = 24;
+pub const SIGXFSZ: i32 = 25;
 pub const SIGWINCH: i32 = 28;
 
 pub const SIG_DFL: u64 = 0;

@@ -11,8 +11,10 @@
 //! Rust `String`s through a lossless mapping ([`from_guest`] / [`to_guest`]) so that every
 //! byte string survives the round trip; the host root is reached through the same bytes.
 
+use crate::budget::Budget;
 use crate::errno::{Errno, SysResult};
 use crate::param;
+use crate::sparse::SparseFile;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
@@ -124,8 +126,8 @@ impl DevKind {
     }
 }
 
-/// A file held in the overlay.
-pub type MemFile = Rc<RefCell<Vec<u8>>>;
+/// A file held in the overlay: sparse pages charged to the machine's memory budget.
+pub type MemFile = Rc<RefCell<SparseFile>>;
 
 /// A named pipe (fifo(7)): the pipe its openers share, and the counts of opens of each end
 /// ever made, which an opener waiting for its partner watches (Linux fs/pipe.c r_counter,
@@ -259,6 +261,8 @@ pub struct Vfs {
     /// Root files show their host file's modification time (`--root-times host`) instead of
     /// the fixed [`param::FILE_TIME`].
     pub host_times: bool,
+    /// What overlay file contents are charged to (the machine's `--max-memory`).
+    budget: Rc<Budget>,
 }
 
 /// The inode part of an overlay file: what its hard links share.
@@ -346,7 +350,13 @@ impl Vfs {
             times: BTreeMap::new(),
             now: param::FILE_TIME * NS,
             host_times: false,
+            budget: Rc::new(Budget::default()),
         }
+    }
+
+    /// The budget overlay files are charged to (shared with the kernel).
+    pub fn budget(&self) -> &Rc<Budget> {
+        &self.budget
     }
 
     pub fn host_root(&self) -> &Path {
@@ -644,7 +654,7 @@ impl Vfs {
     }
 
     /// A new overlay file whose first name is `path`.
-    fn new_file(&mut self, path: &str, data: Vec<u8>, mode: u32, times: Times) -> MemFile {
+    fn new_file(&mut self, path: &str, data: SparseFile, mode: u32, times: Times) -> MemFile {
         let f: MemFile = Rc::new(RefCell::new(data));
         self.files.insert(
             file_key(&f),
@@ -724,7 +734,7 @@ impl Vfs {
                 ino,
                 mode: S_IFREG | 0o644,
                 nlink: self.files.get(&file_key(f)).map_or(1, |m| m.nlink.max(1)),
-                size: f.borrow().len() as u64,
+                size: f.borrow().len(),
                 rdev: 0,
                 times,
             },
@@ -848,7 +858,12 @@ impl Vfs {
     /// Create (or truncate) a regular file in the overlay at canonical `full`.
     /// A new empty overlay file with permission bits `mode` (already masked by the umask).
     pub fn create_file(&mut self, full: &str, mode: u32) -> MemFile {
-        let f = self.new_file(full, Vec::new(), mode, Times::at(self.now));
+        let f = self.new_file(
+            full,
+            SparseFile::new(self.budget.clone()),
+            mode,
+            Times::at(self.now),
+        );
         self.set_entry(full, OvNode::File(f.clone()));
         self.touch_parent(full);
         f
@@ -892,6 +907,7 @@ impl Vfs {
                 let mode = self.stat(r)?.mode & 0o7777;
                 let times = self.times_of(r);
                 let data = std::fs::read(hp).map_err(|_| Errno::EIO)?;
+                let data = SparseFile::from_bytes(&data, self.budget.clone())?;
                 let f = self.new_file(&r.path, data, mode, times);
                 self.times.remove(&r.path);
                 self.set_entry(&r.path, OvNode::File(f.clone()));
@@ -1143,7 +1159,7 @@ mod tests {
         let mut v = Vfs::new(&root);
         let r = v.resolve("/data/a.txt", true).expect("resolve");
         let f = v.copy_up(&r).expect("copy up");
-        f.borrow_mut().extend_from_slice(b" world");
+        f.borrow_mut().write_at(5, b" world").expect("write");
         assert_eq!(
             std::fs::read(root.join("data/a.txt")).expect("read"),
             b"hello"
@@ -1177,7 +1193,11 @@ mod tests {
         v.link(&a, "/data/b.txt").expect("link");
         assert_eq!(v.link(&a, "/data/b.txt"), Err(Errno::EEXIST));
         let b = v.resolve("/data/b.txt", true).expect("resolve");
-        v.copy_up(&b).expect("copy up").borrow_mut().push(b'!');
+        v.copy_up(&b)
+            .expect("copy up")
+            .borrow_mut()
+            .write_at(5, b"!")
+            .expect("write");
         let a = v.resolve("/data/a.txt", true).expect("resolve");
         let st = v.stat(&a).expect("stat");
         assert_eq!((st.size, st.nlink), (6, 2));

@@ -44,6 +44,36 @@ impl AddressSpace {
         }
     }
 
+    /// Bytes mapped with some access (what the memory budget charges: PROT_NONE
+    /// reservations cost no host memory and are not charged, as Linux does not account
+    /// them either).
+    pub fn charge(&self) -> u64 {
+        self.segs
+            .values()
+            .filter(|s| s.prot & 7 != 0)
+            .map(|s| s.end - s.start)
+            .sum()
+    }
+
+    /// Bytes mapped in all (RLIMIT_AS counts every mapping).
+    pub fn size(&self) -> u64 {
+        self.segs.values().map(|s| s.end - s.start).sum()
+    }
+
+    /// Bytes of [a, b) mapped PROT_NONE (what mprotect to an accessible mode adds).
+    pub fn none_bytes(&self, a: u64, b: u64) -> u64 {
+        self.segs
+            .values()
+            .filter(|s| s.prot & 7 == 0 && s.start < b && s.end > a)
+            .map(|s| s.end.min(b) - s.start.max(a))
+            .sum()
+    }
+
+    /// Bytes of the heap (the break above its start: RLIMIT_DATA counts it).
+    pub fn heap(&self) -> u64 {
+        self.brk - self.brk_start
+    }
+
     pub fn segs(&self) -> impl Iterator<Item = &Seg> {
         self.segs.values()
     }
@@ -248,9 +278,22 @@ impl AddressSpace {
             return Err(Errno::ENOMEM);
         }
         let new = self.place(new_len)?;
-        let data = mem.read(old, old_len as usize)?;
         self.map(mem, new, new_len, seg.prot | 3, seg.kind)?;
-        mem.write(new, &data)?;
+        // Copied a chunk at a time, and only pages that are not all zero, so a large
+        // mapping costs no buffer of its size and its untouched pages stay unbacked.
+        const CHUNK: u64 = 64 * 1024;
+        let mut buf = vec![0u8; CHUNK as usize];
+        let mut at = 0;
+        while at < old_len {
+            let n = CHUNK.min(old_len - at) as usize;
+            mem.read_into(old + at, &mut buf[..n])?;
+            for (pi, page) in buf[..n].chunks(PAGE_SIZE as usize).enumerate() {
+                if page.iter().any(|&b| b != 0) {
+                    mem.write(new + at + pi as u64 * PAGE_SIZE, page)?;
+                }
+            }
+            at += n as u64;
+        }
         if seg.prot & 2 == 0 {
             self.protect(mem, new, new_len, seg.prot)?;
         }

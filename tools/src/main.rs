@@ -145,6 +145,36 @@ pub struct MachineArgs {
     /// every host.
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
     cpus: u32,
+    /// Ceiling over all guest memory (every process's mappings plus a fixed charge per
+    /// process) and the in-memory overlay's files: past it mmap/brk/fork/exec answer ENOMEM
+    /// and file writes ENOSPC; growth no call can refuse (the stack) kills the largest
+    /// process. SIZE takes K, M, G, T suffixes. Default: 4G, or 3/4 of the host's RAM if
+    /// less.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_memory: Option<u64>,
+    /// Processes and threads alive at once; fork/clone past it answer EAGAIN.
+    #[arg(long, value_name = "N", default_value_t = glass_emulator::limits::DEFAULT_MAX_PROCS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_procs: u32,
+    /// End the run (every process killed, glass exits 124) when virtual time passes
+    /// VIRTUAL (units ms, s, m, h; default seconds). Default: no limit.
+    #[arg(long, value_name = "VIRTUAL", value_parser = parse_duration)]
+    max_time: Option<std::time::Duration>,
+    /// End the run (every process killed, glass exits 124) after WALL of host time (units
+    /// ms, s, m, h; default seconds). Default: no limit.
+    #[arg(long, value_name = "WALL", value_parser = parse_duration)]
+    timeout: Option<std::time::Duration>,
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    glass_emulator::budget::parse_size(s)
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("'{s}' is not a size (a number with an optional K, M, G or T)"))
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    glass_emulator::limits::parse_duration(s)
+        .ok_or_else(|| format!("'{s}' is not a duration (a number with an optional ms, s, m or h)"))
 }
 
 /// The root the setup script builds next to the workspace.
@@ -193,6 +223,18 @@ impl MachineArgs {
         if self.cpus != 1 {
             v.push(format!("--cpus={}", self.cpus));
         }
+        if let Some(m) = self.max_memory {
+            v.push(format!("--max-memory={m}"));
+        }
+        if self.max_procs != glass_emulator::limits::DEFAULT_MAX_PROCS {
+            v.push(format!("--max-procs={}", self.max_procs));
+        }
+        if let Some(t) = self.max_time {
+            v.push(format!("--max-time={}ms", t.as_millis()));
+        }
+        if let Some(t) = self.timeout {
+            v.push(format!("--timeout={}ms", t.as_millis()));
+        }
         v
     }
 
@@ -213,6 +255,14 @@ impl MachineArgs {
         c.sched_seed = self.sched_seed;
         c.hang = self.hang;
         c.cpus = self.cpus;
+        if let Some(m) = self.max_memory {
+            c.limits.max_memory = m;
+        }
+        c.limits.max_procs = self.max_procs;
+        c.limits.max_time_ns = self
+            .max_time
+            .map(|t| u64::try_from(t.as_nanos()).unwrap_or(u64::MAX));
+        c.limits.timeout = self.timeout;
         if !self.env.is_empty() {
             c.env = self.env.iter().map(|e| guest_string(e)).collect();
         }
@@ -391,6 +441,10 @@ fn run(args: RunArgs) -> ExitCode {
     }
     if args.digest {
         eprintln!("glass: digest {}", report.digest);
+    }
+    if report.limit.is_some() {
+        // timeout(1)'s status for a command it ended.
+        return ExitCode::from(124);
     }
     ExitCode::from(report.status.shell_code().clamp(0, 255) as u8)
 }

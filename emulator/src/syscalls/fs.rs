@@ -74,11 +74,7 @@ pub fn do_read(
             buf.truncate(n);
             buf
         }
-        FileKind::Mem(m) => {
-            let m = m.borrow();
-            let start = (off as usize).min(m.len());
-            m[start..(start + len).min(m.len())].to_vec()
-        }
+        FileKind::Mem(m) => m.borrow().read_at(off, len),
         FileKind::Dir(_) => return Err(Errno::EISDIR),
         FileKind::Dev(DevKind::Null) => Vec::new(),
         FileKind::Dev(DevKind::Zero | DevKind::Full) => vec![0u8; len],
@@ -115,11 +111,14 @@ pub fn do_read(
     Ok(data)
 }
 
+/// Write `data` at the description's offset (or `at` for pwrite); regular files may not
+/// grow past `fsize` (the writer's RLIMIT_FSIZE, see [`write_limited`]).
 pub fn do_write(
     k: &mut Kernel,
     f: &mut OpenFile,
     data: &[u8],
     at: Option<u64>,
+    fsize: u64,
 ) -> SysResult<usize> {
     if !f.writable() {
         return Err(Errno::EBADF);
@@ -130,21 +129,23 @@ pub fn do_write(
             let off = if f.flags & O_APPEND != 0 {
                 m.len()
             } else {
-                at.unwrap_or(f.offset) as usize
+                at.unwrap_or(f.offset)
             };
-            let end = off.checked_add(data.len()).ok_or(Errno::EFBIG)?;
-            if end > m.len() {
-                m.resize(end, 0);
+            // RLIMIT_FSIZE (setrlimit(2)): a write starting at or past the limit fails
+            // with EFBIG (the caller raises SIGXFSZ); one crossing it is cut short there.
+            if off >= fsize {
+                return Err(Errno::EFBIG);
             }
-            m[off..end].copy_from_slice(data);
+            let n = (data.len() as u64).min(fsize - off) as usize;
+            m.write_at(off, &data[..n])?;
             if at.is_none() {
-                f.offset = end as u64;
+                f.offset = off + n as u64;
             }
             drop(m);
-            if !data.is_empty() {
+            if n > 0 {
                 k.vfs.touch_file(mm);
             }
-            Ok(data.len())
+            Ok(n)
         }
         FileKind::Dev(DevKind::Null | DevKind::Zero | DevKind::Random) => Ok(data.len()),
         FileKind::Dev(DevKind::Full) => Err(Errno::ENOSPC),
@@ -268,7 +269,7 @@ fn write_pieces(cx: &mut Cx, fd: u64, pieces: Vec<(u64, u64)>) -> Outcome {
             Err(e) => return e.into(),
         }
     }
-    let r = do_write(cx.k, &mut f.borrow_mut(), &data, None);
+    let r = write_limited(cx, &f, &data, None);
     r.map(|n| n as u64).into()
 }
 
@@ -335,7 +336,7 @@ pub fn sendfile(cx: &mut Cx, a: [u64; 6]) -> Outcome {
     }
     match out_pipe {
         Some(pp) => Outcome::Ret(crate::pipe::push(&pp, &data)),
-        None => do_write(cx.k, &mut out.borrow_mut(), &data, None)
+        None => write_limited(cx, &out, &data, None)
             .map(|n| n as u64)
             .into(),
     }
@@ -419,9 +420,28 @@ pub fn pwrite(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EINVAL);
     }
     let data = cx.mem.read(a[1], (a[2] as usize).min(MAX_IO))?;
-    let n = do_write(cx.k, &mut f.borrow_mut(), &data, Some(a[3]))?;
+    let n = write_limited(cx, &f, &data, Some(a[3]))?;
     Ok(n as u64)
 }
+
+/// [`do_write`] under the caller's RLIMIT_FSIZE: EFBIG comes with SIGXFSZ to the writer,
+/// as Linux's generic_write_check_limits does.
+fn write_limited(
+    cx: &mut Cx,
+    f: &crate::fdtable::FileRef,
+    data: &[u8],
+    at: Option<u64>,
+) -> SysResult<usize> {
+    let fsize = cx.g.rlimits[RLIMIT_FSIZE].0;
+    let r = do_write(cx.k, &mut f.borrow_mut(), data, at, fsize);
+    if r == Err(Errno::EFBIG) && fsize != u64::MAX {
+        crate::signal::post(cx.t, cx.g, crate::signal::SIGXFSZ);
+    }
+    r
+}
+
+/// RLIMIT_FSIZE's number (asm-generic/resource.h).
+const RLIMIT_FSIZE: usize = 1;
 
 /// openat(2); open of a FIFO may wait for its partner (fifo(7)).
 pub fn openat(cx: &mut Cx, a: [u64; 6]) -> Outcome {
@@ -482,7 +502,7 @@ pub fn open_path(cx: &mut Cx, full: &str, flags: u32, mode: u32) -> Result<u64, 
         Node::HostFile(_) | Node::MemFile(_) => {
             let m = cx.k.vfs.copy_up(&resolved)?;
             if flags & O_TRUNC != 0 && acc != O_RDONLY {
-                m.borrow_mut().clear();
+                m.borrow_mut().set_len(0)?;
                 cx.k.vfs.touch_file(&m);
             }
             FileKind::Mem(m)
@@ -601,7 +621,7 @@ pub fn lseek(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     let mut f = f.borrow_mut();
     let size = match &f.kind {
         FileKind::Host(h) => h.metadata().map(|m| m.len()).unwrap_or(0),
-        FileKind::Mem(m) => m.borrow().len() as u64,
+        FileKind::Mem(m) => m.borrow().len(),
         FileKind::Dir(e) => e.len() as u64,
         FileKind::Dev(DevKind::Tty) | FileKind::Console(_) => return Err(Errno::ESPIPE),
         FileKind::PipeRead(_) | FileKind::PipeWrite(_) | FileKind::Epoll(_) => {
@@ -676,7 +696,7 @@ pub fn fstat_file(k: &Kernel, f: &OpenFile) -> SysResult<FileStat> {
             let r = k.vfs.resolve(&f.path, false)?;
             let mut st = k.vfs.stat(&r)?;
             if let FileKind::Mem(m) = &f.kind {
-                st.size = m.borrow().len() as u64;
+                st.size = m.borrow().len();
             }
             Ok(st)
         }
@@ -848,7 +868,7 @@ pub fn fcntl(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     match a[1] {
         F_DUPFD | F_DUPFD_CLOEXEC => {
             let min = a[2] as i32;
-            if !(0..crate::param::MAX_FDS).contains(&min) {
+            if !(0..cx.g.fds.limit()).contains(&min) {
                 return Err(Errno::EINVAL);
             }
             Ok(cx.g.fds.install(f, a[1] == F_DUPFD_CLOEXEC, min)? as u64)
@@ -1092,10 +1112,7 @@ pub fn symlinkat(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
 }
 
 fn resize(m: &crate::vfs::MemFile, len: u64) -> SysResult<u64> {
-    if len > (1 << 32) {
-        return Err(Errno::EFBIG);
-    }
-    m.borrow_mut().resize(len as usize, 0);
+    m.borrow_mut().set_len(len)?;
     Ok(0)
 }
 

@@ -3,6 +3,7 @@
 
 use crate::errno::{Errno, SysResult};
 use crate::fdtable::FileKind;
+use crate::limits;
 use crate::param::PAGE_SIZE;
 use crate::syscalls::Cx;
 use crate::vm::page_up;
@@ -19,6 +20,18 @@ const MREMAP_MAYMOVE: u64 = 1;
 const MREMAP_FIXED: u64 = 2;
 
 pub fn brk(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
+    // Growth must fit RLIMIT_DATA (the heap), RLIMIT_AS and the machine's memory; brk
+    // answers a refused move with the old break, as Linux's does.
+    let want = page_up(a[0]);
+    let top = page_up(cx.vm.brk());
+    if want > top {
+        let heap_after = cx.vm.heap().saturating_add(want - top);
+        if heap_after > limits::soft(cx.g, limits::RLIMIT_DATA)
+            || limits::check_map(cx.k.vfs.budget(), cx.g, cx.vm.size(), want - top).is_err()
+        {
+            return Ok(cx.vm.brk());
+        }
+    }
     Ok(cx.vm.set_brk(cx.mem, a[0]))
 }
 
@@ -41,6 +54,21 @@ pub fn mmap(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     } else {
         cx.vm.place(len)?
     };
+    // The growth this mapping may bring: RLIMIT_AS counts it all, the memory budget what
+    // is accessible (a PROT_NONE reservation costs nothing until mprotect opens it).
+    let charged = if prot & 7 != 0 { len } else { 0 };
+    if cx.vm.size().saturating_add(len) > limits::soft(cx.g, limits::RLIMIT_AS) {
+        return Err(Errno::ENOMEM);
+    }
+    cx.k.vfs.budget().check_guest(charged)?;
+    // RLIMIT_DATA counts private writable mappings too (Linux 4.7+, mm/mmap.c
+    // may_expand_vm) besides the heap.
+    if flags & MAP_SHARED == 0
+        && prot & PROT_WRITE != 0
+        && data_bytes(cx.vm).saturating_add(len) > limits::soft(cx.g, limits::RLIMIT_DATA)
+    {
+        return Err(Errno::ENOMEM);
+    }
     let kind = if flags & MAP_SHARED != 0 {
         SegKind::Shared
     } else if flags & MAP_ANONYMOUS != 0 {
@@ -56,17 +84,19 @@ pub fn mmap(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
             return Err(Errno::EACCES);
         }
         match &f.kind {
+            // Only the bytes the file has (the rest of the mapping reads as zeros), in a
+            // buffer the budget check above has already bounded.
             FileKind::Host(h) => {
-                let mut buf = vec![0u8; len as usize];
+                let size = h.metadata().map_err(|_| Errno::EIO)?.len();
+                let want = len.min(size.saturating_sub(off)) as usize;
+                let mut buf = Vec::new();
+                buf.try_reserve_exact(want).map_err(|_| Errno::ENOMEM)?;
+                buf.resize(want, 0);
                 let n = h.read_at(&mut buf, off).map_err(|_| Errno::EIO)?;
                 buf.truncate(n);
                 buf
             }
-            FileKind::Mem(m) => {
-                let m = m.borrow();
-                let s = (off as usize).min(m.len());
-                m[s..(s + len as usize).min(m.len())].to_vec()
-            }
+            FileKind::Mem(m) => m.borrow().read_at(off, len as usize),
             FileKind::Dev(_) => Vec::new(),
             _ => return Err(Errno::ENODEV),
         }
@@ -104,15 +134,38 @@ pub fn mprotect(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     if a[1] == 0 {
         return Ok(0);
     }
-    cx.vm
-        .protect(cx.mem, a[0], page_up(a[1]), a[2] as u32 & 7)?;
+    let (start, len, prot) = (a[0], page_up(a[1]), a[2] as u32 & 7);
+    if prot != 0 {
+        let opened = cx.vm.none_bytes(start, start.saturating_add(len));
+        cx.k.vfs.budget().check_guest(opened)?;
+    }
+    cx.vm.protect(cx.mem, start, len, prot)?;
     Ok(0)
+}
+
+/// The bytes RLIMIT_DATA counts: the heap and private writable mappings other than the
+/// stack (mm/mmap.c is_data_mapping).
+fn data_bytes(vm: &crate::vm::AddressSpace) -> u64 {
+    vm.segs()
+        .filter(|s| s.prot & PROT_WRITE != 0)
+        .filter(|s| {
+            matches!(
+                s.kind,
+                SegKind::Anon | SegKind::Data | SegKind::Bss | SegKind::File
+            )
+        })
+        .map(|s| s.end - s.start)
+        .sum()
 }
 
 pub fn mremap(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     let (old, old_len, new_len, flags) = (a[0], page_up(a[1]), page_up(a[2]), a[3]);
     if old % PAGE_SIZE != 0 || new_len == 0 || flags & MREMAP_FIXED != 0 {
         return Err(Errno::EINVAL);
+    }
+    if new_len > old_len {
+        // A move holds old and new at once for a moment; the growth is what stays.
+        limits::check_map(cx.k.vfs.budget(), cx.g, cx.vm.size(), new_len - old_len)?;
     }
     cx.vm
         .remap(cx.mem, old, old_len, new_len, flags & MREMAP_MAYMOVE != 0)
@@ -139,13 +192,22 @@ pub fn madvise(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
         .filter(|s| s.prot & PROT_WRITE != 0)
         .map(|s| (s.start.max(start), s.end.min(end)))
         .collect();
-    let zeros = vec![0u8; CHUNK as usize];
+    // Only pages holding something are written: writing zeros to an untouched page would
+    // make the host back it, the opposite of what the guest asked for.
+    let zeros = [0u8; PAGE_SIZE as usize];
+    let mut buf = vec![0u8; CHUNK as usize];
     for (lo, hi) in pieces {
         let mut at = lo;
         while at < hi {
-            let n = (hi - at).min(CHUNK);
-            cx.mem.write(at, &zeros[..n as usize])?;
-            at += n;
+            let n = (hi - at).min(CHUNK) as usize;
+            cx.mem.read_into(at, &mut buf[..n])?;
+            for (pi, page) in buf[..n].chunks(PAGE_SIZE as usize).enumerate() {
+                if page.iter().any(|&b| b != 0) {
+                    cx.mem
+                        .write(at + pi as u64 * PAGE_SIZE, &zeros[..page.len()])?;
+                }
+            }
+            at += n as u64;
         }
     }
     Ok(0)

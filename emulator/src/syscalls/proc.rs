@@ -118,7 +118,14 @@ pub fn prlimit64(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
         cx.mem.write(a[3], &b)?;
     }
     if let Some(l) = new {
+        // RLIMIT_NOFILE may not exceed fs.nr_open (setrlimit(2): EPERM).
+        if res == crate::limits::RLIMIT_NOFILE && l.1 > param::NR_OPEN {
+            return Err(Errno::EPERM);
+        }
         cx.g.rlimits[res] = l;
+        if res == crate::limits::RLIMIT_NOFILE {
+            cx.g.fds.set_limit(l.0);
+        }
     }
     Ok(0)
 }
@@ -265,10 +272,21 @@ pub fn fork(m: &mut Machine, tid: Pid, flags: u64, stack: u64, tids: [u64; 3]) -
     if flags & CLONE_THREAD != 0 {
         return thread(m, tid, flags, stack, tids);
     }
+    if let Err(e) = m.check_new_task(tid) {
+        return e.into();
+    }
     if flags & CLONE_VM != 0 {
         return sharing(m, tid, flags, stack, tids);
     }
     m.load(tid);
+    let Some(parent) = m.parts_ref(tid) else {
+        return Errno::ESRCH.into();
+    };
+    // The copy must fit the machine's memory (fork(2): ENOMEM).
+    let copy = parent.s.vm.charge() + crate::limits::ENGINE_CHARGE;
+    if let Err(e) = m.k.vfs.budget().check_guest(copy) {
+        return e.into();
+    }
     let Some(parent) = m.parts_ref(tid) else {
         return Errno::ESRCH.into();
     };
@@ -326,12 +344,14 @@ pub fn fork(m: &mut Machine, tid: Pid, flags: u64, stack: u64, tids: [u64; 3]) -
         vm,
         loaded: pid,
     });
+    m.recharge(space);
     (task.tid, task.tgid) = (pid, pid);
     group.pid = pid;
     group.ppid = parent_pid;
     group.space = space;
     group.alarm_ns = None;
     group.stop_unreported = None;
+    group.xcpu_next = 0;
     group.in_vfork = flags & CLONE_VFORK != 0;
     m.tasks.insert(pid, task);
     m.groups.insert(pid, group);
@@ -351,6 +371,9 @@ pub fn fork(m: &mut Machine, tid: Pid, flags: u64, stack: u64, tids: [u64; 3]) -
 /// engine: each thread's registers are saved while another runs), fds, dispositions, cwd;
 /// it starts at the clone's return with 0 in the result register, on `stack`.
 fn thread(m: &mut Machine, tid: Pid, flags: u64, stack: u64, tids: [u64; 3]) -> Outcome {
+    if let Err(e) = m.check_new_task(tid) {
+        return e.into();
+    }
     // clone(2): CLONE_THREAD needs CLONE_SIGHAND, which needs CLONE_VM.
     let extra = flags & !(THREAD_FLAGS | CSIGNAL);
     if flags & (CLONE_SIGHAND | CLONE_VM) != CLONE_SIGHAND | CLONE_VM || extra != 0 {
@@ -443,6 +466,7 @@ fn sharing(m: &mut Machine, tid: Pid, flags: u64, stack: u64, tids: [u64; 3]) ->
     group.ppid = p.g.pid;
     group.alarm_ns = None;
     group.stop_unreported = None;
+    group.xcpu_next = 0;
     group.in_vfork = flags & CLONE_VFORK != 0;
     m.tasks.insert(new, task);
     m.groups.insert(new, group);
@@ -631,6 +655,27 @@ pub fn execve(m: &mut Machine, tid: Pid, path: u64, argv: u64, envp: u64) -> Out
     let Some(p) = m.parts_ref(tid) else {
         return Errno::ESRCH.into();
     };
+    // The new image must fit RLIMIT_AS and the machine's memory with the old one gone
+    // (unless another process keeps it): ENOMEM, the old image intact, as Linux answers
+    // before its point of no return.
+    let need = elf.map_bytes() + crate::param::STACK_INITIAL;
+    let old = if m.space_shared(p.g.space) {
+        0
+    } else {
+        p.s.vm.charge()
+    };
+    if need > crate::limits::soft(p.g, crate::limits::RLIMIT_AS)
+        || !m.k.vfs.budget().fits(
+            need.saturating_sub(old)
+                .saturating_add(crate::limits::ENGINE_CHARGE),
+        )
+    {
+        return Errno::ENOMEM.into();
+    }
+    let Some(p) = m.parts_ref(tid) else {
+        return Errno::ESRCH.into();
+    };
+    let stack_max = crate::param::STACK_TOP - crate::limits::stack_limit(p.g);
     // An engine that already holds this program's text: the caller's own when it execs
     // the program it runs, else one from the pool, else a new one.
     let (old_image, old_text) = (p.g.image.clone(), p.s.vm.text_ranges());
@@ -683,6 +728,8 @@ pub fn execve(m: &mut Machine, tid: Pid, path: u64, argv: u64, envp: u64) -> Out
             };
             cpu.set_pc(start.entry);
             cpu.set_sp(start.sp);
+            let lo = cpu.stack_bounds().0;
+            cpu.set_stack_bounds(lo, stack_max.min(lo));
         }
         Some((mut cpu, keep)) => {
             let start = match crate::loader::load(
@@ -693,6 +740,8 @@ pub fn execve(m: &mut Machine, tid: Pid, path: u64, argv: u64, envp: u64) -> Out
             };
             cpu.set_pc(start.entry);
             cpu.set_sp(start.sp);
+            let lo = cpu.stack_bounds().0;
+            cpu.set_stack_bounds(lo, stack_max.min(lo));
             let Some(space) = m.group_of(tid).map(|g| g.space) else {
                 return Errno::ESRCH.into();
             };
@@ -711,6 +760,7 @@ pub fn execve(m: &mut Machine, tid: Pid, path: u64, argv: u64, envp: u64) -> Out
                 if let Some(g) = m.groups.get_mut(&tid) {
                     g.space = id;
                 }
+                m.recharge(id);
             } else if let Some(s) = m.spaces.get_mut(&space) {
                 let old_cpu = std::mem::replace(&mut s.cpu, cpu);
                 m.retire(old_cpu, old_image, old_text);

@@ -203,8 +203,9 @@ fn open(m: &mut Machine, tid: Pid, hit: Hit, flags: u32, mode: u32) -> Result<u6
                 return Err(Errno::EACCES.into());
             }
             let bytes = linuxproc::render(m, tid, &path)?;
+            let data = crate::sparse::SparseFile::from_bytes(&bytes, m.k.vfs.budget().clone())?;
             OpenFile::new(
-                FileKind::Mem(Rc::new(RefCell::new(bytes))),
+                FileKind::Mem(Rc::new(RefCell::new(data))),
                 path.clone(),
                 status,
             )
