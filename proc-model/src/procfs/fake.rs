@@ -107,8 +107,9 @@ impl Table {
             times_ms: [t[0] + t[3], t[1] + t[4], t[2]],
             msg,
         };
+        // pexit pushes at the head of the parent's queue: newest first (§1.4 wait).
         if let Ok(parent) = self.get_mut(p.info.ppid) {
-            parent.waits.push_back(rec);
+            parent.waits.push_front(rec);
         }
     }
 }
@@ -601,6 +602,13 @@ impl Fake {
     }
 
     /// How many requests are blocked inside the fake.
+    /// Replace the argv of `pid` (as an exec would).
+    pub fn set_args(&self, pid: Pid, args: Vec<String>) {
+        if let Ok(p) = self.table().get_mut(pid) {
+            p.info.args = args;
+        }
+    }
+
     pub fn parked(&self) -> usize {
         self.table().parked
     }
@@ -882,6 +890,12 @@ impl Machine for Fake {
             CtlEffect::CloseFiles => p.fds.as_mut().ok_or(ProcError::Exited)?.fds.clear(),
             CtlEffect::Hang(on) => p.hang = on,
             CtlEffect::Private => p.info.private = true,
+            CtlEffect::Pri { pri, .. } => {
+                p.info.base_pri = pri;
+                p.info.pri = pri;
+            }
+            // The fake has no system calls to interrupt.
+            CtlEffect::Interrupt | CtlEffect::ClearInterrupt => {}
         }
         self.shared.cv.notify_all();
         Ok(())
