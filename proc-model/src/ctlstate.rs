@@ -164,9 +164,7 @@ pub fn ctl_effect(target: CtlTarget, msg: &CtlMsg) -> Result<CtlEffect, ProcErro
         CtlMsg::Interrupt => CtlEffect::Interrupt,
         // One CPU, no swap, no trace events (module comment).
         CtlMsg::NoInterrupt => CtlEffect::ClearInterrupt,
-        CtlMsg::NoSwap | CtlMsg::Wired(_) | CtlMsg::Trace(_) | CtlMsg::Event => {
-            CtlEffect::Nothing
-        }
+        CtlMsg::NoSwap | CtlMsg::Wired(_) | CtlMsg::Trace(_) | CtlMsg::Event => CtlEffect::Nothing,
         CtlMsg::Profile => return Err(ProcError::Other(ENOPROFILING.into())),
     })
 }
@@ -247,7 +245,10 @@ mod tests {
         );
         assert_eq!(
             ctl_effect(live, &CtlMsg::FixedPri(-3)),
-            Ok(CtlEffect::Pri { pri: 0, fixed: true })
+            Ok(CtlEffect::Pri {
+                pri: 0,
+                fixed: true
+            })
         );
         assert_eq!(
             ctl_effect(live, &CtlMsg::Interrupt),

@@ -8,6 +8,7 @@
 
 pub mod ctl;
 pub mod format;
+pub mod watchpt;
 
 #[cfg(test)]
 mod fake;
@@ -44,14 +45,17 @@ pub mod err {
     pub const ENOTES_PENDING: &str = "notes pending";
 }
 
-/// The file types of a process directory, in 9front's enum order without KFPSTATE
-/// (Qdir 0, Qtrace 1, Qargs 2 … Qsyscall 20).
+/// The file types of a process directory, in 9front's enum order with KFPSTATE (pc64 and
+/// arm64 define it): Qdir 0, Qtrace 1, Qargs 2 … Qfpregs 5, Qkfpregs 6, Qkregs 7 …
+/// Qwatchpt 22 (§1.1). riscv64 (no 9front mainline port) keeps the same numbers and lists
+/// no kfpregs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Q {
     Args = 2,
     Ctl,
     Fd,
     Fpregs,
+    Kfpregs,
     Kregs,
     Mem,
     Note,
@@ -67,6 +71,7 @@ pub enum Q {
     Wait,
     Profile,
     Syscall,
+    Watchpt,
 }
 
 /// The per-process files in `procdir[]` order, with their table permission (0 = procmode).
@@ -75,6 +80,7 @@ pub const PROCDIR: &[(&str, Q, u32)] = &[
     ("ctl", Q::Ctl, 0),
     ("fd", Q::Fd, 0o444),
     ("fpregs", Q::Fpregs, 0),
+    ("kfpregs", Q::Kfpregs, 0o400),
     ("kregs", Q::Kregs, 0o400),
     ("mem", Q::Mem, 0),
     ("note", Q::Note, 0),
@@ -90,7 +96,14 @@ pub const PROCDIR: &[(&str, Q, u32)] = &[
     ("wait", Q::Wait, 0o400),
     ("profile", Q::Profile, 0o400),
     ("syscall", Q::Syscall, 0o400),
+    ("watchpt", Q::Watchpt, 0o600),
 ];
+
+/// Whether a process of `arch` has the file `q`: kfpregs exists where 9front defines
+/// KFPSTATE (amd64, arm64).
+fn has_file(arch: crate::machine::Arch, q: Q) -> bool {
+    q != Q::Kfpregs || arch != crate::machine::Arch::Riscv64
+}
 
 fn entry(q: Q) -> (&'static str, Q, u32) {
     PROCDIR
@@ -138,6 +151,8 @@ pub struct ProcFs<M: Machine + ?Sized> {
     /// Processes whose `wait` file has a reader in progress: 9front takes `p->qwaitr` with
     /// canqlock, so a second reader gets `device or object already in use` (§1.4 wait).
     wait_readers: Mutex<HashSet<u32>>,
+    /// Each process's watchpoint list as written to `watchpt` (9front p->watchpt).
+    watchpts: Mutex<std::collections::HashMap<u32, Vec<watchpt::Watchpt>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -212,6 +227,7 @@ impl<M: Machine + ?Sized> ProcFs<M> {
             time: crate::machine::GLASS_EPOCH_SECS,
             trace_open: Mutex::new(false),
             wait_readers: Mutex::new(HashSet::new()),
+            watchpts: Mutex::new(std::collections::HashMap::new()),
         }
     }
 
@@ -238,7 +254,9 @@ impl<M: Machine + ?Sized> ProcFs<M> {
         match q {
             Q::Status => format::status(p).len() as u64,
             Q::Regs | Q::Kregs => format::ureg_size(p.arch) as u64,
-            Q::Fpregs => format::fpsave_size(p.arch) as u64,
+            Q::Fpregs | Q::Kfpregs => format::fpsave_size(p.arch) as u64,
+            // lenwatchpt: 10 + 4*sizeof(uintptr) = 42 bytes per entry on 64-bit.
+            Q::Watchpt => (self.watchpoints(p.pid).len() * watchpt::LINE_LEN) as u64,
             Q::Wait => self.m.wait_count(p.pid).unwrap_or(0),
             _ => 0,
         }
@@ -327,6 +345,14 @@ impl<M: Machine + ?Sized> ProcFs<M> {
         } else {
             Err(e(err::EPERM))
         }
+    }
+
+    /// The watchpoints of `pid`, in the order written.
+    pub fn watchpoints(&self, pid: Pid) -> Vec<watchpt::Watchpt> {
+        lock(&self.watchpts)
+            .get(&pid.0)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// The segment holding `addr`, for `mem` I/O; an address in no segment is
@@ -418,6 +444,12 @@ impl<M: Machine + ?Sized> ProcFs<M> {
                 }
                 let img = self.m.fpregs(pid).map_err(pe)?;
                 format::readstr(offset, count, &img)
+            }
+            // The kernel's FP save area: a Linux guest's process never has one saved.
+            Q::Kfpregs => return Err(e(err::ENOREG)),
+            Q::Watchpt => {
+                let text: String = self.watchpoints(pid).iter().map(watchpt::line).collect();
+                format::readstr(offset, count, text.as_bytes())
             }
             // The kernel pc and sp of the last context switch: a Linux guest has no Plan 9
             // kernel stack, so the image is all zeros.
@@ -557,6 +589,16 @@ impl<M: Machine + ?Sized> ProcFs<M> {
                 self.m.set_regs(pid, new).map_err(pe)?;
                 return Ok(w);
             }
+            Q::Watchpt => {
+                // At offset 0 the list is replaced, elsewhere appended; all or nothing.
+                let mut list = if offset == 0 {
+                    Vec::new()
+                } else {
+                    self.watchpoints(pid)
+                };
+                list.extend(watchpt::parse(data, watchpt::user_top(p.arch)).map_err(e)?);
+                lock(&self.watchpts).insert(pid.0, list);
+            }
             Q::Fpregs => {
                 if !p.has_fpregs {
                     return Err(e(err::ENOREG));
@@ -632,6 +674,11 @@ impl<M: Machine + ?Sized> FileTree for ProcFs<M> {
                     .copied()
                     .find(|(n, _, _)| *n == name)
                     .ok_or_else(|| e(err::ENONEXIST))?;
+                if let Ok(p) = self.live(*r) {
+                    if !has_file(p.arch, q) {
+                        return Err(e(err::ENONEXIST));
+                    }
+                }
                 // procgen has no pid check: a walk from a pid-directory fid made before the
                 // process exited still succeeds; opening the file then fails (§5.3).
                 Ok((Node::File(*r, q), file_qid(*r, q)))
@@ -764,7 +811,14 @@ impl<M: Machine + ?Sized> FileTree for ProcFs<M> {
                         let tq = t.qid;
                         return Ok((mk(node.clone(), Some(t), 0), tq, 0));
                     }
-                    Q::Status | Q::Ppid | Q::Proc | Q::Kregs | Q::Segment | Q::Ns | Q::Fd => {
+                    Q::Status
+                    | Q::Ppid
+                    | Q::Proc
+                    | Q::Kfpregs
+                    | Q::Kregs
+                    | Q::Segment
+                    | Q::Ns
+                    | Q::Fd => {
                         if omode != OREAD {
                             return Err(e(err::EPERM));
                         }
@@ -775,7 +829,7 @@ impl<M: Machine + ?Sized> FileTree for ProcFs<M> {
                         }
                         noteid = p.noteid;
                     }
-                    Q::Mem | Q::Regs | Q::Fpregs | Q::Profile | Q::Syscall => {
+                    Q::Mem | Q::Regs | Q::Fpregs | Q::Profile | Q::Syscall | Q::Watchpt => {
                         if p.private {
                             return Err(e(err::EPERM));
                         }
@@ -783,6 +837,10 @@ impl<M: Machine + ?Sized> FileTree for ProcFs<M> {
                     Q::Ctl | Q::Args | Q::Wait | Q::Noteid | Q::Note => {}
                 }
                 self.permcheck(uname, &p.user, Self::file_mode(&p, *q), omode)?;
+                if *q == Q::Watchpt && mode & crate::ninep::fs::OTRUNC != 0 {
+                    // procopen: watchpt opened with OTRUNC clears every watchpoint.
+                    lock(&self.watchpts).remove(&p.pid.0);
+                }
                 Ok((mk(node.clone(), None, noteid), qid, 0))
             }
         }
@@ -799,6 +857,7 @@ impl<M: Machine + ?Sized> FileTree for ProcFs<M> {
                 let p = self.live(*r)?;
                 Ok(PROCDIR
                     .iter()
+                    .filter(|&&(_, q, _)| has_file(p.arch, q))
                     .map(|&(_, q, _)| self.file_stat(&p, *r, q))
                     .collect())
             }

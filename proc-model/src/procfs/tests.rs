@@ -652,11 +652,12 @@ fn stat_root_and_pid_dir_owned_by_eve() {
 fn pid_dir_listing_procdir_order_modes_lengths() {
     let mut h = H::new(EVE);
     let ls = h.ls("1");
-    let want: [(&str, u32, u64); 19] = [
+    let want: [(&str, u32, u64); 21] = [
         ("args", 0o660, 0),
         ("ctl", 0o640, 0),
         ("fd", 0o444, 0),
         ("fpregs", 0o640, 832),
+        ("kfpregs", 0o440, 832),
         ("kregs", 0o440, 184),
         ("mem", 0o640, 0),
         ("note", 0o640, 0),
@@ -672,6 +673,7 @@ fn pid_dir_listing_procdir_order_modes_lengths() {
         ("wait", 0o440, 2),
         ("profile", 0o440, 0),
         ("syscall", 0o440, 0),
+        ("watchpt", 0o640, 0),
     ];
     assert_eq!(ls.len(), want.len());
     for (st, (name, mode, len)) in ls.iter().zip(want) {
@@ -687,9 +689,9 @@ fn pid_dir_listing_procdir_order_modes_lengths() {
         assert_eq!((st.qid.ty, st.qid.vers), (QTFILE, 1));
         assert_eq!(st.qid.path >> 5, 1, "slot bits");
     }
-    // 9front's enum order without KFPSTATE: Qargs 2 … Qsyscall 20, in listing order here.
+    // 9front's enum order with KFPSTATE (amd64): Qargs 2 … Qwatchpt 22, in listing order.
     let types: Vec<u64> = ls.iter().map(|s| s.qid.path & 0x1f).collect();
-    assert_eq!(types, (2..=20).collect::<Vec<u64>>());
+    assert_eq!(types, (2..=22).collect::<Vec<u64>>());
     // Another user's files: owned by glenda, gid still eve.
     let wc = h.ls("3");
     assert!(wc
@@ -708,6 +710,12 @@ fn pid_dir_listing_procdir_order_modes_lengths() {
     assert_eq!(len_of(&arm, "fpregs"), 520);
     assert_eq!(len_of(&rv, "regs"), 296);
     assert_eq!(len_of(&rv, "fpregs"), 264);
+    assert_eq!(len_of(&arm, "kfpregs"), 520);
+    // riscv64 has no KFPSTATE port: no kfpregs, the other numbers unchanged.
+    assert!(rv.iter().all(|s| s.name != "kfpregs"));
+    assert_eq!(rv.len(), 20);
+    let (_, r) = h.walk("12/kfpregs");
+    assert!(matches!(&r, Rmsg::Walk(w) if w.wqid.len() == 1), "{r:?}");
     // No saved registers does not change the length (a table constant in 9front).
     assert_eq!(len_of(&h.ls("7"), "regs"), 184);
     let shown: String = ls.iter().map(|s| text::stat(s) + "\n").collect();
@@ -926,7 +934,11 @@ fn open_mode_bits_as_the_kernel_checks_them() {
     assert_eq!(ename(&bob.try_open("3/ctl", OEXEC)), err::EPERM);
     for path in ["", "2"] {
         for mode in [OEXEC, OWRITE, ORDWR, OREAD | 0x10, OREAD | 0x40] {
-            assert_eq!(ename(&h.try_open(path, mode)), err::EPERM, "{path:?} {mode:#x}");
+            assert_eq!(
+                ename(&h.try_open(path, mode)),
+                err::EPERM,
+                "{path:?} {mode:#x}"
+            );
         }
         assert!(matches!(h.try_open(path, OREAD | 0x20), Rmsg::Open(_)));
     }
@@ -999,7 +1011,8 @@ fn args_long_text_cut_at_1023_bytes() {
     let fid = h.open_path("2/args", OWRITE);
     // A written args text is short (< ERRMAX), so make the argv itself long.
     h.clunk(fid);
-    h.fake.set_args(Pid(2), vec!["a".repeat(700), "b".repeat(700)]);
+    h.fake
+        .set_args(Pid(2), vec!["a".repeat(700), "b".repeat(700)]);
     let a = h.cat("2/args");
     assert_eq!(a.len(), 1023);
     assert_eq!(a[..701], *format!("{} ", "a".repeat(700)).as_bytes());
@@ -1020,6 +1033,46 @@ fn noteid_write_missing_group_bad_arg_other_user_permission_denied() {
     let fid = g.open_path("3/noteid", OWRITE);
     assert_eq!(ename(&g.write(fid, 0, b"12")), err::EPERM);
     assert_eq!(ename(&g.write(fid, 0, b"4242")), err::EBADARG);
+}
+
+/// §1.4 kfpregs: read-only, and a Linux guest's process never has the kernel FP state saved
+/// (`process has no saved registers`).
+#[test]
+fn kfpregs_oread_only_no_saved_registers() {
+    let mut h = H::new(EVE);
+    assert_eq!(ename(&h.try_open("2/kfpregs", OWRITE)), err::EPERM);
+    let fid = h.open_path("2/kfpregs", OREAD);
+    assert_eq!(ename(&h.read(fid, 0, 100)), err::ENOREG);
+}
+
+/// §1.4 watchpt: lines in 9front's format, the stat length 42 per entry, appended at a
+/// nonzero offset, replaced at 0, validated whole, cleared by an OTRUNC open.
+#[test]
+fn watchpt_write_read_append_truncate() {
+    let mut h = H::new(EVE);
+    let fid = h.open_path("2/watchpt", ORDWR);
+    assert_eq!(written(&h.write(fid, 0, b"rw 0x401000 4\n")), 14);
+    assert_eq!(written(&h.write(fid, 14, b"x 4198400 1\n")), 12);
+    let want = "rw- 0x0000000000401000 0x0000000000000004\n\
+                --x 0x0000000000401000 0x0000000000000001\n";
+    assert_eq!(h.cat_str("2/watchpt"), want);
+    let st = h.walk_ok("2/watchpt");
+    match h.send(Tstat { fid: Fid(st) }) {
+        Rmsg::Stat(s) => assert_eq!(s.stat.length, 84),
+        r => panic!("{r:?}"),
+    }
+    assert_eq!(
+        ename(&h.write(fid, 0, b"r 0x1000 4\nzz 0x2000 4\n")),
+        "invalid type"
+    );
+    assert_eq!(
+        h.cat_str("2/watchpt"),
+        want,
+        "a failed write changes nothing"
+    );
+    let t = h.walk_ok("2/watchpt");
+    assert!(matches!(h.open(t, OWRITE | 0x10), Rmsg::Open(_)));
+    assert_eq!(h.cat_str("2/watchpt"), "");
 }
 
 /// §1.4 wait: one reader at a time (`device or object already in use`), and records come
