@@ -93,12 +93,15 @@ impl Machine {
     }
 
     /// The next runnable task after the cursor, round robin in tid order; under chaos
-    /// scheduling any runnable task, chosen by the seeded generator.
+    /// scheduling any runnable task, chosen by the seeded generator. Only tasks of the
+    /// highest priority among the runnable ones are candidates (ctl `pri`/`fixedpri`;
+    /// every task has PriNormal unless a debugger changed it), so with equal priorities
+    /// this is plain round robin.
     fn pick(&mut self) -> Option<Pid> {
-        let ready: Vec<Pid> = self
-            .tasks
-            .values()
-            .filter(|t| t.state.runnable())
+        let runnable = || self.tasks.values().filter(|t| t.state.runnable());
+        let top = runnable().map(|t| t.p9.pri).max()?;
+        let ready: Vec<Pid> = runnable()
+            .filter(|t| t.p9.pri == top)
             .map(|t| t.tid)
             .collect();
         let tid = match &mut self.sched_rng {
@@ -203,6 +206,9 @@ impl Machine {
             match wake {
                 None if matches!(w, Wait::GroupExit) => {}
                 None if self.signal_deliverable(tid) => self.interrupt_blocked(tid),
+                None if self.tasks.get(&tid).is_some_and(|t| t.p9.interrupt_pending) => {
+                    self.ctl_interrupt(tid)
+                }
                 None => {}
                 Some(None) => {
                     if let Some(t) = self.tasks.get_mut(&tid) {
@@ -335,6 +341,7 @@ impl Machine {
         self.k.clock.ns += blocks * param::NS_PER_BLOCK;
         match exit {
             RunExit::Syscall => {
+                let entry_ns = self.k.clock.ns;
                 let Some(p) = self.parts(tid) else { return };
                 p.t.last_trap = crate::debug::TRAP_SYSCALL;
                 let (nr, args) = p.s.cpu.syscall_args();
@@ -351,6 +358,7 @@ impl Machine {
                         &args[..argc],
                     );
                     p.t.sys_entry = Some((sys, nr, args));
+                    p.t.p9.syscall_start_ns = entry_ns;
                     p.t.state = PState::Stopped;
                     return;
                 }
@@ -440,7 +448,8 @@ impl Machine {
             if t.p9.trace == crate::debug::Trace::StartSyscall {
                 // Stop again at the call's exit, with the result in the `syscall` file.
                 let now = self.k.clock.ns;
-                t.p9.syscall_text = crate::debug::syscall_exit_text(&t.p9.syscall_text, ret, now);
+                t.p9.syscall_text =
+                    crate::debug::syscall_exit_text(ret, t.p9.syscall_start_ns, now);
                 if !t.state.is_zombie() {
                     t.state = PState::Stopped;
                 }
