@@ -190,6 +190,12 @@ pub struct Plan9State {
     /// The process has exec'd a program (the first process counts as exec'd): `args`
     /// of a child that forked and never exec'd reads empty (proc(3) args).
     pub execd: bool,
+    /// ctl `profile`: the text segment's base and one counter per 8 bytes of it (9front
+    /// LRESPROF 3), bumped by the pc sampled at each preemption (9front profclock samples
+    /// at each clock tick). Cleared by exec; not inherited by fork.
+    pub profile: Option<(u64, Vec<u32>)>,
+    /// Virtual time (ns) of the next profiling sample.
+    pub profile_next_ns: u64,
 }
 
 impl Plan9State {
@@ -215,6 +221,8 @@ impl Plan9State {
             fixed_pri: false,
             syscall_start_ns: 0,
             execd: true,
+            profile: None,
+            profile_next_ns: 0,
         }
     }
 

@@ -12,7 +12,7 @@ use crate::param;
 use crate::vfs;
 use proc_model::machine::{
     CtlMsg, FdEntry, FdTable, FpImage, GuestAddr, Pid, ProcError, ProcInfo, ProcState, Regs,
-    Segment, TextImage, WaitRecord,
+    SegKind, Segment, TextImage, WaitRecord,
 };
 use proc_model::ninep::fs::{Cancel, Qid, QTDIR, QTFILE};
 use std::sync::mpsc::{channel, Sender};
@@ -318,6 +318,23 @@ fn ctl(m: &mut Machine, pid: Pid, msg: CtlMsg, reply: Reply<()>, cancel: Cancel)
             m.ctl_interrupt(pid);
             now(Ok(()))
         }
+        CtlEffect::Profile => {
+            // The text segment (TSEG): the first executable Text in slot order (a static
+            // ELF's first Text is often its read-only header page), counters from zero.
+            let text =
+                p.s.vm
+                    .plan9_order()
+                    .into_iter()
+                    .find(|s| s.kind == SegKind::Text && s.prot & 4 != 0);
+            match text {
+                None => now(Err(ProcError::Other(proc_model::ctlstate::EGREG.into()))),
+                Some(s) => {
+                    let n = ((s.end - s.start) >> 3) as usize;
+                    p.t.p9.profile = Some((s.start, vec![0; n]));
+                    now(Ok(()))
+                }
+            }
+        }
         CtlEffect::ClearInterrupt => {
             p.t.p9.interrupt_pending = false;
             now(Ok(()))
@@ -362,6 +379,7 @@ impl proc_model::machine::Machine for ProcHandle {
                     top: GuestAddr(s.end),
                     readonly: s.prot & 2 == 0 && !s.debug_copy,
                     refs: 1,
+                    profiled: p.t.p9.profile.as_ref().is_some_and(|(b, _)| *b == s.start),
                 })
                 .collect())
         })
@@ -572,6 +590,10 @@ impl proc_model::machine::Machine for ProcHandle {
             p.t.p9.user = user;
             Ok(())
         })
+    }
+
+    fn profile_counts(&self, pid: Pid) -> Result<Option<Vec<u32>>, ProcError> {
+        self.with(pid, |p| Ok(p.t.p9.profile.as_ref().map(|(_, c)| c.clone())))
     }
 
     fn syscall_text(&self, pid: Pid) -> Result<String, ProcError> {

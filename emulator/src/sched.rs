@@ -339,6 +339,7 @@ impl Machine {
         p.t.state = PState::Ready;
         let pc = p.s.cpu.pc();
         self.k.clock.ns += blocks * param::NS_PER_BLOCK;
+        self.profile_tick(tid, pc);
         match exit {
             RunExit::Syscall => {
                 let entry_ns = self.k.clock.ns;
@@ -377,6 +378,29 @@ impl Machine {
             if stepping && matches!(t.state, PState::Ready) {
                 t.state = PState::Stopped;
             }
+        }
+    }
+
+    /// ctl `profile`: 9front's profclock adds to the counter of the user pc at each clock
+    /// tick; Glass's clock is virtual, so at each return from guest code at least one tick
+    /// (PROFILE_TICK_NS of virtual time) after the last sample, the pc there is counted.
+    fn profile_tick(&mut self, tid: Pid, pc: u64) {
+        let now = self.k.clock.ns;
+        let Some(t) = self.tasks.get_mut(&tid) else {
+            return;
+        };
+        let Some((base, counts)) = t.p9.profile.as_mut() else {
+            return;
+        };
+        if now < t.p9.profile_next_ns {
+            return;
+        }
+        t.p9.profile_next_ns = now + param::PROFILE_TICK_NS;
+        if let Some(c) = pc
+            .checked_sub(*base)
+            .and_then(|off| counts.get_mut((off >> 3) as usize))
+        {
+            *c = c.saturating_add(1);
         }
     }
 

@@ -5,8 +5,8 @@
 //! neither can grow semantics of its own.
 //!
 //! Glass's machine has one CPU, no swap, no profiling counters and no scheduling-event
-//! trace, so `noswap`, `wired`, `trace` and `event` are accepted and change nothing, and
-//! `profile` is refused with [`ENOPROFILING`]. `pri` and `fixedpri` set the base and
+//! trace, so `noswap`, `wired`, `trace` and `event` are accepted and change nothing.
+//! `profile` starts counters over the text segment. `pri` and `fixedpri` set the base and
 //! current priority (9front procpriority, clamped to 0…[`NPRIQ`]-1) and the scheduler
 //! honours them; `interrupt` aborts a blocked system call or leaves the interrupt pending
 //! (9front postnote with no note → procinterrupt).
@@ -20,8 +20,8 @@ pub const PRI_NORMAL: u32 = 10;
 /// Npriq (9front port/portdat.h): priorities run 0…Npriq-1; procpriority clamps to them.
 pub const NPRIQ: u32 = 20;
 
-/// Glass's answer to ctl `profile`: there are no profiling counters to start.
-pub const ENOPROFILING: &str = "profiling is not implemented in glass";
+/// Egreg (9front port/error.h): ctl `profile` of a process without a text segment.
+pub const EGREG: &str = "the front fell off";
 
 /// Where the target stands, as far as ctl cares (§2.2, §5.9).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,6 +108,9 @@ pub enum CtlEffect {
     Interrupt,
     /// Clear a pending interrupt (`nointerrupt` with no notes queued).
     ClearInterrupt,
+    /// Start (or restart from zero) the profiling counters of the text segment; no text
+    /// segment is [`EGREG`].
+    Profile,
 }
 
 /// procpriority's clamp: below 0 is 0, Npriq or more is Npriq-1.
@@ -165,7 +168,7 @@ pub fn ctl_effect(target: CtlTarget, msg: &CtlMsg) -> Result<CtlEffect, ProcErro
         // One CPU, no swap, no trace events (module comment).
         CtlMsg::NoInterrupt => CtlEffect::ClearInterrupt,
         CtlMsg::NoSwap | CtlMsg::Wired(_) | CtlMsg::Trace(_) | CtlMsg::Event => CtlEffect::Nothing,
-        CtlMsg::Profile => return Err(ProcError::Other(ENOPROFILING.into())),
+        CtlMsg::Profile => CtlEffect::Profile,
     })
 }
 

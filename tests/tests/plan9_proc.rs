@@ -277,3 +277,36 @@ fn pri_lower_process_starves_behind_normal() {
         "pid 1 ran"
     );
 }
+
+/// §1.4 profile, §2.2 profile: `profile is off` until ctl `profile`; then 4-byte counters,
+/// one per 8 bytes of the text segment, fed by the pc sampled at each preemption, and the
+/// text segment carries `P` in `segment`.
+#[test]
+fn profile_counts_samples_of_a_spinning_guest() {
+    let m = ServedMachine::start(&["--", "/bin/sh", "-c", "while :; do :; done"]);
+    let mut c = m.client();
+    assert_eq!(remote(c.read_once("/1/profile", 0, 64)), "profile is off");
+    c.write_file("/1/ctl", 0, b"profile").expect("profile");
+    std::thread::sleep(Duration::from_millis(500));
+    let seg = String::from_utf8(c.read_file("/1/segment").expect("segment")).expect("text");
+    let text = seg
+        .lines()
+        .find(|l| l.starts_with("Text   RP "))
+        .unwrap_or_else(|| panic!("profiled text: {seg}"));
+    let f: Vec<&str> = text.split_whitespace().collect();
+    let base = u64::from_str_radix(f[2], 16).expect("base");
+    let top = u64::from_str_radix(f[3], 16).expect("top");
+    let prof = c.read_file("/1/profile").expect("profile");
+    assert_eq!(prof.len() as u64, (top - base) / 8 * 4);
+    let counts: Vec<u32> = prof
+        .chunks(4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    let regs = c.read_file("/1/regs").expect("regs");
+    let pc = u64::from_le_bytes(regs[144..152].try_into().expect("pc"));
+    let status = String::from_utf8_lossy(&c.read_file("/1/status").expect("status")).into_owned();
+    assert!(
+        counts.iter().any(|&n| n > 0),
+        "some samples landed in text: {seg} pc {pc:#x} {status}"
+    );
+}

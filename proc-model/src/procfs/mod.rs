@@ -255,6 +255,12 @@ impl<M: Machine + ?Sized> ProcFs<M> {
             Q::Status => format::status(p).len() as u64,
             Q::Regs | Q::Kregs => format::ureg_size(p.arch) as u64,
             Q::Fpregs | Q::Kfpregs => format::fpsave_size(p.arch) as u64,
+            Q::Profile => self
+                .m
+                .profile_counts(p.pid)
+                .ok()
+                .flatten()
+                .map_or(0, |c| c.len() as u64 * 4),
             // lenwatchpt: 10 + 4*sizeof(uintptr) = 42 bytes per entry on 64-bit.
             Q::Watchpt => (self.watchpoints(p.pid).len() * watchpt::LINE_LEN) as u64,
             Q::Wait => self.m.wait_count(p.pid).unwrap_or(0),
@@ -484,7 +490,14 @@ impl<M: Machine + ?Sized> ProcFs<M> {
             Q::Status => format::readstr(offset, count, format::status(&p).as_bytes()),
             Q::Text => Vec::new(),
             Q::Wait => self.read_wait(pid, count, cancel)?,
-            Q::Profile => return Err(e(err::EPROFILE)),
+            // 4-byte counters, one per 8 bytes of text (LRESPROF 3), native byte order.
+            Q::Profile => match self.m.profile_counts(pid).map_err(pe)? {
+                None => return Err(e(err::EPROFILE)),
+                Some(c) => {
+                    let b: Vec<u8> = c.iter().flat_map(|v| v.to_le_bytes()).collect();
+                    format::readstr(offset, count, &b)
+                }
+            },
             Q::Syscall => {
                 let t = self.m.syscall_text(pid).map_err(pe)?;
                 format::readstr(offset, count, t.as_bytes())

@@ -1035,6 +1035,26 @@ fn noteid_write_missing_group_bad_arg_other_user_permission_denied() {
     assert_eq!(ename(&g.write(fid, 0, b"4242")), err::EBADARG);
 }
 
+/// §1.4 profile / §2.2 profile: off until ctl `profile`, then 4-byte counters, one per 8
+/// bytes of text (the stat length says how many), and `segment` flags the text `P`.
+#[test]
+fn profile_off_then_counters_per_8_bytes_of_text() {
+    let mut h = H::new(EVE);
+    let fid = h.open_path("2/profile", OREAD);
+    assert_eq!(ename(&h.read(fid, 0, 100)), err::EPROFILE);
+    assert_eq!(written(&h.ctl(2, "profile")), 7);
+    let c = h.cat("2/profile");
+    assert_eq!(c.len() as u64, TEXT_SIZE / 8 * 4);
+    assert!(c.iter().all(|&b| b == 0));
+    let st = h.walk_ok("2/profile");
+    match h.send(Tstat { fid: Fid(st) }) {
+        Rmsg::Stat(s) => assert_eq!(s.stat.length, TEXT_SIZE / 8 * 4),
+        r => panic!("{r:?}"),
+    }
+    let seg = h.cat_str("2/segment");
+    assert!(seg.lines().any(|l| l.starts_with("Text   RP ")), "{seg}");
+}
+
 /// §1.4 kfpregs: read-only, and a Linux guest's process never has the kernel FP state saved
 /// (`process has no saved registers`).
 #[test]
