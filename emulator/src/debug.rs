@@ -124,15 +124,18 @@ pub fn syscall_entry_text(
     s
 }
 
-/// The text the `syscall` file shows at a call's exit: 9front prints the error string, or
-/// `""` when the call succeeded, then the start and stop times.
-pub fn syscall_exit_text(entry: &str, ret: i64, now: u64) -> String {
+/// The text the `syscall` file shows at a call's exit. 9front sysretfmt replaces the
+/// entry line with `" = <ret> <errstr> <start> <stop>\n"` (ratrace tells an exit line by
+/// `buf[1] == '='`): the error string, or `""` when the call succeeded, then the virtual
+/// times in ns at which the call began and ended. A Linux call has no error string, so
+/// Glass prints `errno=N`.
+pub fn syscall_exit_text(ret: i64, start: u64, stop: u64) -> String {
     let err = if (-4095..0).contains(&ret) {
         format!("errno={}", -ret)
     } else {
         "\"\"".to_string()
     };
-    format!("{entry} = {ret} {err} {now} {now}\n")
+    format!(" = {ret} {err} {start} {stop}\n")
 }
 
 impl Machine {
@@ -177,6 +180,64 @@ impl Machine {
         self.kill(tid, ExitStatus::Signal(sig));
     }
 
+    /// A note was just queued for task `tid`: 9front postnote interrupts a blocked system
+    /// call. The note stays queued (it counts against NNOTE and a debugger can still read
+    /// it); the call ends as the note's signal would end it (EINTR, or restarted under
+    /// SA_RESTART), unless the guest blocks or ignores that signal, as on Linux.
+    pub fn note_interrupts(&mut self, tid: Pid) {
+        let Some(t) = self.tasks.get_mut(&tid) else {
+            return;
+        };
+        if !matches!(t.state, PState::Blocked(_)) {
+            return;
+        }
+        let Some(sig) = t.p9.notes.back().map(|n| note_signal(n)) else {
+            return;
+        };
+        let ignored = self
+            .groups
+            .get(&t.tgid)
+            .is_some_and(|g| g.sigactions[sig as usize].handler == SIG_IGN && sig != SIGKILL);
+        let had = t.sig_pending & bit(sig);
+        t.sig_pending |= bit(sig);
+        let interrupt = !ignored && deliverable(t) & bit(sig) != 0;
+        if interrupt {
+            self.interrupt_blocked(tid);
+        }
+        if let Some(t) = self.tasks.get_mut(&tid) {
+            t.sig_pending = (t.sig_pending & !bit(sig)) | had;
+        }
+    }
+
+    /// ctl `interrupt` (9front postnote with no note → procinterrupt): a blocked system call
+    /// ends with EINTR at once, never restarted; with none in progress the interrupt stays
+    /// pending for the next one.
+    pub fn ctl_interrupt(&mut self, tid: Pid) {
+        let now = self.k.clock.ns;
+        let Some(p) = self.p9_proc_mut(tid) else {
+            return;
+        };
+        if !matches!(p.t.state, PState::Blocked(_)) {
+            p.t.p9.interrupt_pending = true;
+            return;
+        }
+        p.t.p9.interrupt_pending = false;
+        let call = p.t.retry.take();
+        if call.is_some() {
+            p.s.cpu.set_syscall_ret(crate::errno::Errno::EINTR.ret());
+        }
+        let eintr = -i64::from(crate::errno::Errno::EINTR.0);
+        p.t.state = PState::Ready;
+        if p.t.p9.trace == Trace::StartSyscall {
+            // The aborted call's exit is a traced stop like any other call's exit.
+            p.t.p9.syscall_text = syscall_exit_text(eintr, p.t.p9.syscall_start_ns, now);
+            p.t.state = PState::Stopped;
+        }
+        if let Some(call) = call {
+            self.k.trace_call(now, tid, &call, eintr);
+        }
+    }
+
     /// Convert pending notes of task `tid` to signals (no debugger is tracing it).
     pub fn notes_to_signals(&mut self, tid: Pid) {
         while let Some(n) = self
@@ -197,8 +258,9 @@ impl Machine {
             return;
         }
         if let Some(parent) = self.tasks.get_mut(&ppid) {
+            // pexit pushes at the head: a read returns the newest record first.
             if parent.p9.waitq.len() < MAX_WAITQ {
-                parent.p9.waitq.push_back(rec);
+                parent.p9.waitq.push_front(rec);
             }
         }
     }

@@ -95,3 +95,7 @@ pub const IOV_MAX: u64 = 1024;
 
 /// Signals a guest can name (Linux _NSIG on x86_64, arm64 and riscv64).
 pub const NSIG: usize = 64;
+
+/// The profiling clock (ctl `profile`): one sample of the user pc per millisecond of virtual
+/// time, as 9front's profclock runs at each clock tick (HZ 1000 gives 1 ms).
+pub const PROFILE_TICK_NS: u64 = 1_000_000;

@@ -191,6 +191,27 @@ pub struct Plan9State {
     pub waiter: bool,
     /// ctl `step` (a Glass extension): run one instruction, then stop.
     pub step: bool,
+    /// ctl `interrupt` found no system call to abort: the next blocking call is interrupted
+    /// (9front notepending with no note; cleared by `nointerrupt`).
+    pub interrupt_pending: bool,
+    /// Base and current priority (status fields 11 and 12; 9front basepri and priority),
+    /// set by ctl `pri`/`fixedpri`; the scheduler runs the highest runnable priority.
+    pub base_pri: u32,
+    pub pri: u32,
+    /// ctl `fixedpri`: 9front keeps the priority from changing. Glass never changes
+    /// priorities on its own, so this only records which message set it.
+    pub fixed_pri: bool,
+    /// Virtual time (ns) at which the traced system call in `syscall_text` began.
+    pub syscall_start_ns: u64,
+    /// The process has exec'd a program (the first process counts as exec'd): `args`
+    /// of a child that forked and never exec'd reads empty (proc(3) args).
+    pub execd: bool,
+    /// ctl `profile`: the text segment's base and one counter per 8 bytes of it (9front
+    /// LRESPROF 3), bumped by the pc sampled at each preemption (9front profclock samples
+    /// at each clock tick). Cleared by exec; not inherited by fork.
+    pub profile: Option<(u64, Vec<u32>)>,
+    /// Virtual time (ns) of the next profiling sample.
+    pub profile_next_ns: u64,
 }
 
 impl Plan9State {
@@ -210,15 +231,34 @@ impl Plan9State {
             syscall_text: String::new(),
             waiter: false,
             step: false,
+            interrupt_pending: false,
+            base_pri: proc_model::ctlstate::PRI_NORMAL,
+            pri: proc_model::ctlstate::PRI_NORMAL,
+            fixed_pri: false,
+            syscall_start_ns: 0,
+            execd: true,
+            profile: None,
+            profile_next_ns: 0,
         }
     }
 
-    /// What a child inherits across fork (proc(3)): owner, mode, note group, hang; not the
-    /// notes, args, wait records, trace mode or debugger.
+    /// What a child inherits across fork (proc(3); 9front sysrfork): owner, mode, note
+    /// group, hang, priority, and a `startsyscall` trace request (the child stops at its
+    /// first system call as its parent would); not the notes, args, wait records, other
+    /// trace modes or the debugger.
     pub fn forked(&self) -> Plan9State {
+        let trace = match self.trace {
+            crate::debug::Trace::StartSyscall => crate::debug::Trace::StartSyscall,
+            _ => crate::debug::Trace::None,
+        };
         Plan9State {
             private: self.private,
             procmode: self.procmode,
+            trace,
+            base_pri: self.base_pri,
+            pri: self.pri,
+            fixed_pri: self.fixed_pri,
+            execd: false,
             ..Plan9State::new(&self.user, self.noteid, self.hang)
         }
     }
@@ -447,6 +487,16 @@ mod tests {
             ("eve", 7, true, 0o600)
         );
         assert!(c.notes.is_empty() && c.args_text.is_none());
+    }
+
+    #[test]
+    fn forked_plan9_state_inherits_startsyscall_only() {
+        // 9front sysrfork: a child of a process traced by startsyscall inherits the trace.
+        let mut p = Plan9State::new("eve", 7, false);
+        p.trace = crate::debug::Trace::StartSyscall;
+        assert_eq!(p.forked().trace, crate::debug::Trace::StartSyscall);
+        p.trace = crate::debug::Trace::StartStop;
+        assert_eq!(p.forked().trace, crate::debug::Trace::None);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::param;
 use crate::vfs;
 use proc_model::machine::{
     CtlMsg, FdEntry, FdTable, FpImage, GuestAddr, Pid, ProcError, ProcInfo, ProcState, Regs,
-    Segment, TextImage, WaitRecord,
+    SegKind, Segment, TextImage, WaitRecord,
 };
 use proc_model::ninep::fs::{Cancel, Qid, QTDIR, QTFILE};
 use std::sync::mpsc::{channel, Sender};
@@ -105,7 +105,11 @@ fn info(m: &Machine, p: ProcRef) -> ProcInfo {
         user: t.p9.user.clone(),
         state,
         arch: p.s.cpu.arch,
-        args: g.args.iter().map(|a| vfs::guest_display(a)).collect(),
+        args: if t.p9.execd {
+            g.args.iter().map(|a| vfs::guest_display(a)).collect()
+        } else {
+            Vec::new()
+        },
         times_ms: [
             ms(t.blocks * param::NS_PER_BLOCK),
             ms(t.syscalls * param::NS_PER_SYSCALL),
@@ -115,8 +119,8 @@ fn info(m: &Machine, p: ProcRef) -> ProcInfo {
             0,
         ],
         mem_kb: mem / 1024,
-        base_pri: proc_model::ctlstate::PRI_NORMAL,
-        pri: proc_model::ctlstate::PRI_NORMAL,
+        base_pri: t.p9.base_pri,
+        pri: t.p9.pri,
         procmode: t.p9.procmode,
         private: t.p9.private,
         has_regs: true,
@@ -244,6 +248,10 @@ fn ctl(m: &mut Machine, pid: Pid, msg: CtlMsg, reply: Reply<()>, cancel: Cancel)
     match effect {
         CtlEffect::Nothing => now(Ok(())),
         CtlEffect::Stop => {
+            // procstopwait refuses a second debugger before it records the stop request.
+            if p.t.p9.waiter {
+                return now(Err(ProcError::InUse));
+            }
             // Requests run between quanta, so a runnable process is at a safe point and stops
             // now; one inside a system call stops when the call completes (as on Plan 9).
             match p.t.state {
@@ -301,6 +309,37 @@ fn ctl(m: &mut Machine, pid: Pid, msg: CtlMsg, reply: Reply<()>, cancel: Cancel)
             p.t.p9.hang = on;
             now(Ok(()))
         }
+        CtlEffect::Pri { pri, fixed } => {
+            p.t.p9.base_pri = pri;
+            p.t.p9.pri = pri;
+            p.t.p9.fixed_pri = fixed;
+            now(Ok(()))
+        }
+        CtlEffect::Interrupt => {
+            m.ctl_interrupt(pid);
+            now(Ok(()))
+        }
+        CtlEffect::Profile => {
+            // The text segment (TSEG): the first executable Text in slot order (a static
+            // ELF's first Text is often its read-only header page), counters from zero.
+            let text =
+                p.s.vm
+                    .plan9_order()
+                    .into_iter()
+                    .find(|s| s.kind == SegKind::Text && s.prot & 4 != 0);
+            match text {
+                None => now(Err(ProcError::Other(proc_model::ctlstate::EGREG.into()))),
+                Some(s) => {
+                    let n = ((s.end - s.start) >> 3) as usize;
+                    p.t.p9.profile = Some((s.start, vec![0; n]));
+                    now(Ok(()))
+                }
+            }
+        }
+        CtlEffect::ClearInterrupt => {
+            p.t.p9.interrupt_pending = false;
+            now(Ok(()))
+        }
     }
 }
 
@@ -339,8 +378,9 @@ impl proc_model::machine::Machine for ProcHandle {
                     kind: s.kind,
                     base: GuestAddr(s.start),
                     top: GuestAddr(s.end),
-                    readonly: s.prot & 2 == 0,
+                    readonly: s.prot & 2 == 0 && !s.debug_copy,
                     refs: 1,
+                    profiled: p.t.p9.profile.as_ref().is_some_and(|(b, _)| *b == s.start),
                 })
                 .collect())
         })
@@ -372,6 +412,7 @@ impl proc_model::machine::Machine for ProcHandle {
             p.s.cpu
                 .write(addr.0, &data)
                 .map_err(|_| ProcError::BadArg)?;
+            p.s.vm.txt2data(addr.0);
             // Code written from outside must be seen by already-translated blocks.
             if p.s.vm.prot_at(addr.0).is_some_and(|prot| prot & 4 != 0) {
                 p.s.cpu.invalidate_code(addr.0, addr.0 + data.len() as u64);
@@ -438,32 +479,20 @@ impl proc_model::machine::Machine for ProcHandle {
     fn post_note(&self, pid: Pid, note: &str) -> Result<(), ProcError> {
         let note = note.to_string();
         self.call(move |m| {
-            if !m.live(pid) {
-                return Err(ProcError::Exited);
-            }
-            let Some(p) = m.parts(pid) else {
+            // A Broken process (kept for inspection) takes no note (postnote).
+            let Some(p) = m.p9_proc_mut(pid) else {
                 return Err(ProcError::Exited);
             };
-            if p.t.p9.broken.is_some() || p.t.p9.notes.len() >= crate::debug::NNOTE {
+            if p.t.p9.broken.is_some()
+                || p.t.state.is_zombie()
+                || p.t.p9.notes.len() >= crate::debug::NNOTE
+            {
                 return Err(ProcError::NoteNotPosted);
             }
+            // The note stays queued as written (a `sys: …` text too) until the process
+            // returns to user mode; posting interrupts a blocked system call.
             p.t.p9.notes.push_back(note);
-            // Posting interrupts a blocked system call, as a signal does.
-            if matches!(p.t.state, PState::Blocked(_)) {
-                let sig = crate::debug::note_signal(
-                    p.t.p9.notes.back().map(String::as_str).unwrap_or(""),
-                );
-                if p.t.p9.trace != crate::debug::Trace::StartStop {
-                    p.t.p9.notes.pop_back();
-                    m.post_signal(pid, sig);
-                } else {
-                    p.t.sig_pending |= crate::signal::bit(sig);
-                    m.interrupt_blocked(pid);
-                    if let Some(t) = m.tasks.get_mut(&pid) {
-                        t.sig_pending &= !crate::signal::bit(sig);
-                    }
-                }
-            }
+            m.note_interrupts(pid);
             Ok(())
         })
     }
@@ -471,13 +500,20 @@ impl proc_model::machine::Machine for ProcHandle {
     fn post_notepg(&self, noteid: u32, note: &str, except: Option<Pid>) -> Result<(), ProcError> {
         let note = note.to_string();
         self.call(move |m| {
+            // postnotepg: every member but the writer, each woken from a blocked call.
+            let mut posted = Vec::new();
             for t in m.tasks.values_mut().filter(|t| !t.state.is_zombie()) {
                 if t.p9.noteid == noteid
                     && Some(t.tid) != except
+                    && t.p9.broken.is_none()
                     && t.p9.notes.len() < crate::debug::NNOTE
                 {
                     t.p9.notes.push_back(note.clone());
+                    posted.push(t.tid);
                 }
+            }
+            for tid in posted {
+                m.note_interrupts(tid);
             }
             Ok(())
         })
@@ -498,6 +534,14 @@ impl proc_model::machine::Machine for ProcHandle {
         // Blocks until a child of `pid` ends (its record is queued), or `pid` itself ends.
         let c = cancel.clone();
         self.call_parked(cancel, move |m, reply: Reply<WaitRecord>| {
+            // The target's own wait4 holds the wait lock (9front qwaitr): a reader through
+            // /proc conflicts with it rather than stealing its child.
+            if let Some(p) = m.p9_proc(pid) {
+                if matches!(p.t.state, PState::Blocked(crate::machine::Wait::Child)) {
+                    let _ = reply.send(Err(ProcError::InUse));
+                    return;
+                }
+            }
             let check = move |m: &mut Machine| -> bool {
                 if c.is_cancelled() {
                     return true;
@@ -547,6 +591,10 @@ impl proc_model::machine::Machine for ProcHandle {
             p.t.p9.user = user;
             Ok(())
         })
+    }
+
+    fn profile_counts(&self, pid: Pid) -> Result<Option<Vec<u32>>, ProcError> {
+        self.with(pid, |p| Ok(p.t.p9.profile.as_ref().map(|(_, c)| c.clone())))
     }
 
     fn syscall_text(&self, pid: Pid) -> Result<String, ProcError> {

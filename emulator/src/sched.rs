@@ -97,12 +97,15 @@ impl Machine {
     }
 
     /// The next runnable task after the cursor, round robin in tid order; under chaos
-    /// scheduling any runnable task, chosen by the seeded generator.
+    /// scheduling any runnable task, chosen by the seeded generator. Only tasks of the
+    /// highest priority among the runnable ones are candidates (ctl `pri`/`fixedpri`;
+    /// every task has PriNormal unless a debugger changed it), so with equal priorities
+    /// this is plain round robin.
     fn pick(&mut self) -> Option<Pid> {
-        let ready: Vec<Pid> = self
-            .tasks
-            .values()
-            .filter(|t| t.state.runnable())
+        let runnable = || self.tasks.values().filter(|t| t.state.runnable());
+        let top = runnable().map(|t| t.p9.pri).max()?;
+        let ready: Vec<Pid> = runnable()
+            .filter(|t| t.p9.pri == top)
             .map(|t| t.tid)
             .collect();
         let tid = match &mut self.sched_rng {
@@ -215,6 +218,9 @@ impl Machine {
             match wake {
                 None if matches!(w, Wait::GroupExit) => {}
                 None if self.signal_deliverable(tid) => self.interrupt_blocked(tid),
+                None if self.tasks.get(&tid).is_some_and(|t| t.p9.interrupt_pending) => {
+                    self.ctl_interrupt(tid)
+                }
                 None => {}
                 Some(None) => {
                     if let Some(t) = self.tasks.get_mut(&tid) {
@@ -345,8 +351,10 @@ impl Machine {
         p.t.state = PState::Ready;
         let pc = p.s.cpu.pc();
         self.k.clock.ns += blocks * param::NS_PER_BLOCK;
+        self.profile_tick(tid, pc);
         match exit {
             RunExit::Syscall => {
+                let entry_ns = self.k.clock.ns;
                 let Some(p) = self.parts(tid) else { return };
                 p.t.last_trap = crate::debug::TRAP_SYSCALL;
                 let (nr, args) = p.s.cpu.syscall_args();
@@ -363,6 +371,7 @@ impl Machine {
                         &args[..argc],
                     );
                     p.t.sys_entry = Some((sys, nr, args));
+                    p.t.p9.syscall_start_ns = entry_ns;
                     p.t.state = PState::Stopped;
                     return;
                 }
@@ -381,6 +390,29 @@ impl Machine {
             if stepping && matches!(t.state, PState::Ready) {
                 t.state = PState::Stopped;
             }
+        }
+    }
+
+    /// ctl `profile`: 9front's profclock adds to the counter of the user pc at each clock
+    /// tick; Glass's clock is virtual, so at each return from guest code at least one tick
+    /// (PROFILE_TICK_NS of virtual time) after the last sample, the pc there is counted.
+    fn profile_tick(&mut self, tid: Pid, pc: u64) {
+        let now = self.k.clock.ns;
+        let Some(t) = self.tasks.get_mut(&tid) else {
+            return;
+        };
+        let Some((base, counts)) = t.p9.profile.as_mut() else {
+            return;
+        };
+        if now < t.p9.profile_next_ns {
+            return;
+        }
+        t.p9.profile_next_ns = now + param::PROFILE_TICK_NS;
+        if let Some(c) = pc
+            .checked_sub(*base)
+            .and_then(|off| counts.get_mut((off >> 3) as usize))
+        {
+            *c = c.saturating_add(1);
         }
     }
 
@@ -452,7 +484,8 @@ impl Machine {
             if t.p9.trace == crate::debug::Trace::StartSyscall {
                 // Stop again at the call's exit, with the result in the `syscall` file.
                 let now = self.k.clock.ns;
-                t.p9.syscall_text = crate::debug::syscall_exit_text(&t.p9.syscall_text, ret, now);
+                t.p9.syscall_text =
+                    crate::debug::syscall_exit_text(ret, t.p9.syscall_start_ns, now);
                 if !t.state.is_zombie() {
                     t.state = PState::Stopped;
                 }

@@ -16,6 +16,9 @@ pub struct Seg {
     /// PROT_* bits.
     pub prot: u32,
     pub kind: SegKind,
+    /// Written through /proc `mem` while it was Text: Plan 9's txt2data made it a private
+    /// `Data` copy, which `segment` shows without `R` (the guest's protection is unchanged).
+    pub debug_copy: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -39,6 +42,7 @@ impl AddressSpace {
                     end,
                     prot,
                     kind,
+                    debug_copy: false,
                 },
             );
         }
@@ -88,6 +92,20 @@ impl AddressSpace {
             .next_back()
             .map(|(_, s)| s)
             .filter(|s| addr < s.end)
+    }
+
+    /// 9front txt2data: a debugger's write into Text turns that segment into a private Data
+    /// copy (devproc procctlmemio), so breakpoints never show as shared text.
+    pub fn txt2data(&mut self, addr: u64) {
+        let Some(start) = self.find(addr).map(|s| s.start) else {
+            return;
+        };
+        if let Some(s) = self.segs.get_mut(&start) {
+            if s.kind == SegKind::Text {
+                s.kind = SegKind::Data;
+                s.debug_copy = true;
+            }
+        }
     }
 
     pub fn init_brk(&mut self, at: u64) {
@@ -188,6 +206,7 @@ impl AddressSpace {
                 end: s.end.min(b),
                 prot: s.prot,
                 kind: s.kind,
+                debug_copy: s.debug_copy,
             });
         }
         out.sort_by_key(|s| s.start);

@@ -7,7 +7,7 @@
 //! real glass machine over 9P (tests/tests/ctl_table.rs), so the two cannot drift apart.
 //! The writer is the machine's owner, eve.
 
-use crate::ctlstate::{CtlState, ENOPROFILING};
+use crate::ctlstate::CtlState;
 
 /// The state the target is in after a message that succeeded, as a client sees it in
 /// `status` (or not at all).
@@ -102,8 +102,6 @@ pub fn expected(state: CtlState, msg: &str) -> Expect {
         // §2.2 close: a negative fd first; a Broken process has no fd group (§2.2 Broken).
         ("close -1", _) => Expect::Err("fd out of range or not open"),
         ("close 0" | "closefiles", Broken) => Expect::Err(EPROCDIED),
-        // Glass: no profiling counters (README /proc section).
-        ("profile", _) => Expect::Err(ENOPROFILING),
         // Flags and, in Glass, messages accepted without effect (one CPU, no swap, no
         // priorities, no trace events); `pri 20` is allowed because eve writes.
         _ => Expect::Ok(same),

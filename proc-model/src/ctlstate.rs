@@ -4,10 +4,12 @@
 //! and the tests' fake machine both ask [`ctl_effect`] and only carry out its answer, so
 //! neither can grow semantics of its own.
 //!
-//! Glass's machine has one CPU, no swap, no priorities, no profiling counters and no
-//! scheduling-event trace, so `noswap`, `pri`, `fixedpri`, `wired`, `trace`, `event` and
-//! `interrupt` are accepted and change nothing (status always shows the base and current
-//! priority of [`PRI_NORMAL`]), and `profile` is refused with [`ENOPROFILING`].
+//! Glass's machine has one CPU, no swap, no profiling counters and no scheduling-event
+//! trace, so `noswap`, `wired`, `trace` and `event` are accepted and change nothing.
+//! `profile` starts counters over the text segment. `pri` and `fixedpri` set the base and
+//! current priority (9front procpriority, clamped to 0…[`NPRIQ`]-1) and the scheduler
+//! honours them; `interrupt` aborts a blocked system call or leaves the interrupt pending
+//! (9front postnote with no note → procinterrupt).
 
 use crate::machine::{CtlMsg, ProcError, ProcState};
 
@@ -15,8 +17,11 @@ use crate::machine::{CtlMsg, ProcError, ProcState};
 /// `status`; raising a priority above it is eve's privilege (devproc.c procctlreq).
 pub const PRI_NORMAL: u32 = 10;
 
-/// Glass's answer to ctl `profile`: there are no profiling counters to start.
-pub const ENOPROFILING: &str = "profiling is not implemented in glass";
+/// Npriq (9front port/portdat.h): priorities run 0…Npriq-1; procpriority clamps to them.
+pub const NPRIQ: u32 = 20;
+
+/// Egreg (9front port/error.h): ctl `profile` of a process without a text segment.
+pub const EGREG: &str = "the front fell off";
 
 /// Where the target stands, as far as ctl cares (§2.2, §5.9).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,6 +100,22 @@ pub enum CtlEffect {
     Hang(bool),
     /// Mark the process private (mem, regs, fpregs … refuse to open).
     Private,
+    /// Set the base and current priority (already clamped to 0…NPRIQ-1); `fixed` keeps
+    /// the scheduler from changing it (9front procpriority).
+    Pri { pri: u32, fixed: bool },
+    /// Interrupt a blocked system call, or leave an interrupt pending for the next one
+    /// (9front CMinterrupt: postnote(p, 0, nil, NUser)).
+    Interrupt,
+    /// Clear a pending interrupt (`nointerrupt` with no notes queued).
+    ClearInterrupt,
+    /// Start (or restart from zero) the profiling counters of the text segment; no text
+    /// segment is [`EGREG`].
+    Profile,
+}
+
+/// procpriority's clamp: below 0 is 0, Npriq or more is Npriq-1.
+pub fn clamp_pri(n: i64) -> u32 {
+    n.clamp(0, i64::from(NPRIQ - 1)) as u32
 }
 
 /// The rule of §2.2 for `msg` sent to `target`. The parse errors (§2.1) and the eve-only
@@ -135,16 +156,19 @@ pub fn ctl_effect(target: CtlTarget, msg: &CtlMsg) -> Result<CtlEffect, ProcErro
         CtlMsg::NoHang => CtlEffect::Hang(false),
         CtlMsg::Private => CtlEffect::Private,
         CtlMsg::NoInterrupt if target.notes_pending => return Err(ProcError::NotesPending),
-        // One CPU, no swap, no priorities, no trace events (module comment).
-        CtlMsg::NoSwap
-        | CtlMsg::Pri(_)
-        | CtlMsg::FixedPri(_)
-        | CtlMsg::Wired(_)
-        | CtlMsg::Trace(_)
-        | CtlMsg::Event
-        | CtlMsg::Interrupt
-        | CtlMsg::NoInterrupt => CtlEffect::Nothing,
-        CtlMsg::Profile => return Err(ProcError::Other(ENOPROFILING.into())),
+        CtlMsg::Pri(n) => CtlEffect::Pri {
+            pri: clamp_pri(*n),
+            fixed: false,
+        },
+        CtlMsg::FixedPri(n) => CtlEffect::Pri {
+            pri: clamp_pri(*n),
+            fixed: true,
+        },
+        CtlMsg::Interrupt => CtlEffect::Interrupt,
+        // One CPU, no swap, no trace events (module comment).
+        CtlMsg::NoInterrupt => CtlEffect::ClearInterrupt,
+        CtlMsg::NoSwap | CtlMsg::Wired(_) | CtlMsg::Trace(_) | CtlMsg::Event => CtlEffect::Nothing,
+        CtlMsg::Profile => CtlEffect::Profile,
     })
 }
 
@@ -207,7 +231,31 @@ mod tests {
         );
         assert_eq!(
             ctl_effect(at(CtlState::Live), &CtlMsg::NoInterrupt),
-            Ok(CtlEffect::Nothing)
+            Ok(CtlEffect::ClearInterrupt)
+        );
+    }
+
+    #[test]
+    fn ctl_effect_pri_clamped_to_npriq() {
+        // 9front procpriority: pri >= Npriq → Npriq-1, pri < 0 → 0.
+        let live = at(CtlState::Live);
+        assert_eq!(
+            ctl_effect(live, &CtlMsg::Pri(25)),
+            Ok(CtlEffect::Pri {
+                pri: 19,
+                fixed: false
+            })
+        );
+        assert_eq!(
+            ctl_effect(live, &CtlMsg::FixedPri(-3)),
+            Ok(CtlEffect::Pri {
+                pri: 0,
+                fixed: true
+            })
+        );
+        assert_eq!(
+            ctl_effect(live, &CtlMsg::Interrupt),
+            Ok(CtlEffect::Interrupt)
         );
     }
 

@@ -134,6 +134,8 @@ pub struct Segment {
     pub top: GuestAddr,
     pub readonly: bool,
     pub refs: u32,
+    /// Profiling counters run for this segment (ctl `profile`): `segment` shows `P`.
+    pub profiled: bool,
 }
 
 /// One open file of a process, for the `fd` file.
@@ -338,4 +340,9 @@ pub trait Machine: Send + Sync + 'static {
     fn set_user(&self, pid: Pid, user: &str) -> Result<(), ProcError>;
     /// The text of the `syscall` file (empty when not tracing).
     fn syscall_text(&self, pid: Pid) -> Result<String, ProcError>;
+    /// The `profile` counters (one per 8 bytes of text, LRESPROF 3) since ctl `profile`
+    /// started them, or None when profiling is off.
+    fn profile_counts(&self, _pid: Pid) -> Result<Option<Vec<u32>>, ProcError> {
+        Ok(None)
+    }
 }

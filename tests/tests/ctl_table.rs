@@ -179,13 +179,14 @@ fn ctl_nointerrupt_with_note_queued_notes_pending() {
         .expect("no note queued any more");
 }
 
-/// `pri` and `fixedpri` are accepted and change nothing: Glass has no priorities, so status
-/// keeps showing PriNormal as base and current priority (proc_model::ctlstate).
+/// `pri` and `fixedpri` set the base and current priority that status shows, clamped to
+/// 0…Npriq-1 as 9front procpriority does (§2.2 pri; the test client is eve, so raising
+/// above PriNormal is allowed).
 #[test]
-fn ctl_pri_accepted_status_keeps_pri_normal() {
+fn ctl_pri_sets_status_base_and_current_priority() {
     let (m, pid) = machine_in(CtlState::Live);
     let mut c = m.client();
-    for msg in ["pri 20", "fixedpri 3"] {
+    for (msg, want) in [("pri 20", "19"), ("fixedpri 3", "3"), ("pri -4", "0")] {
         c.write_file(&format!("/{pid}/ctl"), 0, msg.as_bytes())
             .expect(msg);
         let status = c.read_file(&format!("/{pid}/status")).expect("status");
@@ -193,7 +194,6 @@ fn ctl_pri_accepted_status_keeps_pri_normal() {
             .split_whitespace()
             .map(str::to_string)
             .collect();
-        let normal = proc_model::ctlstate::PRI_NORMAL.to_string();
-        assert_eq!(f[f.len() - 2..], [normal.clone(), normal], "{msg}: {f:?}");
+        assert_eq!(f[f.len() - 2..], [want, want], "{msg}: {f:?}");
     }
 }

@@ -425,7 +425,8 @@ fn startsyscall_steps_busybox_cat_like_strace() {
             break;
         };
         let t = String::from_utf8_lossy(&t).into_owned();
-        if t.contains(" = ") {
+        // ratrace's test: an exit line replaces the entry with " = …", so buf[1] is '='.
+        if t.as_bytes().get(1) == Some(&b'=') {
             exits.push(t);
         } else {
             entries.push(t);
@@ -448,6 +449,14 @@ fn startsyscall_steps_busybox_cat_like_strace() {
     );
     // Every call but the last (exit_group) also stopped at its exit with its result.
     assert_eq!(exits.len(), entries.len() - 1, "{exits:#?}");
+    // 9front sysretfmt: " = <ret> <errstr> <start> <stop>\n", times in ns, start <= stop.
+    for x in &exits {
+        let f: Vec<&str> = x.trim_end_matches('\n').split(' ').collect();
+        assert_eq!((f[0], f[1], f.len()), ("", "=", 6), "{x:?}");
+        assert!(x.ends_with('\n'), "{x:?}");
+        let (start, stop): (u64, u64) = (f[4].parse().expect("start"), f[5].parse().expect("stop"));
+        assert!(start <= stop, "{x:?}");
+    }
     // The file calls carry the same arguments and results as natively.
     // The first word after the last " = ": strace's result, or the `syscall` file's.
     let ret_of = |l: &str| -> String {

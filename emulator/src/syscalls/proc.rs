@@ -796,6 +796,8 @@ pub fn execve(m: &mut Machine, tid: Pid, path: u64, argv: u64, envp: u64) -> Out
     p.t.fp_stack.clear();
     p.t.saved_mask = None;
     p.t.p9.args_text = None;
+    p.t.p9.execd = true;
+    p.t.p9.profile = None;
     p.t.altstack = None;
     p.t.p9.private = false;
     if p.t.p9.hang {

@@ -39,6 +39,10 @@ pub const ECLONE_OPEN: &str = "cannot clone open fid";
 pub const EUNKNOWN_MESSAGE: &str = "unknown message";
 /// Plan 9 kernel Eshort (port/dev.c devdirread): not even one directory entry fits.
 pub const ESHORT: &str = "i/o count too small";
+/// Eshortstat (port/error.h): a kernel device's Twstat whose stat does not decode.
+pub const ESHORTSTAT: &str = "stat buffer too small";
+/// Ebadarg (port/error.h): a kernel device's open with undefined mode bits.
+pub const EBADARG_SYSCALL: &str = "bad arg in system call";
 /// lib9p swstat: the fields a wstat may not change.
 pub const EWSTAT_TYPE: &str = "wstat -- attempt to change type";
 pub const EWSTAT_DEV: &str = "wstat -- attempt to change dev";

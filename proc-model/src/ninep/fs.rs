@@ -21,6 +21,8 @@ pub const ORDWR: u8 = 2;
 pub const OEXEC: u8 = 3;
 pub const OTRUNC: u8 = 0x10;
 pub const ORCLOSE: u8 = 0x40;
+/// OCEXEC (libc.h): close on exec; a client-kernel flag a server ignores.
+pub const OCEXEC: u8 = 0x20;
 
 /// A qid: the server's unique identification of a file (intro(5)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -178,4 +180,14 @@ pub trait FileTree: Send + Sync + 'static {
     fn clunk(&self, open: Self::Open);
     /// Tremove. The server clunks the fid whatever this returns.
     fn remove(&self, uname: &str, node: &Self::Node) -> NineResult<()>;
+    /// True when the tree stands for a Plan 9 kernel device (proc(3)) rather than a lib9p
+    /// file server, so the errors a client sees are the kernel's (docs/plan9-proc-9p.md
+    /// §1.3, §1.5): undefined open-mode bits are `bad arg in system call` (sysfile.c
+    /// openmode), a directory opened other than OREAD (OEXEC included) and Tcreate are
+    /// `permission denied` (dev.c devopen, devcreate), a Twstat goes to the tree without
+    /// lib9p's field checks (the device decides) and a malformed stat in it is
+    /// `stat buffer too small` (Eshortstat).
+    fn kernel_device(&self) -> bool {
+        false
+    }
 }

@@ -18,7 +18,9 @@
 
 use super::auth::{self, AuthKey, NONCE_LEN};
 use super::errstr::*;
-use super::fs::{Cancel, FileTree, NineError, Qid, Stat, DMDIR, ORCLOSE, OREAD, OTRUNC, QTDIR};
+use super::fs::{
+    Cancel, FileTree, NineError, Qid, Stat, DMDIR, OCEXEC, ORCLOSE, OREAD, OTRUNC, QTDIR,
+};
 use super::msg::*;
 use super::wire::MAXWELEM;
 use super::wire::{
@@ -494,6 +496,7 @@ impl<T: FileTree> Session<T> {
                 let ename = match (ty, error) {
                     (_, DecodeError::FrameSizeMismatch { .. }) => return Received::Close,
                     (_, DecodeError::UnknownType(_)) => EUNKNOWN_MESSAGE,
+                    (Some(Twstat::TYPE), _) if self.tree.kernel_device() => ESHORTSTAT,
                     (Some(Twstat::TYPE), _) => EBADDIR,
                     _ => EBOTCH,
                 };
@@ -818,7 +821,16 @@ impl<T: FileTree> Session<T> {
             )
         };
         let is_dir = qid.ty & QTDIR != 0;
-        if is_dir {
+        if self.tree.kernel_device() {
+            // sysfile.c openmode first: any bit outside the defined ones is Ebadarg; then
+            // devopen: a directory opens OREAD only (OEXEC, OTRUNC, ORCLOSE are Eperm).
+            if t.mode & !(3 | OTRUNC | OCEXEC | ORCLOSE) != 0 {
+                return Err(err(EBADARG_SYSCALL));
+            }
+            if is_dir && t.mode & !OCEXEC != OREAD {
+                return Err(err(EPERM));
+            }
+        } else if is_dir {
             if t.mode & 3 != OREAD {
                 return Err(err(EISDIR));
             }
@@ -855,6 +867,10 @@ impl<T: FileTree> Session<T> {
         let slot = st.fids.get(&t.fid).ok_or_else(|| err(EUNKNOWNFID))?;
         if slot.open_mode.is_some() {
             return Err(err(EBOTCH));
+        }
+        if self.tree.kernel_device() {
+            // devcreate: every create in a kernel device is Eperm.
+            return Err(err(EPERM));
         }
         if !slot.is_dir() {
             return Err(err(ECREATE_NON_DIR));
@@ -1020,6 +1036,11 @@ impl<T: FileTree> Session<T> {
             (slot.node.clone(), slot.qid, slot.uname.clone())
         };
         let d = &t.stat;
+        if self.tree.kernel_device() {
+            // The device's wstat decides alone (devproc procwstat).
+            self.tree.wstat(&uname, &node, d)?;
+            return Ok(Rmsg::Wstat(Rwstat {}));
+        }
         if d.ty != u16::MAX {
             return Err(err(EWSTAT_TYPE));
         }

@@ -81,6 +81,19 @@ fn requote(fields: &[String]) -> String {
         .join(" ")
 }
 
+/// cmderror (9front port/parse.c): `<what> "<fields>"` printed with seprint into
+/// `genbuf+ERRMAX-10`, so the text before the closing quote stops at ERRMAX-11 bytes.
+fn cmderror(what: &str, fields: &[String]) -> String {
+    let mut s = format!("{what} \"{}", requote(fields));
+    let mut cut = (super::format::ERRMAX - 11).min(s.len());
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    s.truncate(cut);
+    s.push('"');
+    s
+}
+
 /// Parse one ctl write. Errors are the Plan 9 strings: `empty control message`,
 /// `unknown control message "…"`, `wrong #args in control message "…"`.
 pub fn parse(data: &[u8]) -> Result<CtlMsg, String> {
@@ -116,7 +129,7 @@ pub fn parse(data: &[u8]) -> Result<CtlMsg, String> {
         ("step", 1),
     ];
     let Some(&(_, want)) = TABLE.iter().find(|(n, _)| n == name) else {
-        return Err(format!("unknown control message \"{}\"", requote(&f)));
+        return Err(cmderror("unknown control message", &f));
     };
     if want == 0 && f.len() > 2 {
         // `trace` is in the table with any number of fields; procctlreq itself refuses
@@ -124,10 +137,7 @@ pub fn parse(data: &[u8]) -> Result<CtlMsg, String> {
         return Err("args".to_string());
     }
     if want != 0 && f.len() != want {
-        return Err(format!(
-            "wrong #args in control message \"{}\"",
-            requote(&f)
-        ));
+        return Err(cmderror("wrong #args in control message", &f));
     }
     let arg = || atoi(f.get(1).map(String::as_str).unwrap_or(""));
     Ok(match name.as_str() {
@@ -196,6 +206,18 @@ mod tests {
         assert_eq!(parse(b"trace 0"), Ok(CtlMsg::Trace(Some(false))));
         assert_eq!(parse(b"stop\n"), Ok(CtlMsg::Stop));
         assert_eq!(parse(b"step"), Ok(CtlMsg::Step));
+    }
+
+    #[test]
+    fn parse_long_unknown_message_truncated_to_errmax_minus_ten() {
+        // cmderror: seprint stops at genbuf+ERRMAX-10-1, then the closing quote.
+        let long = "x".repeat(200);
+        let err = parse(long.as_bytes()).expect_err("unknown");
+        assert_eq!(err.len(), 118);
+        assert_eq!(
+            err,
+            format!("unknown control message \"{}\"", "x".repeat(117 - 25))
+        );
     }
 
     #[test]

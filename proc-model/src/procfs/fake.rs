@@ -24,7 +24,7 @@
 //! `waitstop` and a `wait` read really block, until the state is reached (a test calls
 //! [`Fake::set_state`] or [`Fake::exit`]), the process exits, or the request is cancelled.
 
-use crate::ctlstate::{ctl_effect, CtlEffect, CtlState, CtlTarget, Resume, PRI_NORMAL};
+use crate::ctlstate::{ctl_effect, CtlEffect, CtlState, CtlTarget, Resume, EGREG, PRI_NORMAL};
 use crate::machine::{
     Amd64Gpr, Arch, CtlMsg, FdEntry, FdTable, FpImage, GuestAddr, Machine, Pid, ProcError,
     ProcInfo, ProcState, Regs, SegKind, Segment, TextImage, WaitRecord, NNOTE,
@@ -61,6 +61,8 @@ pub struct FakeProc {
     pub stop_waiter: bool,
     /// Someone reads `wait` (9front p->qwaitr).
     pub wait_reader: bool,
+    /// ctl `profile` counters.
+    pub profile: Option<Vec<u32>>,
 }
 
 struct Table {
@@ -107,8 +109,9 @@ impl Table {
             times_ms: [t[0] + t[3], t[1] + t[4], t[2]],
             msg,
         };
+        // pexit pushes at the head of the parent's queue: newest first (§1.4 wait).
         if let Ok(parent) = self.get_mut(p.info.ppid) {
-            parent.waits.push_back(rec);
+            parent.waits.push_front(rec);
         }
     }
 }
@@ -167,6 +170,7 @@ fn segments_of(arch: Arch, name: &str, args: &[&str], text_refs: u32) -> Vec<Fak
         top: GuestAddr(base + size),
         readonly,
         refs,
+        profiled: false,
     };
     let mut text_bytes: Vec<u8> = (0..TEXT_SIZE).map(|i| i as u8).collect();
     text_bytes[..8].copy_from_slice(b"\x7fELF\x02\x01\x01\x00");
@@ -415,6 +419,7 @@ fn build(s: Spec) -> FakeProc {
         hang: false,
         stop_waiter: false,
         wait_reader: false,
+        profile: None,
     }
 }
 
@@ -601,6 +606,13 @@ impl Fake {
     }
 
     /// How many requests are blocked inside the fake.
+    /// Replace the argv of `pid` (as an exec would).
+    pub fn set_args(&self, pid: Pid, args: Vec<String>) {
+        if let Ok(p) = self.table().get_mut(pid) {
+            p.info.args = args;
+        }
+    }
+
     pub fn parked(&self) -> usize {
         self.table().parked
     }
@@ -882,6 +894,19 @@ impl Machine for Fake {
             CtlEffect::CloseFiles => p.fds.as_mut().ok_or(ProcError::Exited)?.fds.clear(),
             CtlEffect::Hang(on) => p.hang = on,
             CtlEffect::Private => p.info.private = true,
+            // Counters for the text segment, all zero: the fake never runs.
+            CtlEffect::Profile => {
+                let text = p.segs.iter_mut().find(|s| s.seg.kind == SegKind::Text);
+                let text = text.ok_or(ProcError::Other(EGREG.into()))?;
+                text.seg.profiled = true;
+                p.profile = Some(vec![0; text.bytes.len() >> 3]);
+            }
+            CtlEffect::Pri { pri, .. } => {
+                p.info.base_pri = pri;
+                p.info.pri = pri;
+            }
+            // The fake has no system calls to interrupt.
+            CtlEffect::Interrupt | CtlEffect::ClearInterrupt => {}
         }
         self.shared.cv.notify_all();
         Ok(())
@@ -895,6 +920,10 @@ impl Machine for Fake {
     fn set_user(&self, pid: Pid, user: &str) -> Result<(), ProcError> {
         self.table().get_mut(pid)?.info.user = user.to_string();
         Ok(())
+    }
+
+    fn profile_counts(&self, pid: Pid) -> Result<Option<Vec<u32>>, ProcError> {
+        Ok(self.table().get(pid)?.profile.clone())
     }
 
     fn syscall_text(&self, pid: Pid) -> Result<String, ProcError> {

@@ -113,7 +113,7 @@ pub fn segments(segs: &[Segment]) -> String {
             "{:<6} {}{} {:>8x} {:>8x} {:>4}\n",
             seg_name(g.kind),
             if g.readonly { 'R' } else { ' ' },
-            ' ',
+            if g.profiled { 'P' } else { ' ' },
             g.base.0,
             g.top.0,
             g.refs
@@ -454,6 +454,7 @@ mod tests {
             top: GuestAddr(0x210000),
             readonly: true,
             refs: 1,
+            profiled: false,
         }]);
         assert_eq!(s, "Text   R    200000   210000    1\n");
     }

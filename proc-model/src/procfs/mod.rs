@@ -8,6 +8,7 @@
 
 pub mod ctl;
 pub mod format;
+pub mod watchpt;
 
 #[cfg(test)]
 mod fake;
@@ -20,6 +21,7 @@ use crate::ninep::fs::{
     Cancel, FileTree, NineError, NineResult, Qid, Stat, DMDIR, OEXEC, ORDWR, OREAD, OWRITE, QTDIR,
     QTFILE,
 };
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 /// Plan 9 error strings of devproc (port/error.h).
@@ -43,14 +45,17 @@ pub mod err {
     pub const ENOTES_PENDING: &str = "notes pending";
 }
 
-/// The file types of a process directory, in 9front's enum order without KFPSTATE
-/// (Qdir 0, Qtrace 1, Qargs 2 … Qsyscall 20).
+/// The file types of a process directory, in 9front's enum order with KFPSTATE (pc64 and
+/// arm64 define it): Qdir 0, Qtrace 1, Qargs 2 … Qfpregs 5, Qkfpregs 6, Qkregs 7 …
+/// Qwatchpt 22 (§1.1). riscv64 (no 9front mainline port) keeps the same numbers and lists
+/// no kfpregs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Q {
     Args = 2,
     Ctl,
     Fd,
     Fpregs,
+    Kfpregs,
     Kregs,
     Mem,
     Note,
@@ -66,6 +71,7 @@ pub enum Q {
     Wait,
     Profile,
     Syscall,
+    Watchpt,
 }
 
 /// The per-process files in `procdir[]` order, with their table permission (0 = procmode).
@@ -74,6 +80,7 @@ pub const PROCDIR: &[(&str, Q, u32)] = &[
     ("ctl", Q::Ctl, 0),
     ("fd", Q::Fd, 0o444),
     ("fpregs", Q::Fpregs, 0),
+    ("kfpregs", Q::Kfpregs, 0o400),
     ("kregs", Q::Kregs, 0o400),
     ("mem", Q::Mem, 0),
     ("note", Q::Note, 0),
@@ -89,7 +96,14 @@ pub const PROCDIR: &[(&str, Q, u32)] = &[
     ("wait", Q::Wait, 0o400),
     ("profile", Q::Profile, 0o400),
     ("syscall", Q::Syscall, 0o400),
+    ("watchpt", Q::Watchpt, 0o600),
 ];
+
+/// Whether a process of `arch` has the file `q`: kfpregs exists where 9front defines
+/// KFPSTATE (amd64, arm64).
+fn has_file(arch: crate::machine::Arch, q: Q) -> bool {
+    q != Q::Kfpregs || arch != crate::machine::Arch::Riscv64
+}
 
 fn entry(q: Q) -> (&'static str, Q, u32) {
     PROCDIR
@@ -134,6 +148,15 @@ pub struct ProcFs<M: Machine + ?Sized> {
     /// epoch, 2025-01-01T00:00:00Z, the guest root's file times).
     time: u32,
     trace_open: Mutex<bool>,
+    /// Processes whose `wait` file has a reader in progress: 9front takes `p->qwaitr` with
+    /// canqlock, so a second reader gets `device or object already in use` (§1.4 wait).
+    wait_readers: Mutex<HashSet<u32>>,
+    /// Each process's watchpoint list as written to `watchpt` (9front p->watchpt).
+    watchpts: Mutex<std::collections::HashMap<u32, Vec<watchpt::Watchpt>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn e(s: &str) -> NineError {
@@ -203,6 +226,8 @@ impl<M: Machine + ?Sized> ProcFs<M> {
             m,
             time: crate::machine::GLASS_EPOCH_SECS,
             trace_open: Mutex::new(false),
+            wait_readers: Mutex::new(HashSet::new()),
+            watchpts: Mutex::new(std::collections::HashMap::new()),
         }
     }
 
@@ -229,7 +254,15 @@ impl<M: Machine + ?Sized> ProcFs<M> {
         match q {
             Q::Status => format::status(p).len() as u64,
             Q::Regs | Q::Kregs => format::ureg_size(p.arch) as u64,
-            Q::Fpregs => format::fpsave_size(p.arch) as u64,
+            Q::Fpregs | Q::Kfpregs => format::fpsave_size(p.arch) as u64,
+            Q::Profile => self
+                .m
+                .profile_counts(p.pid)
+                .ok()
+                .flatten()
+                .map_or(0, |c| c.len() as u64 * 4),
+            // lenwatchpt: 10 + 4*sizeof(uintptr) = 42 bytes per entry on 64-bit.
+            Q::Watchpt => (self.watchpoints(p.pid).len() * watchpt::LINE_LEN) as u64,
             Q::Wait => self.m.wait_count(p.pid).unwrap_or(0),
             _ => 0,
         }
@@ -248,6 +281,22 @@ impl<M: Machine + ?Sized> ProcFs<M> {
             uid: p.user.clone(),
             gid: self.m.eve(),
             muid: p.user.clone(),
+        }
+    }
+
+    /// The stat of a file of a process that has gone: procgen has no pid check, so a fid
+    /// walked before the exit still stats (§5.3). Glass has no slot to read a stale owner
+    /// from, so eve owns it with the default procmode 0640 and length 0.
+    fn gone_file_stat(&self, r: ProcRef, q: Q) -> Stat {
+        let perm = entry(q).2;
+        let mode = if perm == 0 {
+            0o640
+        } else {
+            perm | (0o640 & 0o444)
+        };
+        Stat {
+            length: 0,
+            ..self.eve_stat(entry(q).0, file_qid(r, q), mode)
         }
     }
 
@@ -304,6 +353,14 @@ impl<M: Machine + ?Sized> ProcFs<M> {
         }
     }
 
+    /// The watchpoints of `pid`, in the order written.
+    pub fn watchpoints(&self, pid: Pid) -> Vec<watchpt::Watchpt> {
+        lock(&self.watchpts)
+            .get(&pid.0)
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// The segment holding `addr`, for `mem` I/O; an address in no segment is
     /// `bad arg in system call` (9front procctlmemio via seg()).
     fn mem_segment(&self, pid: Pid, addr: u64) -> NineResult<crate::machine::Segment> {
@@ -321,6 +378,19 @@ impl<M: Machine + ?Sized> ProcFs<M> {
         }
         let r = self.m.regs(p.pid).map_err(proc_err)?;
         Ok(format::ureg(&r))
+    }
+
+    /// One `wait` record (§1.4 wait): one reader at a time per process.
+    fn read_wait(&self, pid: Pid, count: u32, cancel: &Cancel) -> NineResult<Vec<u8>> {
+        if !lock(&self.wait_readers).insert(pid.0) {
+            return Err(e(err::EINUSE));
+        }
+        let w = self.m.wait_record(pid, cancel);
+        lock(&self.wait_readers).remove(&pid.0);
+        // One record per read; the offset is ignored; a short buffer loses the rest.
+        let mut b = format::wait_record(&w.map_err(proc_err)?).into_bytes();
+        b.truncate(count as usize);
+        Ok(b)
     }
 
     fn read_file(
@@ -341,7 +411,10 @@ impl<M: Machine + ?Sized> ProcFs<M> {
                     Some(t) => format!("{} [{}]", p.name, t),
                     None => format::args(&p.args),
                 };
-                format::readstr(offset, count, text.as_bytes())
+                // procargs prints into a 1 KiB buffer, keeping its NUL: 1023 bytes at most.
+                let mut b = text.into_bytes();
+                b.truncate(format::ARGS_MAX - 1);
+                format::readstr(offset, count, &b)
             }
             Q::Ctl => format::readstr(offset, count, format::readnum(pid.0.into()).as_bytes()),
             Q::Noteid => {
@@ -378,6 +451,12 @@ impl<M: Machine + ?Sized> ProcFs<M> {
                 let img = self.m.fpregs(pid).map_err(pe)?;
                 format::readstr(offset, count, &img)
             }
+            // The kernel's FP save area: a Linux guest's process never has one saved.
+            Q::Kfpregs => return Err(e(err::ENOREG)),
+            Q::Watchpt => {
+                let text: String = self.watchpoints(pid).iter().map(watchpt::line).collect();
+                format::readstr(offset, count, text.as_bytes())
+            }
             // The kernel pc and sp of the last context switch: a Linux guest has no Plan 9
             // kernel stack, so the image is all zeros.
             Q::Kregs => format::readstr(offset, count, &vec![0u8; format::ureg_size(p.arch)]),
@@ -409,18 +488,16 @@ impl<M: Machine + ?Sized> ProcFs<M> {
                 format::readstr(offset, count, format::segments(&segs).as_bytes())
             }
             Q::Status => format::readstr(offset, count, format::status(&p).as_bytes()),
-            Q::Text => match &o.text {
-                Some(t) => format::readstr(offset, count, &t.bytes),
-                None => Vec::new(),
+            Q::Text => Vec::new(),
+            Q::Wait => self.read_wait(pid, count, cancel)?,
+            // 4-byte counters, one per 8 bytes of text (LRESPROF 3), native byte order.
+            Q::Profile => match self.m.profile_counts(pid).map_err(pe)? {
+                None => return Err(e(err::EPROFILE)),
+                Some(c) => {
+                    let b: Vec<u8> = c.iter().flat_map(|v| v.to_le_bytes()).collect();
+                    format::readstr(offset, count, &b)
+                }
             },
-            Q::Wait => {
-                // One record per read; the offset is ignored; a short buffer loses the rest.
-                let w = self.m.wait_record(pid, cancel).map_err(pe)?;
-                let mut b = format::wait_record(&w).into_bytes();
-                b.truncate(count as usize);
-                b
-            }
-            Q::Profile => return Err(e(err::EPROFILE)),
             Q::Syscall => {
                 let t = self.m.syscall_text(pid).map_err(pe)?;
                 format::readstr(offset, count, t.as_bytes())
@@ -501,15 +578,15 @@ impl<M: Machine + ?Sized> ProcFs<M> {
                     return Err(e(err::EBADARG));
                 }
                 let v = v as u32;
-                if v != p.noteid && v != pid.0 {
-                    // Joining another group: some process of the same user must be in it.
-                    let ok = self
-                        .m
-                        .processes()
-                        .iter()
-                        .any(|q| q.noteid == v && q.user == p.user);
-                    if !ok {
-                        return Err(e(err::EPERM));
+                if v != pid.0 {
+                    // Joining a group: the first process in table order that is in it must
+                    // have the same user (Eperm); no process in it at all is Ebadarg
+                    // (9front procwrite Qnoteid).
+                    let procs = self.m.processes();
+                    match procs.iter().find(|q| q.noteid == v) {
+                        None => return Err(e(err::EBADARG)),
+                        Some(q) if q.user != p.user => return Err(e(err::EPERM)),
+                        Some(_) => {}
                     }
                 }
                 self.m.set_noteid(pid, v).map_err(pe)?;
@@ -524,6 +601,16 @@ impl<M: Machine + ?Sized> ProcFs<M> {
                 let new = format::ureg_decode(&old, &img);
                 self.m.set_regs(pid, new).map_err(pe)?;
                 return Ok(w);
+            }
+            Q::Watchpt => {
+                // At offset 0 the list is replaced, elsewhere appended; all or nothing.
+                let mut list = if offset == 0 {
+                    Vec::new()
+                } else {
+                    self.watchpoints(pid)
+                };
+                list.extend(watchpt::parse(data, watchpt::user_top(p.arch)).map_err(e)?);
+                lock(&self.watchpts).insert(pid.0, list);
             }
             Q::Fpregs => {
                 if !p.has_fpregs {
@@ -575,6 +662,15 @@ impl<M: Machine + ?Sized> FileTree for ProcFs<M> {
         if name == ".." {
             return Ok((Node::Root, ROOT_QID));
         }
+        if name == "." {
+            // devwalk accepts `.` with the directory's own qid.
+            let qid = match dir {
+                Node::Root => ROOT_QID,
+                Node::Dir(r) => dir_qid(*r),
+                _ => return Err(e(err::ENONEXIST)),
+            };
+            return Ok((dir.clone(), qid));
+        }
         match dir {
             Node::Root => {
                 if name == "trace" {
@@ -591,8 +687,13 @@ impl<M: Machine + ?Sized> FileTree for ProcFs<M> {
                     .copied()
                     .find(|(n, _, _)| *n == name)
                     .ok_or_else(|| e(err::ENONEXIST))?;
-                // A walk into a process that has gone finds nothing (devwalk via procgen).
-                self.live(*r).map_err(|_| e(err::ENONEXIST))?;
+                if let Ok(p) = self.live(*r) {
+                    if !has_file(p.arch, q) {
+                        return Err(e(err::ENONEXIST));
+                    }
+                }
+                // procgen has no pid check: a walk from a pid-directory fid made before the
+                // process exited still succeeds; opening the file then fails (§5.3).
                 Ok((Node::File(*r, q), file_qid(*r, q)))
             }
             _ => Err(e(err::ENONEXIST)),
@@ -604,14 +705,12 @@ impl<M: Machine + ?Sized> FileTree for ProcFs<M> {
             Node::Root => Ok(self.eve_stat("/", ROOT_QID, DMDIR | 0o555)),
             Node::Trace => Ok(self.eve_stat("trace", TRACE_QID, 0o400)),
             // devstat of the directory itself: eve owns it (proc(3) §1.2).
-            Node::Dir(r) => {
-                self.live(*r)?;
-                Ok(self.eve_stat(&r.pid.0.to_string(), dir_qid(*r), DMDIR | 0o555))
-            }
-            Node::File(r, q) => {
-                let p = self.live(*r)?;
-                Ok(self.file_stat(&p, *r, *q))
-            }
+            // Stat of a walked fid needs no live process (procgen has no pid check, §5.3).
+            Node::Dir(r) => Ok(self.eve_stat(&r.pid.0.to_string(), dir_qid(*r), DMDIR | 0o555)),
+            Node::File(r, q) => Ok(match self.live(*r) {
+                Ok(p) => self.file_stat(&p, *r, *q),
+                Err(_) => self.gone_file_stat(*r, *q),
+            }),
         }
     }
 
@@ -642,6 +741,8 @@ impl<M: Machine + ?Sized> FileTree for ProcFs<M> {
         if q == Q::Notepg {
             return Err(e(err::EPERM));
         }
+        // The server hands a malformed stat over as an error before this (Eshortstat);
+        // procwstat checks the pid first.
         let p = self.live(r)?;
         let eve = self.m.eve();
         let is_eve = uname == eve;
@@ -703,20 +804,34 @@ impl<M: Machine + ?Sized> FileTree for ProcFs<M> {
             }
             Node::File(r, q) => {
                 let p = self.live(*r)?;
-                let omode = mode & 3;
-                let mut text = None;
+                // sysfile.c openmode: OEXEC is a read open (it needs read permission).
+                let omode = match mode & 3 {
+                    OEXEC => OREAD,
+                    m => m,
+                };
                 let mut noteid = 0;
-                let mut qid = file_qid(*r, *q);
+                let qid = file_qid(*r, *q);
                 match q {
                     Q::Text => {
                         if omode != OREAD {
                             return Err(e(err::EPERM));
                         }
+                        // No permission check beyond the mode and `none` (§1.3 text).
+                        if uname == "none" && uname != self.m.eve() {
+                            return Err(e(err::EPERM));
+                        }
                         let t = self.m.text(p.pid).map_err(|_| e(err::ENONEXIST))?;
-                        qid = t.qid;
-                        text = Some(t);
+                        let tq = t.qid;
+                        return Ok((mk(node.clone(), Some(t), 0), tq, 0));
                     }
-                    Q::Status | Q::Ppid | Q::Proc | Q::Kregs | Q::Segment | Q::Ns | Q::Fd => {
+                    Q::Status
+                    | Q::Ppid
+                    | Q::Proc
+                    | Q::Kfpregs
+                    | Q::Kregs
+                    | Q::Segment
+                    | Q::Ns
+                    | Q::Fd => {
                         if omode != OREAD {
                             return Err(e(err::EPERM));
                         }
@@ -727,18 +842,19 @@ impl<M: Machine + ?Sized> FileTree for ProcFs<M> {
                         }
                         noteid = p.noteid;
                     }
-                    Q::Mem | Q::Regs | Q::Fpregs | Q::Profile | Q::Syscall => {
+                    Q::Mem | Q::Regs | Q::Fpregs | Q::Profile | Q::Syscall | Q::Watchpt => {
                         if p.private {
                             return Err(e(err::EPERM));
                         }
                     }
                     Q::Ctl | Q::Args | Q::Wait | Q::Noteid | Q::Note => {}
                 }
-                if omode == OEXEC {
-                    return Err(e(err::EPERM));
+                self.permcheck(uname, &p.user, Self::file_mode(&p, *q), omode)?;
+                if *q == Q::Watchpt && mode & crate::ninep::fs::OTRUNC != 0 {
+                    // procopen: watchpt opened with OTRUNC clears every watchpoint.
+                    lock(&self.watchpts).remove(&p.pid.0);
                 }
-                self.permcheck(uname, &p.user, Self::file_mode(&p, *q), mode)?;
-                Ok((mk(node.clone(), text, noteid), qid, 0))
+                Ok((mk(node.clone(), None, noteid), qid, 0))
             }
         }
     }
@@ -754,6 +870,7 @@ impl<M: Machine + ?Sized> FileTree for ProcFs<M> {
                 let p = self.live(*r)?;
                 Ok(PROCDIR
                     .iter()
+                    .filter(|&&(_, q, _)| has_file(p.arch, q))
                     .map(|&(_, q, _)| self.file_stat(&p, *r, q))
                     .collect())
             }
@@ -766,6 +883,11 @@ impl<M: Machine + ?Sized> FileTree for ProcFs<M> {
             // No process has trace events enabled (the `trace` ctl message is accepted
             // and has no effect), so there is nothing to read.
             Node::Trace => Ok(Vec::new()),
+            // `text` is the executable's own channel: it reads on after the process exits.
+            Node::File(_, Q::Text) => Ok(match &o.text {
+                Some(t) => format::readstr(offset, count, &t.bytes),
+                None => Vec::new(),
+            }),
             Node::File(r, q) => self.read_file(o, r, q, offset, count, cancel),
             _ => Err(e(err::EISDIR)),
         }
@@ -787,5 +909,9 @@ impl<M: Machine + ?Sized> FileTree for ProcFs<M> {
 
     fn remove(&self, _uname: &str, _node: &Node) -> NineResult<()> {
         Err(e(err::EPERM))
+    }
+
+    fn kernel_device(&self) -> bool {
+        true
     }
 }

@@ -652,11 +652,12 @@ fn stat_root_and_pid_dir_owned_by_eve() {
 fn pid_dir_listing_procdir_order_modes_lengths() {
     let mut h = H::new(EVE);
     let ls = h.ls("1");
-    let want: [(&str, u32, u64); 19] = [
+    let want: [(&str, u32, u64); 21] = [
         ("args", 0o660, 0),
         ("ctl", 0o640, 0),
         ("fd", 0o444, 0),
         ("fpregs", 0o640, 832),
+        ("kfpregs", 0o440, 832),
         ("kregs", 0o440, 184),
         ("mem", 0o640, 0),
         ("note", 0o640, 0),
@@ -672,6 +673,7 @@ fn pid_dir_listing_procdir_order_modes_lengths() {
         ("wait", 0o440, 2),
         ("profile", 0o440, 0),
         ("syscall", 0o440, 0),
+        ("watchpt", 0o640, 0),
     ];
     assert_eq!(ls.len(), want.len());
     for (st, (name, mode, len)) in ls.iter().zip(want) {
@@ -687,9 +689,9 @@ fn pid_dir_listing_procdir_order_modes_lengths() {
         assert_eq!((st.qid.ty, st.qid.vers), (QTFILE, 1));
         assert_eq!(st.qid.path >> 5, 1, "slot bits");
     }
-    // 9front's enum order without KFPSTATE: Qargs 2 … Qsyscall 20, in listing order here.
+    // 9front's enum order with KFPSTATE (amd64): Qargs 2 … Qwatchpt 22, in listing order.
     let types: Vec<u64> = ls.iter().map(|s| s.qid.path & 0x1f).collect();
-    assert_eq!(types, (2..=20).collect::<Vec<u64>>());
+    assert_eq!(types, (2..=22).collect::<Vec<u64>>());
     // Another user's files: owned by glenda, gid still eve.
     let wc = h.ls("3");
     assert!(wc
@@ -708,6 +710,12 @@ fn pid_dir_listing_procdir_order_modes_lengths() {
     assert_eq!(len_of(&arm, "fpregs"), 520);
     assert_eq!(len_of(&rv, "regs"), 296);
     assert_eq!(len_of(&rv, "fpregs"), 264);
+    assert_eq!(len_of(&arm, "kfpregs"), 520);
+    // riscv64 has no KFPSTATE port: no kfpregs, the other numbers unchanged.
+    assert!(rv.iter().all(|s| s.name != "kfpregs"));
+    assert_eq!(rv.len(), 20);
+    let (_, r) = h.walk("12/kfpregs");
+    assert!(matches!(&r, Rmsg::Walk(w) if w.wqid.len() == 1), "{r:?}");
     // No saved registers does not change the length (a table constant in 9front).
     assert_eq!(len_of(&h.ls("7"), "regs"), 184);
     let shown: String = ls.iter().map(|s| text::stat(s) + "\n").collect();
@@ -844,8 +852,10 @@ fn walk_malformed_or_missing_pid_file_does_not_exist() {
     );
 }
 
-/// §5.3: after the process exits, fids opened before give `process exited`; a walk into it
-/// gives `file does not exist`; an open of a fid walked before gives `process exited`.
+/// §5.3: after the process exits, fids opened before give `process exited` on I/O; a walk
+/// into it from the root gives `file does not exist`; a walk that continues from a
+/// pid-directory fid walked before the exit succeeds (procgen has no pid check) and so do
+/// stats of such fids, but opening any of its files gives `process exited`.
 #[test]
 fn io_after_process_exit_process_exited() {
     let mut h = H::new(EVE);
@@ -857,7 +867,17 @@ fn io_after_process_exit_process_exited() {
     assert_eq!(ename(&h.read(status, 0, 100)), err::EPROCDIED);
     assert_eq!(ename(&h.write(ctl, 0, b"stop")), err::EPROCDIED);
     assert_eq!(ename(&h.open(walked, OREAD)), err::EPROCDIED);
-    assert_eq!(ename(&h.send(Tstat { fid: Fid(status) })), err::EPROCDIED);
+    match h.send(Tstat { fid: Fid(status) }) {
+        Rmsg::Stat(s) => assert_eq!(
+            (s.stat.name.as_str(), s.stat.qid.path, s.stat.qid.vers),
+            ("status", (2 << 5) | super::Q::Status as u64, 2)
+        ),
+        r => panic!("stat after exit: {r:?}"),
+    }
+    match h.send(Tstat { fid: Fid(dir) }) {
+        Rmsg::Stat(s) => assert_eq!((s.stat.name.as_str(), s.stat.mode), ("2", DMDIR | 0o555)),
+        r => panic!("stat of the directory after exit: {r:?}"),
+    }
     let (_, r) = h.walk("2");
     assert_eq!(ename(&r), err::ENONEXIST);
     let r = h.send(Twalk {
@@ -865,10 +885,242 @@ fn io_after_process_exit_process_exited() {
         newfid: Fid(99),
         wname: vec!["status".into()],
     });
-    assert_eq!(ename(&r), err::ENONEXIST);
+    assert!(matches!(&r, Rmsg::Walk(w) if w.wqid.len() == 1), "{r:?}");
+    assert_eq!(ename(&h.open(99, OREAD)), err::EPROCDIED);
 }
 
-/// §1.3: status, ppid, proc, kregs, segment, ns and fd open OREAD only; OEXEC never.
+/// dev.c devwalk: `.` is accepted and answers the directory's own qid, at the root and in
+/// a pid directory.
+#[test]
+fn walk_dot_returns_same_qid() {
+    let mut h = H::new(EVE);
+    let r = h.send(Twalk {
+        fid: Fid(0),
+        newfid: Fid(50),
+        wname: vec![".".into(), "2".into(), ".".into(), "status".into()],
+    });
+    let root = crate::ninep::fs::Qid {
+        ty: QTDIR,
+        vers: 0,
+        path: 0,
+    };
+    let dir2 = crate::ninep::fs::Qid {
+        ty: QTDIR,
+        vers: 2,
+        path: 2 << 5,
+    };
+    match r {
+        Rmsg::Walk(w) => {
+            assert_eq!(w.wqid[..3], [root, dir2, dir2]);
+            assert_eq!(w.wqid[3].path, (2 << 5) | super::Q::Status as u64);
+        }
+        r => panic!("{r:?}"),
+    }
+}
+
+/// §1.3 mode bits (sysfile.c openmode before the device): OEXEC is a read open that needs
+/// read permission; a directory refuses it; undefined bits are `bad arg in system call`;
+/// a directory opened for anything but OREAD is `permission denied` (kernel, not lib9p's
+/// `is a directory`).
+#[test]
+fn open_mode_bits_as_the_kernel_checks_them() {
+    let mut h = H::new(EVE);
+    assert!(matches!(h.try_open("2/status", OEXEC), Rmsg::Open(_)));
+    assert!(matches!(h.try_open("2/ctl", OEXEC), Rmsg::Open(_)));
+    let fid = h.open_path("2/ppid", OEXEC);
+    assert_eq!(data(&h.read(fid, 0, 100)), b"          1 ");
+    // glenda's process: eve reads 0640 files by the group bits, others nothing.
+    let mut bob = H::new("bob");
+    assert_eq!(ename(&bob.try_open("3/ctl", OEXEC)), err::EPERM);
+    for path in ["", "2"] {
+        for mode in [OEXEC, OWRITE, ORDWR, OREAD | 0x10, OREAD | 0x40] {
+            assert_eq!(
+                ename(&h.try_open(path, mode)),
+                err::EPERM,
+                "{path:?} {mode:#x}"
+            );
+        }
+        assert!(matches!(h.try_open(path, OREAD | 0x20), Rmsg::Open(_)));
+    }
+    for mode in [0x04, 0x80, OREAD | 0x08] {
+        assert_eq!(
+            ename(&h.try_open("2/status", mode)),
+            err::EBADARG,
+            "{mode:#x}"
+        );
+        assert_eq!(ename(&h.try_open("2", mode)), err::EBADARG, "dir {mode:#x}");
+    }
+}
+
+/// §1.5: create anywhere in #p is `permission denied` (devcreate), not lib9p's
+/// `create prohibited`.
+#[test]
+fn create_anywhere_permission_denied() {
+    let mut h = H::new(EVE);
+    for path in ["", "2"] {
+        let fid = h.walk_ok(path);
+        let r = h.send(Tcreate {
+            fid: Fid(fid),
+            name: "x".into(),
+            perm: 0o644,
+            mode: OREAD,
+        });
+        assert_eq!(ename(&r), err::EPERM, "{path:?}");
+    }
+}
+
+/// §1.5: a malformed stat in Twstat is `stat buffer too small` (Eshortstat), sent as raw
+/// bytes since no encoder makes one.
+#[test]
+fn wstat_malformed_stat_buffer_too_small() {
+    let mut h = H::new(EVE);
+    let fid = h.walk_ok("2/ctl");
+    // Twstat: size[4] type[1]=126 tag[2] fid[4] nstat[2] stat[nstat]; a stat of 3 bytes.
+    let mut body = vec![126u8, 7, 0];
+    body.extend(fid.to_le_bytes());
+    body.extend(3u16.to_le_bytes());
+    body.extend([1, 2, 3]);
+    let mut frame = ((body.len() + 4) as u32).to_le_bytes().to_vec();
+    frame.extend(body);
+    let mut out = Vec::new();
+    let r = h.s.receive_frame(&frame, &mut out);
+    assert!(matches!(r, Received::Done), "one Rerror, no job");
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].0, Tag(7));
+    assert_eq!(ename(&out[0].1), "stat buffer too small");
+}
+
+/// §1.3 text: no permission check beyond the open mode and `none`, so another user opens a
+/// 0640 text; the open is the executable's channel and reads on after the process exits.
+#[test]
+fn text_other_user_opens_and_reads_after_exit() {
+    let mut bob = H::new("bob");
+    assert_eq!(ename(&bob.try_open("2/status", OWRITE)), err::EPERM);
+    let fid = bob.open_path("2/text", OREAD);
+    bob.fake.exit(Pid(2), "");
+    let exe = text_of("echo");
+    assert_eq!(data(&bob.read(fid, 0, IOUNIT)), &exe.bytes[..]);
+    let mut none = H::new("none");
+    assert_eq!(ename(&none.try_open("2/text", OREAD)), err::EPERM);
+}
+
+/// §1.4 args: 9front procargs prints into a 1024-byte buffer, so at most 1023 bytes.
+#[test]
+fn args_long_text_cut_at_1023_bytes() {
+    let mut h = H::new(EVE);
+    let fid = h.open_path("2/args", OWRITE);
+    // A written args text is short (< ERRMAX), so make the argv itself long.
+    h.clunk(fid);
+    h.fake
+        .set_args(Pid(2), vec!["a".repeat(700), "b".repeat(700)]);
+    let a = h.cat("2/args");
+    assert_eq!(a.len(), 1023);
+    assert_eq!(a[..701], *format!("{} ", "a".repeat(700)).as_bytes());
+}
+
+/// 9front procwrite Qnoteid: a group nobody is in is `bad arg in system call`, as is a
+/// value ≤ 0; a group of another user's process is `permission denied`.
+#[test]
+fn noteid_write_missing_group_bad_arg_other_user_permission_denied() {
+    let mut h = H::new(EVE);
+    let fid = h.open_path("2/noteid", OWRITE);
+    assert_eq!(ename(&h.write(fid, 0, b"-5")), err::EBADARG);
+    assert_eq!(ename(&h.write(fid, 0, b"0")), err::EBADARG);
+    assert_eq!(ename(&h.write(fid, 0, b"4242")), err::EBADARG);
+    assert_eq!(written(&h.write(fid, 0, b"2")), 1, "its own pid");
+    // glenda's process 3 may not join eve's group 12 (pid 12 leads it).
+    let mut g = H::new(GLENDA);
+    let fid = g.open_path("3/noteid", OWRITE);
+    assert_eq!(ename(&g.write(fid, 0, b"12")), err::EPERM);
+    assert_eq!(ename(&g.write(fid, 0, b"4242")), err::EBADARG);
+}
+
+/// §1.4 profile / §2.2 profile: off until ctl `profile`, then 4-byte counters, one per 8
+/// bytes of text (the stat length says how many), and `segment` flags the text `P`.
+#[test]
+fn profile_off_then_counters_per_8_bytes_of_text() {
+    let mut h = H::new(EVE);
+    let fid = h.open_path("2/profile", OREAD);
+    assert_eq!(ename(&h.read(fid, 0, 100)), err::EPROFILE);
+    assert_eq!(written(&h.ctl(2, "profile")), 7);
+    let c = h.cat("2/profile");
+    assert_eq!(c.len() as u64, TEXT_SIZE / 8 * 4);
+    assert!(c.iter().all(|&b| b == 0));
+    let st = h.walk_ok("2/profile");
+    match h.send(Tstat { fid: Fid(st) }) {
+        Rmsg::Stat(s) => assert_eq!(s.stat.length, TEXT_SIZE / 8 * 4),
+        r => panic!("{r:?}"),
+    }
+    let seg = h.cat_str("2/segment");
+    assert!(seg.lines().any(|l| l.starts_with("Text   RP ")), "{seg}");
+}
+
+/// §1.4 kfpregs: read-only, and a Linux guest's process never has the kernel FP state saved
+/// (`process has no saved registers`).
+#[test]
+fn kfpregs_oread_only_no_saved_registers() {
+    let mut h = H::new(EVE);
+    assert_eq!(ename(&h.try_open("2/kfpregs", OWRITE)), err::EPERM);
+    let fid = h.open_path("2/kfpregs", OREAD);
+    assert_eq!(ename(&h.read(fid, 0, 100)), err::ENOREG);
+}
+
+/// §1.4 watchpt: lines in 9front's format, the stat length 42 per entry, appended at a
+/// nonzero offset, replaced at 0, validated whole, cleared by an OTRUNC open.
+#[test]
+fn watchpt_write_read_append_truncate() {
+    let mut h = H::new(EVE);
+    let fid = h.open_path("2/watchpt", ORDWR);
+    assert_eq!(written(&h.write(fid, 0, b"rw 0x401000 4\n")), 14);
+    assert_eq!(written(&h.write(fid, 14, b"x 4198400 1\n")), 12);
+    let want = "rw- 0x0000000000401000 0x0000000000000004\n\
+                --x 0x0000000000401000 0x0000000000000001\n";
+    assert_eq!(h.cat_str("2/watchpt"), want);
+    let st = h.walk_ok("2/watchpt");
+    match h.send(Tstat { fid: Fid(st) }) {
+        Rmsg::Stat(s) => assert_eq!(s.stat.length, 84),
+        r => panic!("{r:?}"),
+    }
+    assert_eq!(
+        ename(&h.write(fid, 0, b"r 0x1000 4\nzz 0x2000 4\n")),
+        "invalid type"
+    );
+    assert_eq!(
+        h.cat_str("2/watchpt"),
+        want,
+        "a failed write changes nothing"
+    );
+    let t = h.walk_ok("2/watchpt");
+    assert!(matches!(h.open(t, OWRITE | 0x10), Rmsg::Open(_)));
+    assert_eq!(h.cat_str("2/watchpt"), "");
+}
+
+/// §1.4 wait: one reader at a time (`device or object already in use`), and records come
+/// newest first (pexit pushes at the head).
+#[test]
+fn wait_second_reader_in_use_records_newest_first() {
+    let mut h = H::new(EVE);
+    let fid = h.open_path("1/wait", OREAD);
+    data(&h.read(fid, 0, IOUNIT));
+    data(&h.read(fid, 0, IOUNIT));
+    let b = h.blocked(Tread {
+        fid: Fid(fid),
+        offset: 0,
+        count: IOUNIT,
+    });
+    let other = h.open_path("1/wait", OREAD);
+    assert_eq!(ename(&h.read(other, 0, IOUNIT)), err::EINUSE);
+    let out = h.flush(b);
+    assert!(matches!(&out[..], [(_, Rmsg::Flush(_))]), "{out:?}");
+    h.fake.exit(Pid(2), "");
+    h.fake.exit(Pid(3), "");
+    let first = String::from_utf8(data(&h.read(other, 0, IOUNIT))).expect("text");
+    assert!(first.starts_with("3 "), "newest first: {first:?}");
+    let second = String::from_utf8(data(&h.read(other, 0, IOUNIT))).expect("text");
+    assert!(second.starts_with("2 "), "{second:?}");
+}
+
+/// §1.3: status, ppid, proc, kregs, segment, ns and fd open OREAD only.
 #[test]
 fn open_read_only_files_for_writing_permission_denied() {
     let mut h = H::new(EVE);
@@ -878,7 +1130,8 @@ fn open_read_only_files_for_writing_permission_denied() {
             assert_eq!(ename(&r), err::EPERM, "{f} mode {mode}");
         }
     }
-    assert_eq!(ename(&h.try_open("2/ctl", OEXEC)), err::EPERM);
+    // OEXEC is a read open (sysfile.c openmode), so eve may open its own ctl with it.
+    assert!(matches!(h.try_open("2/ctl", OEXEC), Rmsg::Open(_)));
     assert!(matches!(h.try_open("2/status", OREAD), Rmsg::Open(_)));
 }
 
@@ -1473,16 +1726,13 @@ fn wait_read_blocks_until_child_exits() {
     insta::assert_snapshot!(h.transcript());
 }
 
-/// §2.2 pri: eve may raise a priority above PriNormal; Glass has no priorities, so status
-/// keeps showing PriNormal (crate::ctlstate).
+/// §2.2 pri: eve may raise a priority above PriNormal; status shows it as base and
+/// current priority (9front procpriority sets both).
 #[test]
-fn ctl_pri_above_normal_as_eve_accepted_priority_unchanged() {
+fn ctl_pri_above_normal_as_eve_sets_both_priorities() {
     let mut h = H::new(EVE);
     assert_eq!(written(&h.ctl(2, "pri 15")), 6);
     let s = h.cat_str("2/status");
-    assert!(
-        s.ends_with(&format!("{:>11} {:>11}\n", PRI_NORMAL, PRI_NORMAL)),
-        "{s:?}"
-    );
+    assert!(s.ends_with(&format!("{:>11} {:>11}\n", 15, 15)), "{s:?}");
     assert_eq!(PRI_NORMAL, 10, "PriNormal (9front port/portdat.h)");
 }
