@@ -231,6 +231,7 @@ impl Kernel {
                     }
                     let end = got.is_none();
                     let sent = feed.send(Box::new(move |m: &mut Machine| {
+                        m.tape_console(got.as_deref());
                         if let Some(c) = m.k.console_in.as_mut() {
                             match got {
                                 Some(b) => c.buf.extend(b),
@@ -305,6 +306,8 @@ pub struct Machine {
     pub pool: Vec<Pooled>,
     /// Processes that died of a trap, reaped by their parent but kept for /proc.
     pub broken: Vec<Detached>,
+    /// The run's recording or replay, if any (record.rs).
+    pub tape: Option<Box<crate::record::Tape>>,
 }
 
 /// An engine waiting for reuse.
@@ -356,6 +359,7 @@ pub fn read_guest_file(
             if let Some(b) = cache.get(hp) {
                 return Ok((r.path.clone(), b.clone()));
             }
+            crate::record::note_opened(hp);
             let b: std::sync::Arc<[u8]> = std::fs::read(hp).map_err(|e| e.to_string())?.into();
             cache.insert(hp.clone(), b.clone());
             Ok((r.path.clone(), b))
@@ -507,6 +511,7 @@ impl Machine {
             sched_rng: config.sched_seed.map(Rng::new),
             pool: Vec::new(),
             broken: Vec::new(),
+            tape: None,
         })
     }
 

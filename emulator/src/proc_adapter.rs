@@ -9,6 +9,7 @@ use crate::fdtable::{Console, FileKind, O_ACCMODE, O_RDONLY, O_WRONLY};
 use crate::guestmem::GuestMem;
 use crate::machine::{ExitStatus, Group, Machine, PState, ProcMut, ProcRef, Request};
 use crate::param;
+use crate::record::{hex, Rec};
 use crate::vfs;
 use proc_model::machine::{
     CtlMsg, FdEntry, FdTable, FpImage, GuestAddr, Pid, ProcError, ProcInfo, ProcState, Regs,
@@ -303,6 +304,85 @@ fn ctl(m: &mut Machine, pid: Pid, msg: CtlMsg, reply: Reply<()>, cancel: Cancel)
     }
 }
 
+// The changes a /proc client can make to the machine, as functions of the machine alone:
+// a served run applies them for its clients, a replay applies them from the recording
+// (record.rs), so both take the same path.
+
+/// A write to process `pid`'s `mem`.
+pub fn apply_write_mem(m: &mut Machine, pid: Pid, addr: u64, data: &[u8]) -> Result<(), ProcError> {
+    let p = m.p9_proc_mut(pid).ok_or(ProcError::Exited)?;
+    p.s.cpu.write(addr, data).map_err(|_| ProcError::BadArg)?;
+    // Code written from outside must be seen by already-translated blocks.
+    if p.s.vm.prot_at(addr).is_some_and(|prot| prot & 4 != 0) {
+        p.s.cpu.invalidate_code(addr, addr + data.len() as u64);
+    }
+    Ok(())
+}
+
+/// A write of a whole Ureg image to process `pid`'s `regs`.
+pub fn apply_set_ureg(m: &mut Machine, pid: Pid, ureg: &[u8]) -> Result<(), ProcError> {
+    let p = m.p9_proc_mut(pid).ok_or(ProcError::Exited)?;
+    if !p.s.cpu.set_ureg(ureg) {
+        return Err(ProcError::BadArg);
+    }
+    Ok(())
+}
+
+/// A write of an FPsave image to process `pid`'s `fpregs`.
+pub fn apply_set_fpregs(m: &mut Machine, pid: Pid, image: FpImage) -> Result<(), ProcError> {
+    let p = m.p9_proc_mut(pid).ok_or(ProcError::Exited)?;
+    p.s.cpu.fp_restore(&image);
+    Ok(())
+}
+
+/// A ctl message from a recording: carried out as a client's would be, with nobody waiting
+/// for the answer (a wait it starts is withdrawn at once, as by a Tflush).
+pub fn apply_ctl(m: &mut Machine, pid: Pid, msg: CtlMsg) {
+    let (reply, _) = channel();
+    let cancel = Cancel::default();
+    cancel.cancel();
+    ctl(m, pid, msg, reply, cancel);
+}
+
+/// A note written to process `pid`'s `note`.
+pub fn apply_post_note(m: &mut Machine, pid: Pid, note: String) -> Result<(), ProcError> {
+    if !m.live(pid) {
+        return Err(ProcError::Exited);
+    }
+    let Some(p) = m.parts(pid) else {
+        return Err(ProcError::Exited);
+    };
+    if p.t.p9.broken.is_some() || p.t.p9.notes.len() >= crate::debug::NNOTE {
+        return Err(ProcError::NoteNotPosted);
+    }
+    p.t.p9.notes.push_back(note);
+    // Posting interrupts a blocked system call, as a signal does.
+    if matches!(p.t.state, PState::Blocked(_)) {
+        let sig = crate::debug::note_signal(p.t.p9.notes.back().map(String::as_str).unwrap_or(""));
+        if p.t.p9.trace != crate::debug::Trace::StartStop {
+            p.t.p9.notes.pop_back();
+            m.post_signal(pid, sig);
+        } else {
+            p.t.sig_pending |= crate::signal::bit(sig);
+            m.interrupt_blocked(pid);
+            if let Some(t) = m.tasks.get_mut(&pid) {
+                t.sig_pending &= !crate::signal::bit(sig);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A note written to `notepg`: every live process of note group `noteid` but `except`.
+pub fn apply_post_notepg(m: &mut Machine, noteid: u32, note: &str, except: Option<Pid>) {
+    for t in m.tasks.values_mut().filter(|t| !t.state.is_zombie()) {
+        if t.p9.noteid == noteid && Some(t.tid) != except && t.p9.notes.len() < crate::debug::NNOTE
+        {
+            t.p9.notes.push_back(note.to_string());
+        }
+    }
+}
+
 impl proc_model::machine::Machine for ProcHandle {
     fn eve(&self) -> String {
         self.eve.clone()
@@ -367,15 +447,15 @@ impl proc_model::machine::Machine for ProcHandle {
 
     fn write_mem(&self, pid: Pid, addr: GuestAddr, data: &[u8]) -> Result<(), ProcError> {
         let data = data.to_vec();
-        self.with(pid, move |p| {
-            p.s.cpu
-                .write(addr.0, &data)
-                .map_err(|_| ProcError::BadArg)?;
-            // Code written from outside must be seen by already-translated blocks.
-            if p.s.vm.prot_at(addr.0).is_some_and(|prot| prot & 4 != 0) {
-                p.s.cpu.invalidate_code(addr.0, addr.0 + data.len() as u64);
-            }
-            Ok(())
+        self.call(move |m| {
+            m.p9_proc(pid).ok_or(ProcError::Exited)?;
+            m.tape_log(|at| Rec::Mem {
+                at,
+                pid: pid.0,
+                addr: addr.0,
+                data: hex(&data),
+            });
+            apply_write_mem(m, pid, addr.0, &data)
         })
     }
 
@@ -386,11 +466,18 @@ impl proc_model::machine::Machine for ProcHandle {
     }
 
     fn set_regs(&self, pid: Pid, regs: Regs) -> Result<(), ProcError> {
-        self.with(pid, move |p| {
-            if regs.arch() != p.s.cpu.arch || !p.s.cpu.set_ureg(&regs.to_ureg()) {
+        self.call(move |m| {
+            let arch = m.p9_proc(pid).ok_or(ProcError::Exited)?.s.cpu.arch;
+            if regs.arch() != arch {
                 return Err(ProcError::BadArg);
             }
-            Ok(())
+            let ureg = regs.to_ureg();
+            m.tape_log(|at| Rec::Regs {
+                at,
+                pid: pid.0,
+                ureg: hex(&ureg),
+            });
+            apply_set_ureg(m, pid, &ureg)
         })
     }
 
@@ -399,9 +486,14 @@ impl proc_model::machine::Machine for ProcHandle {
     }
 
     fn set_fpregs(&self, pid: Pid, image: FpImage) -> Result<(), ProcError> {
-        self.with(pid, move |p| {
-            p.s.cpu.fp_restore(&image);
-            Ok(())
+        self.call(move |m| {
+            m.p9_proc(pid).ok_or(ProcError::Exited)?;
+            m.tape_log(|at| Rec::Fpregs {
+                at,
+                pid: pid.0,
+                image: hex(&image),
+            });
+            apply_set_fpregs(m, pid, image)
         })
     }
 
@@ -437,47 +529,27 @@ impl proc_model::machine::Machine for ProcHandle {
     fn post_note(&self, pid: Pid, note: &str) -> Result<(), ProcError> {
         let note = note.to_string();
         self.call(move |m| {
-            if !m.live(pid) {
-                return Err(ProcError::Exited);
+            if m.live(pid) {
+                m.tape_log(|at| Rec::Note {
+                    at,
+                    pid: pid.0,
+                    note: note.clone(),
+                });
             }
-            let Some(p) = m.parts(pid) else {
-                return Err(ProcError::Exited);
-            };
-            if p.t.p9.broken.is_some() || p.t.p9.notes.len() >= crate::debug::NNOTE {
-                return Err(ProcError::NoteNotPosted);
-            }
-            p.t.p9.notes.push_back(note);
-            // Posting interrupts a blocked system call, as a signal does.
-            if matches!(p.t.state, PState::Blocked(_)) {
-                let sig = crate::debug::note_signal(
-                    p.t.p9.notes.back().map(String::as_str).unwrap_or(""),
-                );
-                if p.t.p9.trace != crate::debug::Trace::StartStop {
-                    p.t.p9.notes.pop_back();
-                    m.post_signal(pid, sig);
-                } else {
-                    p.t.sig_pending |= crate::signal::bit(sig);
-                    m.interrupt_blocked(pid);
-                    if let Some(t) = m.tasks.get_mut(&pid) {
-                        t.sig_pending &= !crate::signal::bit(sig);
-                    }
-                }
-            }
-            Ok(())
+            apply_post_note(m, pid, note)
         })
     }
 
     fn post_notepg(&self, noteid: u32, note: &str, except: Option<Pid>) -> Result<(), ProcError> {
         let note = note.to_string();
         self.call(move |m| {
-            for t in m.tasks.values_mut().filter(|t| !t.state.is_zombie()) {
-                if t.p9.noteid == noteid
-                    && Some(t.tid) != except
-                    && t.p9.notes.len() < crate::debug::NNOTE
-                {
-                    t.p9.notes.push_back(note.clone());
-                }
-            }
+            m.tape_log(|at| Rec::Notepg {
+                at,
+                noteid,
+                note: note.clone(),
+                except: except.map(|p| p.0),
+            });
+            apply_post_notepg(m, noteid, &note, except);
             Ok(())
         })
     }
@@ -530,7 +602,16 @@ impl proc_model::machine::Machine for ProcHandle {
     fn ctl(&self, pid: Pid, msg: &CtlMsg, cancel: &Cancel) -> Result<(), ProcError> {
         let msg = msg.clone();
         let c = cancel.clone();
-        self.call_parked(cancel, move |m, reply| ctl(m, pid, msg, reply, c))
+        self.call_parked(cancel, move |m, reply| {
+            if m.p9_proc(pid).is_some() {
+                m.tape_log(|at| Rec::Ctl {
+                    at,
+                    pid: pid.0,
+                    msg: crate::record::ctl_text(&msg),
+                });
+            }
+            ctl(m, pid, msg, reply, c)
+        })
     }
 
     fn set_procmode(&self, pid: Pid, mode: u32) -> Result<(), ProcError> {

@@ -31,11 +31,15 @@ impl Machine {
     /// until the request channel closes).
     pub fn run(&mut self) -> RunReport {
         loop {
+            self.tape_top();
             self.service(false);
             self.fire_alarms();
             self.wake_blocked();
             if let Some(tid) = self.pick() {
                 self.step(tid);
+                if self.tape_stepped() {
+                    break;
+                }
                 self.poll_parked();
                 continue;
             }
@@ -43,6 +47,11 @@ impl Machine {
             if let Some(d) = self.next_deadline() {
                 self.k.clock.ns = self.k.clock.ns.max(d);
                 continue;
+            }
+            match self.tape_idle() {
+                crate::record::Idle::Normal => {}
+                crate::record::Idle::Applied => continue,
+                crate::record::Idle::Stop => break,
             }
             let live = self.tasks.values().any(|t| !t.state.is_zombie());
             let serving = self.requests.is_some();
@@ -84,12 +93,14 @@ impl Machine {
                 )
             })
             .collect();
-        RunReport {
+        let report = RunReport {
             status: status.unwrap_or(ExitStatus::Signal(SIGKILL)),
             digest: self.k.trace.finish(),
             vtime_ns: self.k.clock.ns,
             unimplemented,
-        }
+        };
+        self.tape_finish(&report);
+        report
     }
 
     /// The next runnable task after the cursor, round robin in tid order; under chaos

@@ -537,6 +537,7 @@ impl Vfs {
                 // The copy keeps the host file's permission bits (an overlay file defaults
                 // to 0644, which would drop the execute bits of a program written to).
                 let mode = self.stat(r)?.mode & 0o7777;
+                crate::record::note_opened(hp);
                 let data = std::fs::read(hp).map_err(|_| Errno::EIO)?;
                 let f = self.new_file(&r.path, data, mode);
                 self.set_entry(&r.path, OvNode::File(f.clone()));

@@ -459,6 +459,7 @@ pub fn openat(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
             FileKind::Dir(cx.k.vfs.list_dir(&resolved)?)
         }
         Node::HostFile(hp) if !wants_write => {
+            crate::record::note_opened(hp);
             FileKind::Host(std::fs::File::open(hp).map_err(|_| Errno::EACCES)?)
         }
         Node::HostFile(_) | Node::MemFile(_) => {
