@@ -632,4 +632,13 @@ impl proc_model::machine::Machine for ProcHandle {
     fn syscall_text(&self, pid: Pid) -> Result<String, ProcError> {
         self.with(pid, |p| Ok(p.t.p9.syscall_text.clone()))
     }
+
+    fn time(&self) -> Option<String> {
+        self.call(|m| Ok(m.tape_time())).ok().flatten()
+    }
+
+    fn seek(&self, when: &str, cancel: &Cancel) -> Result<(), ProcError> {
+        let u = crate::record::Until::parse(when).map_err(ProcError::Other)?;
+        self.call_parked(cancel, move |m, reply| m.tape_seek(u, reply))
+    }
 }

@@ -252,7 +252,7 @@ pub fn hex(b: &[u8]) -> String {
 
 /// Bytes of lowercase or uppercase hex; None if it is not hex.
 pub fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())
@@ -427,7 +427,13 @@ pub enum Outcome {
     },
     /// `--until` was reached.
     Reached { t: u64, step: u64 },
+    /// A `seek` through `/proc/time` asked for a moment already passed: the replay must
+    /// start again and run to it ([`Machine::tape_take_carry`]).
+    Seek(Until),
 }
+
+/// The answer to a `seek` written to `/proc/time`, sent once the machine is there.
+pub type SeekReply = std::sync::mpsc::Sender<Result<(), proc_model::machine::ProcError>>;
 
 /// The recording side.
 struct Recorder {
@@ -512,6 +518,12 @@ pub struct Tape {
     /// Whether a live /proc server is attached to the replay (it then waits for requests
     /// when idle, instead of ending).
     pub live_server: bool,
+    /// A seek asked through `/proc/time`, not yet begun.
+    pending_seek: Option<Until>,
+    /// Who waits for the machine to reach the sought moment.
+    seek_reply: Option<SeekReply>,
+    /// The /proc request queue, kept for the next machine when a seek goes back.
+    carry: Option<std::sync::mpsc::Receiver<Request>>,
 }
 
 impl Drop for Tape {
@@ -715,6 +727,9 @@ impl Machine {
             next_check: interval,
             outcome: None,
             live_server: false,
+            pending_seek: None,
+            seek_reply: None,
+            carry: None,
         }));
         Ok(())
     }
@@ -733,6 +748,9 @@ impl Machine {
             }
             // Console input comes from the records, never from a reader thread.
             self.k.console_in = Some(crate::machine::ConsoleIn::default());
+        } else {
+            // A served replay of an unserved run reads the console as that run did.
+            self.k.console_in = None;
         }
         let mut events = VecDeque::new();
         let mut checks = VecDeque::new();
@@ -773,6 +791,9 @@ impl Machine {
             next_check: interval,
             outcome: None,
             live_server,
+            pending_seek: None,
+            seek_reply: None,
+            carry: None,
         }));
     }
 
@@ -797,6 +818,10 @@ impl Machine {
         }) = self.tape.as_deref_mut()
         {
             r.write(&make(at));
+            // Changes from outside are rare: each is on disk at once.
+            if let Err(e) = r.out.flush() {
+                r.err.get_or_insert(e);
+            }
         }
     }
 
@@ -893,26 +918,115 @@ impl Machine {
     }
 
     /// Run-loop hook after each scheduling step: note console reads and opened files,
-    /// take or compare a checkpoint, check `--until`. True: stop the run here.
+    /// take or compare a checkpoint, check `--until`; a replay served at a moment holds the
+    /// machine there until a seek through `/proc/time`. True: stop the run here.
     pub fn tape_stepped(&mut self) -> bool {
         let Some(mut tape) = self.tape.take() else {
             return false;
         };
         let stop = self.tape_stepped_with(&mut tape);
-        let hold = tape.live_server && matches!(tape.outcome, Some(Outcome::Reached { .. }));
+        let live = tape.live_server;
         self.tape = Some(tape);
-        if hold {
-            // Time travel: the whole machine stays at this moment, /proc answering, until
-            // the server goes away.
-            let _ = writeln!(
-                self.k.console.stderr,
-                "glass: held at {} ns of virtual time with /proc served",
+        if !live {
+            return stop;
+        }
+        loop {
+            let Some(t) = self.tape.as_deref_mut() else {
+                return stop;
+            };
+            if let Some(u) = t.pending_seek.take() {
+                return self.begin_seek(u);
+            }
+            if !matches!(t.outcome, Some(Outcome::Reached { .. })) {
+                return stop;
+            }
+            // Time travel: the whole machine stays at this moment, /proc answering.
+            if let Some(r) = t.seek_reply.take() {
+                let _ = r.send(Ok(()));
+            }
+            // One write, so a filter on the stream sees the whole line.
+            let line = format!(
+                "glass: held at {} ns of virtual time with /proc served\n",
                 self.k.clock.ns
             );
+            let _ = self.k.console.stderr.write_all(line.as_bytes());
             let _ = self.k.console.stderr.flush();
-            while self.service(true) {}
+            loop {
+                if !self.service(true) {
+                    return true;
+                }
+                if self
+                    .tape
+                    .as_deref()
+                    .is_some_and(|t| t.pending_seek.is_some())
+                {
+                    break;
+                }
+            }
         }
-        stop
+    }
+
+    /// Go to moment `u`: on from here if it is ahead, else stop this run so a new machine
+    /// replays from the start to it. Returns whether to stop the run.
+    fn begin_seek(&mut self, u: Until) -> bool {
+        let behind = self.reached(u);
+        let carry = if behind { self.requests.take() } else { None };
+        let Some(t) = self.tape.as_deref_mut() else {
+            return true;
+        };
+        if behind {
+            t.outcome = Some(Outcome::Seek(u));
+            t.carry = carry;
+            return true;
+        }
+        t.outcome = None;
+        if let Mode::Replay(p) = &mut t.mode {
+            p.until = Some(u);
+        }
+        false
+    }
+
+    /// The current moment, as `/proc/time` reads (a replay served by a live server only).
+    pub fn tape_time(&self) -> Option<String> {
+        let t = self.tape.as_deref()?;
+        if !(t.live_server && matches!(t.mode, Mode::Replay(_))) {
+            return None;
+        }
+        Some(format!(
+            "{} ns step {} syscalls {}\n",
+            self.k.clock.ns, t.steps, self.k.trace.calls
+        ))
+    }
+
+    /// A `seek` through `/proc/time`: `reply` is answered when the machine is at `u`.
+    pub fn tape_seek(&mut self, u: Until, reply: SeekReply) {
+        match self.tape.as_deref_mut() {
+            Some(t) if t.live_server => {
+                if let Some(old) = t.seek_reply.replace(reply) {
+                    let _ = old.send(Err(proc_model::machine::ProcError::Interrupted));
+                }
+                t.pending_seek = Some(u);
+            }
+            _ => {
+                let _ = reply.send(Err(proc_model::machine::ProcError::Perm));
+            }
+        }
+    }
+
+    /// After a run that ended in [`Outcome::Seek`]: the /proc request queue and the waiting
+    /// seek's reply, for the machine that replays to the moment.
+    pub fn tape_take_carry(
+        &mut self,
+    ) -> Option<(std::sync::mpsc::Receiver<Request>, Option<SeekReply>)> {
+        let t = self.tape.as_deref_mut()?;
+        Some((t.carry.take()?, t.seek_reply.take()))
+    }
+
+    /// Hand a waiting seek's reply to this (new) machine's replay.
+    pub fn tape_set_seek_reply(&mut self, reply: Option<SeekReply>) {
+        if let Some(t) = self.tape.as_deref_mut() {
+            t.seek_reply = reply;
+        }
     }
 
     fn tape_stepped_with(&mut self, tape: &mut Tape) -> bool {
@@ -950,6 +1064,10 @@ impl Machine {
                 if check_due {
                     let c = self.checkpoint(now);
                     r.write(&c);
+                    // A host killed mid-run leaves everything up to here.
+                    if let Err(e) = r.out.flush() {
+                        r.err.get_or_insert(e);
+                    }
                 }
                 false
             }

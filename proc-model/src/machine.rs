@@ -338,4 +338,14 @@ pub trait Machine: Send + Sync + 'static {
     fn set_user(&self, pid: Pid, user: &str) -> Result<(), ProcError>;
     /// The text of the `syscall` file (empty when not tracing).
     fn syscall_text(&self, pid: Pid) -> Result<String, ProcError>;
+    /// Glass extension `/proc/time` (a replay served at a moment): the current moment as
+    /// text, or None when the machine cannot move in time (then the file does not exist).
+    fn time(&self) -> Option<String> {
+        None
+    }
+    /// Move the machine to the moment `when` (`seek WHEN` written to `/proc/time`); returns
+    /// once it is there.
+    fn seek(&self, _when: &str, _cancel: &Cancel) -> Result<(), ProcError> {
+        Err(ProcError::Perm)
+    }
 }

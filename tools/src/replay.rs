@@ -150,32 +150,59 @@ pub fn replay(args: &ReplayArgs) -> ExitCode {
         ));
     }
     let config = config_of(h, root, args.trace.clone());
-    let console = ConsoleIo {
-        stdin: Box::new(std::io::empty()),
-        stdout: Box::new(std::io::stdout()),
-        stderr: Box::new(std::io::stderr()),
-    };
-    let mut m = match Machine::new(&config, console) {
-        Ok(m) => m,
-        Err(e) => return bad(format!("the recorded program does not start: {e}")),
-    };
-    let server = match &args.serve {
-        Some(addr) => {
+    // A seek back through /proc/time replays again from the start to the moment: the same
+    // server goes on with the new machine, and the output already shown is not shown again.
+    let mut until = until;
+    let mut carried: Option<(std::sync::mpsc::Receiver<_>, Option<record::SeekReply>)> = None;
+    let mut server = None;
+    let mut first = true;
+    let (m, report) = loop {
+        let console = if first {
+            ConsoleIo {
+                stdin: Box::new(std::io::empty()),
+                stdout: Box::new(std::io::stdout()),
+                stderr: Box::new(std::io::stderr()),
+            }
+        } else {
+            ConsoleIo {
+                stdin: Box::new(std::io::empty()),
+                stdout: Box::new(std::io::sink()),
+                stderr: Box::new(HeldOnly(std::io::stderr())),
+            }
+        };
+        let mut m = match Machine::new(&config, console) {
+            Ok(m) => m,
+            Err(e) => return bad(format!("the recorded program does not start: {e}")),
+        };
+        let mut reply = None;
+        if let Some((rx, r)) = carried.take() {
+            m.requests = Some(rx);
+            reply = r;
+        } else if let Some(addr) = &args.serve {
             match crate::serve::serve_machine(&mut m, &crate::serve::ServeOptions::local(addr)) {
                 Ok((s, warning)) => {
                     eprintln!("glass: serving /proc on {} (9P2000)", s.local_addr());
                     if let Some(w) = warning {
                         eprintln!("{w}");
                     }
-                    Some(s)
+                    server = Some(s);
                 }
                 Err(e) => return bad(format!("--serve {addr}: {e}")),
             }
         }
-        None => None,
+        m.replay_from(&rec, until);
+        m.tape_set_seek_reply(reply);
+        let report = m.run();
+        first = false;
+        if let Some(Outcome::Seek(u)) = m.tape_outcome() {
+            if let Some(c) = m.tape_take_carry() {
+                until = Some(u);
+                carried = Some(c);
+                continue;
+            }
+        }
+        break (m, report);
     };
-    m.replay_from(&rec, until);
-    let report = m.run();
     if let Some(s) = server {
         s.shutdown();
     }
@@ -212,7 +239,7 @@ pub fn replay(args: &ReplayArgs) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        None => {
+        Some(Outcome::Seek(_)) | None => {
             eprintln!("glass: replay ended without an outcome");
             ExitCode::from(EXIT_DIVERGED)
         }
@@ -221,4 +248,20 @@ pub fn replay(args: &ReplayArgs) -> ExitCode {
         eprintln!("glass: digest {}", report.digest);
     }
     code
+}
+
+/// The stderr of a machine replayed again for a seek: only glass's own `held at` lines, not
+/// the guest's output a second time.
+struct HeldOnly(std::io::Stderr);
+
+impl std::io::Write for HeldOnly {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if buf.starts_with(b"glass: held at") {
+            self.0.write_all(buf)?;
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
 }
