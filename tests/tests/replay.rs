@@ -475,3 +475,107 @@ fn replay_demo_recording_is_small() {
         .count();
     assert!(checks >= 5, "{checks} checkpoints");
 }
+
+/// The python-9p client's raw stdout (a `mem` read is binary).
+fn python9p_raw(args: &[&str]) -> Vec<u8> {
+    let py = repo_root().join("build/venv/python-9p/bin/python");
+    Command::new(py)
+        .arg(repo_root().join("tests/interop/python9p_client.py"))
+        .args(args)
+        .env(
+            "NINEP_UNAME",
+            std::env::var("USER").unwrap_or_else(|_| "glass".into()),
+        )
+        .output()
+        .expect("run python-9p client")
+        .stdout
+}
+
+#[test]
+fn replay_seek_through_proc_time_reads_memory_of_each_moment() {
+    use std::io::{BufRead, BufReader};
+    // Record `target` (it counts in `ticks` until a client sets `stop_now`).
+    let file = scratch("travel").join("run.glrec");
+    let f = file.to_string_lossy().into_owned();
+    let mut m = ServedMachine::start(&["--record", &f, "--", "/bin/target"]);
+    let (stop_now, _) = symbol("x86_64", "target", "stop_now");
+    let (ticks, _) = symbol("x86_64", "target", "ticks");
+    // Let it count for at least 300 ms of virtual time.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        let far = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .any(|v| v["k"] == "check" && v["t"].as_u64().is_some_and(|t| t > 300_000_000));
+        if far {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "target never got far");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    for args in [
+        vec!["write", "/1/ctl", "stop"],
+        vec!["write", "/1/mem", "1", &stop_now.to_string()],
+        vec!["write", "/1/ctl", "start"],
+    ] {
+        let mut a = vec![m.addr.as_str()];
+        a.extend(args.iter().copied());
+        let Some((out, ok)) = python9p(&a) else {
+            return;
+        };
+        assert!(ok, "{a:?}: {out}");
+    }
+    assert_eq!(m.wait_exit(60), Some(0), "{}", m.stderr());
+
+    // Replay to 100 ms with /proc served, then move through /proc/time.
+    let mut child = Command::new(glass_tests::glass_bin())
+        .args(["replay", &f, "--until", "100ms", "--serve", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("glass replay --serve");
+    let mut err = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    err.read_line(&mut line).expect("serving line");
+    let addr = line
+        .strip_prefix("glass: serving /proc on ")
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no serving line: {line:?}"))
+        .to_string();
+    let read_ticks = || {
+        let b = python9p_raw(&[&addr, "read", "/1/mem", &ticks.to_string(), "8"]);
+        u64::from_le_bytes(
+            b.get(..8)
+                .and_then(|s| s.try_into().ok())
+                .unwrap_or_else(|| panic!("mem read: {b:?}")),
+        )
+    };
+    let time = || String::from_utf8_lossy(&python9p_raw(&[&addr, "read", "/time"])).into_owned();
+    let seek = |when: &str| {
+        let (out, ok) =
+            python9p(&[&addr, "write", "/time", &format!("seek {when}")]).expect("client");
+        assert!(ok, "seek {when}: {out}");
+    };
+    let (ls, _) = python9p(&[&addr, "ls", "/"]).expect("client");
+    assert!(ls.lines().any(|l| l.starts_with("time\t")), "{ls}");
+    let t1 = time();
+    assert!(t1.starts_with("1000"), "at 100 ms: {t1}");
+    let at100 = read_ticks();
+    seek("300ms");
+    let t2 = time();
+    assert!(t2.starts_with("3000"), "at 300 ms: {t2}");
+    let at300 = read_ticks();
+    assert!(at300 > at100, "ticks {at100} at 100 ms, {at300} at 300 ms");
+    // Back: the memory of that moment again, exactly.
+    seek("100ms");
+    assert_eq!(time(), t1);
+    assert_eq!(read_ticks(), at100);
+    seek("300ms");
+    assert_eq!(read_ticks(), at300);
+    let (bad, ok) = python9p(&[&addr, "write", "/time", "jump 5ms"]).expect("client");
+    assert!(!ok && bad.contains("unknown control message"), "{bad}");
+    let _ = child.kill();
+    let _ = child.wait();
+}
