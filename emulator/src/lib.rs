@@ -16,6 +16,7 @@ pub mod param;
 pub mod pipe;
 pub mod proc;
 pub mod proc_adapter;
+pub mod record;
 pub mod rng;
 pub mod sched;
 pub mod signal;

@@ -244,6 +244,7 @@ impl Kernel {
                     }
                     let end = got.is_none();
                     let sent = feed.send(Box::new(move |m: &mut Machine| {
+                        m.tape_console(got.as_deref());
                         if let Some(c) = m.k.console_in.as_mut() {
                             match got {
                                 Some(b) => c.buf.extend(b),
@@ -327,6 +328,8 @@ pub struct Machine {
     pub limit_hit: Option<String>,
     /// What each address space is charged in the memory budget now.
     pub charges: BTreeMap<SpaceId, u64>,
+    /// The run's recording or replay, if any (record.rs).
+    pub tape: Option<Box<crate::record::Tape>>,
 }
 
 /// An engine waiting for reuse.
@@ -378,6 +381,7 @@ pub fn read_guest_file(
             if let Some(b) = cache.get(hp) {
                 return Ok((r.path.clone(), b.clone()));
             }
+            crate::record::note_opened(hp);
             let b: std::sync::Arc<[u8]> = std::fs::read(hp).map_err(|e| e.to_string())?.into();
             cache.insert(hp.clone(), b.clone());
             Ok((r.path.clone(), b))
@@ -552,6 +556,7 @@ impl Machine {
             started: crate::limits::now(),
             limit_hit: None,
             charges: BTreeMap::new(),
+            tape: None,
         })
     }
 

@@ -9,6 +9,7 @@ use crate::fdtable::{Console, FileKind, O_ACCMODE, O_RDONLY, O_WRONLY};
 use crate::guestmem::GuestMem;
 use crate::machine::{ExitStatus, Group, Machine, PState, ProcMut, ProcRef, Request};
 use crate::param;
+use crate::record::{hex, Rec};
 use crate::vfs;
 use proc_model::machine::{
     CtlMsg, FdEntry, FdTable, FpImage, GuestAddr, Pid, ProcError, ProcInfo, ProcState, Regs,
@@ -343,6 +344,86 @@ fn ctl(m: &mut Machine, pid: Pid, msg: CtlMsg, reply: Reply<()>, cancel: Cancel)
     }
 }
 
+// The changes a /proc client can make to the machine, as functions of the machine alone:
+// a served run applies them for its clients, a replay applies them from the recording
+// (record.rs), so both take the same path.
+
+/// A write to process `pid`'s `mem`.
+pub fn apply_write_mem(m: &mut Machine, pid: Pid, addr: u64, data: &[u8]) -> Result<(), ProcError> {
+    let p = m.p9_proc_mut(pid).ok_or(ProcError::Exited)?;
+    p.s.cpu.write(addr, data).map_err(|_| ProcError::BadArg)?;
+    // A write into Text makes that segment a private Data copy (9front txt2data).
+    p.s.vm.txt2data(addr);
+    // Code written from outside must be seen by already-translated blocks.
+    if p.s.vm.prot_at(addr).is_some_and(|prot| prot & 4 != 0) {
+        p.s.cpu.invalidate_code(addr, addr + data.len() as u64);
+    }
+    Ok(())
+}
+
+/// A write of a whole Ureg image to process `pid`'s `regs`.
+pub fn apply_set_ureg(m: &mut Machine, pid: Pid, ureg: &[u8]) -> Result<(), ProcError> {
+    let p = m.p9_proc_mut(pid).ok_or(ProcError::Exited)?;
+    if !p.s.cpu.set_ureg(ureg) {
+        return Err(ProcError::BadArg);
+    }
+    Ok(())
+}
+
+/// A write of an FPsave image to process `pid`'s `fpregs`.
+pub fn apply_set_fpregs(m: &mut Machine, pid: Pid, image: FpImage) -> Result<(), ProcError> {
+    let p = m.p9_proc_mut(pid).ok_or(ProcError::Exited)?;
+    p.s.cpu.fp_restore(&image);
+    Ok(())
+}
+
+/// A ctl message from a recording: carried out as a client's would be, with nobody waiting
+/// for the answer (a wait it starts is withdrawn at once, as by a Tflush).
+pub fn apply_ctl(m: &mut Machine, pid: Pid, msg: CtlMsg) {
+    let (reply, _) = channel();
+    let cancel = Cancel::default();
+    cancel.cancel();
+    ctl(m, pid, msg, reply, cancel);
+}
+
+/// A note written to process `pid`'s `note`.
+pub fn apply_post_note(m: &mut Machine, pid: Pid, note: String) -> Result<(), ProcError> {
+    // A Broken process (kept for inspection) takes no note (postnote).
+    let Some(p) = m.p9_proc_mut(pid) else {
+        return Err(ProcError::Exited);
+    };
+    if p.t.p9.broken.is_some()
+        || p.t.state.is_zombie()
+        || p.t.p9.notes.len() >= crate::debug::NNOTE
+    {
+        return Err(ProcError::NoteNotPosted);
+    }
+    // The note stays queued as written (a `sys: …` text too) until the process returns to
+    // user mode; posting interrupts a blocked system call.
+    p.t.p9.notes.push_back(note);
+    m.note_interrupts(pid);
+    Ok(())
+}
+
+/// A note written to `notepg` (postnotepg): every live member of note group `noteid` but
+/// `except`, each woken from a blocked call.
+pub fn apply_post_notepg(m: &mut Machine, noteid: u32, note: &str, except: Option<Pid>) {
+    let mut posted = Vec::new();
+    for t in m.tasks.values_mut().filter(|t| !t.state.is_zombie()) {
+        if t.p9.noteid == noteid
+            && Some(t.tid) != except
+            && t.p9.broken.is_none()
+            && t.p9.notes.len() < crate::debug::NNOTE
+        {
+            t.p9.notes.push_back(note.to_string());
+            posted.push(t.tid);
+        }
+    }
+    for tid in posted {
+        m.note_interrupts(tid);
+    }
+}
+
 impl proc_model::machine::Machine for ProcHandle {
     fn eve(&self) -> String {
         self.eve.clone()
@@ -408,16 +489,15 @@ impl proc_model::machine::Machine for ProcHandle {
 
     fn write_mem(&self, pid: Pid, addr: GuestAddr, data: &[u8]) -> Result<(), ProcError> {
         let data = data.to_vec();
-        self.with(pid, move |p| {
-            p.s.cpu
-                .write(addr.0, &data)
-                .map_err(|_| ProcError::BadArg)?;
-            p.s.vm.txt2data(addr.0);
-            // Code written from outside must be seen by already-translated blocks.
-            if p.s.vm.prot_at(addr.0).is_some_and(|prot| prot & 4 != 0) {
-                p.s.cpu.invalidate_code(addr.0, addr.0 + data.len() as u64);
-            }
-            Ok(())
+        self.call(move |m| {
+            m.p9_proc(pid).ok_or(ProcError::Exited)?;
+            m.tape_log(|at| Rec::Mem {
+                at,
+                pid: pid.0,
+                addr: addr.0,
+                data: hex(&data),
+            });
+            apply_write_mem(m, pid, addr.0, &data)
         })
     }
 
@@ -428,11 +508,18 @@ impl proc_model::machine::Machine for ProcHandle {
     }
 
     fn set_regs(&self, pid: Pid, regs: Regs) -> Result<(), ProcError> {
-        self.with(pid, move |p| {
-            if regs.arch() != p.s.cpu.arch || !p.s.cpu.set_ureg(&regs.to_ureg()) {
+        self.call(move |m| {
+            let arch = m.p9_proc(pid).ok_or(ProcError::Exited)?.s.cpu.arch;
+            if regs.arch() != arch {
                 return Err(ProcError::BadArg);
             }
-            Ok(())
+            let ureg = regs.to_ureg();
+            m.tape_log(|at| Rec::Regs {
+                at,
+                pid: pid.0,
+                ureg: hex(&ureg),
+            });
+            apply_set_ureg(m, pid, &ureg)
         })
     }
 
@@ -441,9 +528,14 @@ impl proc_model::machine::Machine for ProcHandle {
     }
 
     fn set_fpregs(&self, pid: Pid, image: FpImage) -> Result<(), ProcError> {
-        self.with(pid, move |p| {
-            p.s.cpu.fp_restore(&image);
-            Ok(())
+        self.call(move |m| {
+            m.p9_proc(pid).ok_or(ProcError::Exited)?;
+            m.tape_log(|at| Rec::Fpregs {
+                at,
+                pid: pid.0,
+                image: hex(&image),
+            });
+            apply_set_fpregs(m, pid, image)
         })
     }
 
@@ -479,42 +571,27 @@ impl proc_model::machine::Machine for ProcHandle {
     fn post_note(&self, pid: Pid, note: &str) -> Result<(), ProcError> {
         let note = note.to_string();
         self.call(move |m| {
-            // A Broken process (kept for inspection) takes no note (postnote).
-            let Some(p) = m.p9_proc_mut(pid) else {
-                return Err(ProcError::Exited);
-            };
-            if p.t.p9.broken.is_some()
-                || p.t.state.is_zombie()
-                || p.t.p9.notes.len() >= crate::debug::NNOTE
-            {
-                return Err(ProcError::NoteNotPosted);
+            if m.live(pid) {
+                m.tape_log(|at| Rec::Note {
+                    at,
+                    pid: pid.0,
+                    note: note.clone(),
+                });
             }
-            // The note stays queued as written (a `sys: …` text too) until the process
-            // returns to user mode; posting interrupts a blocked system call.
-            p.t.p9.notes.push_back(note);
-            m.note_interrupts(pid);
-            Ok(())
+            apply_post_note(m, pid, note)
         })
     }
 
     fn post_notepg(&self, noteid: u32, note: &str, except: Option<Pid>) -> Result<(), ProcError> {
         let note = note.to_string();
         self.call(move |m| {
-            // postnotepg: every member but the writer, each woken from a blocked call.
-            let mut posted = Vec::new();
-            for t in m.tasks.values_mut().filter(|t| !t.state.is_zombie()) {
-                if t.p9.noteid == noteid
-                    && Some(t.tid) != except
-                    && t.p9.broken.is_none()
-                    && t.p9.notes.len() < crate::debug::NNOTE
-                {
-                    t.p9.notes.push_back(note.clone());
-                    posted.push(t.tid);
-                }
-            }
-            for tid in posted {
-                m.note_interrupts(tid);
-            }
+            m.tape_log(|at| Rec::Notepg {
+                at,
+                noteid,
+                note: note.clone(),
+                except: except.map(|p| p.0),
+            });
+            apply_post_notepg(m, noteid, &note, except);
             Ok(())
         })
     }
@@ -575,7 +652,16 @@ impl proc_model::machine::Machine for ProcHandle {
     fn ctl(&self, pid: Pid, msg: &CtlMsg, cancel: &Cancel) -> Result<(), ProcError> {
         let msg = msg.clone();
         let c = cancel.clone();
-        self.call_parked(cancel, move |m, reply| ctl(m, pid, msg, reply, c))
+        self.call_parked(cancel, move |m, reply| {
+            if m.p9_proc(pid).is_some() {
+                m.tape_log(|at| Rec::Ctl {
+                    at,
+                    pid: pid.0,
+                    msg: crate::record::ctl_text(&msg),
+                });
+            }
+            ctl(m, pid, msg, reply, c)
+        })
     }
 
     fn set_procmode(&self, pid: Pid, mode: u32) -> Result<(), ProcError> {
@@ -599,5 +685,14 @@ impl proc_model::machine::Machine for ProcHandle {
 
     fn syscall_text(&self, pid: Pid) -> Result<String, ProcError> {
         self.with(pid, |p| Ok(p.t.p9.syscall_text.clone()))
+    }
+
+    fn time(&self) -> Option<String> {
+        self.call(|m| Ok(m.tape_time())).ok().flatten()
+    }
+
+    fn seek(&self, when: &str, cancel: &Cancel) -> Result<(), ProcError> {
+        let u = crate::record::Until::parse(when).map_err(ProcError::Other)?;
+        self.call_parked(cancel, move |m, reply| m.tape_seek(u, reply))
     }
 }

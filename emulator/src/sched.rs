@@ -33,12 +33,16 @@ impl Machine {
     /// until the request channel closes).
     pub fn run(&mut self) -> RunReport {
         loop {
+            self.tape_top();
             self.service(false);
             self.fire_alarms();
             self.wake_blocked();
             if let Some(tid) = self.pick() {
                 self.step(tid);
                 self.enforce_limits(tid);
+                if self.tape_stepped() {
+                    break;
+                }
                 self.poll_parked();
                 continue;
             }
@@ -46,6 +50,11 @@ impl Machine {
             if let Some(d) = self.next_deadline() {
                 self.k.clock.ns = self.k.clock.ns.max(d);
                 continue;
+            }
+            match self.tape_idle() {
+                crate::record::Idle::Normal => {}
+                crate::record::Idle::Applied => continue,
+                crate::record::Idle::Stop => break,
             }
             let live = self.tasks.values().any(|t| !t.state.is_zombie());
             let serving = self.requests.is_some();
@@ -87,13 +96,15 @@ impl Machine {
                 )
             })
             .collect();
-        RunReport {
+        let report = RunReport {
             status: status.unwrap_or(ExitStatus::Signal(SIGKILL)),
             digest: self.k.trace.finish(),
             vtime_ns: self.k.clock.ns,
             unimplemented,
             limit: self.limit_hit.clone(),
-        }
+        };
+        self.tape_finish(&report);
+        report
     }
 
     /// The next runnable task after the cursor, round robin in tid order; under chaos

@@ -10,6 +10,12 @@ pub struct Trace {
     file: Option<BufWriter<std::fs::File>>,
     hash: Sha256,
     line: String,
+    /// System calls traced so far (checkpoints and `--until syscall:N`).
+    pub calls: u64,
+    /// The last traced call: pid, name, result.
+    last_pid: u32,
+    last_name: String,
+    pub last_ret: i64,
 }
 
 /// One record of the trace.
@@ -29,6 +35,10 @@ impl Trace {
             file: None,
             hash: Sha256::new(),
             line: String::new(),
+            calls: 0,
+            last_pid: 0,
+            last_name: String::new(),
+            last_ret: 0,
         }
     }
 
@@ -52,6 +62,11 @@ impl Trace {
             let _ = write!(self.line, "{}{a}", if k == 0 { "" } else { "," });
         }
         let _ = writeln!(self.line, "],\"ret\":{}}}", e.ret);
+        self.calls += 1;
+        self.last_pid = e.pid;
+        self.last_name.clear();
+        self.last_name.push_str(e.name);
+        self.last_ret = e.ret;
         self.hash.update(b"S");
         self.hash.update(self.line.as_bytes());
         if let Some(f) = &mut self.file {
@@ -71,6 +86,17 @@ impl Trace {
         self.hash.update(b"X");
         self.hash.update(pid.to_le_bytes());
         self.hash.update(status.to_le_bytes());
+    }
+
+    /// The digest of everything so far, without ending the run (a recording's checkpoint).
+    pub fn digest_so_far(&self) -> String {
+        let d = self.hash.clone().finalize();
+        d.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The last traced system call: pid and name (0 and "" before the first).
+    pub fn last_call(&self) -> (u32, &str) {
+        (self.last_pid, &self.last_name)
     }
 
     /// Finish: flush the file and return the hex digest.

@@ -906,6 +906,7 @@ impl Vfs {
                 // its times.
                 let mode = self.stat(r)?.mode & 0o7777;
                 let times = self.times_of(r);
+                crate::record::note_opened(hp);
                 let data = std::fs::read(hp).map_err(|_| Errno::EIO)?;
                 let data = SparseFile::from_bytes(&data, self.budget.clone())?;
                 let f = self.new_file(&r.path, data, mode, times);

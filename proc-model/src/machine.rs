@@ -345,4 +345,14 @@ pub trait Machine: Send + Sync + 'static {
     fn profile_counts(&self, _pid: Pid) -> Result<Option<Vec<u32>>, ProcError> {
         Ok(None)
     }
+    /// Glass extension `/proc/time` (a replay served at a moment): the current moment as
+    /// text, or None when the machine cannot move in time (then the file does not exist).
+    fn time(&self) -> Option<String> {
+        None
+    }
+    /// Move the machine to the moment `when` (`seek WHEN` written to `/proc/time`); returns
+    /// once it is there.
+    fn seek(&self, _when: &str, _cancel: &Cancel) -> Result<(), ProcError> {
+        Err(ProcError::Perm)
+    }
 }

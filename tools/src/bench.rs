@@ -236,6 +236,18 @@ pub fn bench(args: &BenchArgs) -> std::process::ExitCode {
         "worst glass/qemu ratio {worst:.2}x: {verdict} the goal of {:.1}x (aim 2x)",
         args.goal
     );
+    match record_overhead(&glass, &root, args.runs.max(1)) {
+        Some((plain, rec, size)) => {
+            let ratio = rec / plain;
+            let verdict = if ratio <= 1.05 { "meets" } else { "misses" };
+            println!(
+                "recording: the demo workload {plain:.3} s plain, {rec:.3} s with --record ({:+.1}%, {verdict} the goal of 5%); recording {:.1} KiB (goal < 64 KiB)",
+                (ratio - 1.0) * 100.0,
+                size as f64 / 1024.0
+            );
+        }
+        None => println!("recording: could not be measured"),
+    }
     match idle_memory(&glass, &root, 200) {
         Some((base, full)) => {
             let per = (full.saturating_sub(base)) as f64 / 200.0 / 1024.0;
@@ -289,4 +301,42 @@ fn idle_memory(glass: &std::path::Path, root: &std::path::Path, n: usize) -> Opt
         full.push(measure(n)? as f64);
     }
     Some((median(base) as u64, median(full) as u64))
+}
+
+/// The cost of `--record` (issue 11): the demo's workload run plain and with `--record`,
+/// interleaved, `runs` times each; medians in seconds, and the recording's size in bytes.
+fn record_overhead(
+    glass: &std::path::Path,
+    root: &std::path::Path,
+    runs: usize,
+) -> Option<(f64, f64, u64)> {
+    let script = crate::demo::WORKLOAD;
+    let file = std::env::temp_dir().join(format!("glass-bench-{}.glrec", std::process::id()));
+    let mut plain = Vec::new();
+    let mut rec = Vec::new();
+    let mut outputs = Vec::new();
+    for _ in 0..runs {
+        for recording in [false, true] {
+            let mut c = Command::new(glass);
+            c.arg("run").arg("--root").arg(root);
+            if recording {
+                c.arg("--record").arg(&file);
+            }
+            c.args(["--", "/bin/busybox", "sh", "-c", script]);
+            let (dt, out) = time(&mut c)?;
+            outputs.push(out);
+            if recording {
+                rec.push(dt)
+            } else {
+                plain.push(dt)
+            }
+        }
+    }
+    let size = std::fs::metadata(&file).ok()?.len();
+    let _ = std::fs::remove_file(&file);
+    if outputs.windows(2).any(|p| p[0] != p[1]) {
+        eprintln!("glass bench: the demo workload printed different output with --record");
+        return None;
+    }
+    Some((median(plain), median(rec), size))
 }

@@ -29,7 +29,7 @@ impl Write for Capture {
 
 /// The workload: pipelines over the data files, a CPU-heavy pipeline (long enough for /proc
 /// to catch it in flight), then the test programs on three arches.
-const WORKLOAD: &str = r#"
+pub const WORKLOAD: &str = r#"
 echo "== words, sorted, counted"
 sort /data/words.txt | uniq -c | sort -rn | head -5
 echo "== a heavier pipeline (watched through /proc)"

@@ -7,6 +7,7 @@ mod debug;
 mod demo;
 mod explore;
 mod ninep_cmd;
+mod replay;
 /// The 9P client lives in proc-model beside the codec, so tests can use it too.
 use proc_model::ninep::client as p9client;
 mod serve;
@@ -51,6 +52,9 @@ enum Cmd {
     Debug(debug::DebugArgs),
     /// Benchmark emulation speed against qemu-user and native runs (medians and ratios).
     Bench(bench::BenchArgs),
+    /// Replay a recording (`run --record`): the same outputs, trace and digest, its
+    /// checkpoints compared on the way; a divergence is reported with where it happened.
+    Replay(replay::ReplayArgs),
 }
 
 #[derive(clap::Args)]
@@ -83,6 +87,15 @@ struct RunArgs {
     /// until interrupted, so a crash can be examined after the fact.
     #[arg(long, requires = "serve")]
     keep: bool,
+    /// Record the run into FILE (docs/recording.md): its parameters, the identity of every
+    /// root file it opened, console input and /proc writes with the virtual time they took
+    /// effect, and digest checkpoints. `glass replay FILE` reproduces the run.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
+    /// With --record: keep the root files the run opened in the recording too, so it replays
+    /// without the root.
+    #[arg(long, requires = "record")]
+    record_root: bool,
     /// The program (a path inside the guest root) and its arguments: any bytes, passed to
     /// the guest unchanged.
     #[arg(
@@ -434,10 +447,20 @@ fn run(args: RunArgs) -> ExitCode {
         None => None,
     };
     m.keep = args.keep;
+    if let Some(file) = &args.record {
+        if let Err(e) = m.record_to(file, replay::header(&config), args.record_root) {
+            eprintln!("glass: --record: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let report = m.run();
     if let Some(s) = server {
         // Replies already produced (a `start` that let the guest finish) are still sent.
         s.shutdown();
+    }
+    if let Some(e) = m.tape_error() {
+        eprintln!("glass: --record: the recording is incomplete: {e}");
+        return ExitCode::from(2);
     }
     if args.digest {
         eprintln!("glass: digest {}", report.digest);
@@ -458,6 +481,7 @@ fn main() -> ExitCode {
         Cmd::Explore(a) => explore::explore(&a),
         Cmd::Ninep(a) => ninep_cmd::ninep(&a),
         Cmd::Debug(a) => debug::debug(&a),
+        Cmd::Replay(a) => replay::replay(&a),
     }
 }
 

@@ -497,6 +497,7 @@ pub fn open_path(cx: &mut Cx, full: &str, flags: u32, mode: u32) -> Result<u64, 
             FileKind::Dir(cx.k.vfs.list_dir(&resolved)?)
         }
         Node::HostFile(hp) if !wants_write => {
+            crate::record::note_opened(hp);
             FileKind::Host(std::fs::File::open(hp).map_err(|_| Errno::EACCES)?)
         }
         Node::HostFile(_) | Node::MemFile(_) => {

@@ -125,6 +125,8 @@ pub struct ProcRef {
 pub enum Node {
     Root,
     Trace,
+    /// Glass extension: `/proc/time` of a replay (docs/recording.md).
+    Time,
     Dir(ProcRef),
     File(ProcRef, Q),
 }
@@ -191,6 +193,13 @@ const TRACE_QID: Qid = Qid {
     ty: QTFILE,
     vers: u32::MAX,
     path: 1,
+};
+
+/// `/proc/time`: path 2, which no process file has (their slots start at 1).
+const TIME_QID: Qid = Qid {
+    ty: QTFILE,
+    vers: 0,
+    path: 2,
 };
 
 fn dir_qid(r: ProcRef) -> Qid {
@@ -676,6 +685,9 @@ impl<M: Machine + ?Sized> FileTree for ProcFs<M> {
                 if name == "trace" {
                     return Ok((Node::Trace, TRACE_QID));
                 }
+                if name == "time" && self.m.time().is_some() {
+                    return Ok((Node::Time, TIME_QID));
+                }
                 let pid = parse_pid(name).ok_or_else(|| e(err::ENONEXIST))?;
                 let p = self.m.info(pid).map_err(|_| e(err::ENONEXIST))?;
                 let r = ProcRef { pid, slot: p.slot };
@@ -704,6 +716,7 @@ impl<M: Machine + ?Sized> FileTree for ProcFs<M> {
         match node {
             Node::Root => Ok(self.eve_stat("/", ROOT_QID, DMDIR | 0o555)),
             Node::Trace => Ok(self.eve_stat("trace", TRACE_QID, 0o400)),
+            Node::Time => Ok(self.eve_stat("time", TIME_QID, 0o600)),
             // devstat of the directory itself: eve owns it (proc(3) §1.2).
             // Stat of a walked fid needs no live process (procgen has no pid check, §5.3).
             Node::Dir(r) => Ok(self.eve_stat(&r.pid.0.to_string(), dir_qid(*r), DMDIR | 0o555)),
@@ -795,6 +808,12 @@ impl<M: Machine + ?Sized> FileTree for ProcFs<M> {
                 *open = true;
                 Ok((mk(Node::Trace, None, 0), TRACE_QID, 0))
             }
+            Node::Time => {
+                if uname != self.m.eve() || mode & 3 == OEXEC {
+                    return Err(e(err::EPERM));
+                }
+                Ok((mk(Node::Time, None, 0), TIME_QID, 0))
+            }
             Node::Dir(r) => {
                 self.live(*r)?;
                 if mode & 3 != OREAD {
@@ -863,6 +882,9 @@ impl<M: Machine + ?Sized> FileTree for ProcFs<M> {
         match node {
             Node::Root => {
                 let mut v = vec![self.eve_stat("trace", TRACE_QID, 0o400)];
+                if self.m.time().is_some() {
+                    v.push(self.eve_stat("time", TIME_QID, 0o600));
+                }
                 v.extend(self.m.processes().iter().map(|p| self.pid_dir_entry(p)));
                 Ok(v)
             }
@@ -888,6 +910,12 @@ impl<M: Machine + ?Sized> FileTree for ProcFs<M> {
                 Some(t) => format::readstr(offset, count, &t.bytes),
                 None => Vec::new(),
             }),
+            Node::Time => {
+                let text = self.m.time().unwrap_or_default().into_bytes();
+                let start = (offset as usize).min(text.len());
+                let end = (start + count as usize).min(text.len());
+                Ok(text[start..end].to_vec())
+            }
             Node::File(r, q) => self.read_file(o, r, q, offset, count, cancel),
             _ => Err(e(err::EISDIR)),
         }
@@ -897,6 +925,21 @@ impl<M: Machine + ?Sized> FileTree for ProcFs<M> {
         match o.node.clone() {
             Node::File(r, q) => self.write_file(o, r, q, offset, data, cancel),
             Node::Trace => Err(e(err::EPERM)),
+            Node::Time => {
+                // `seek WHEN`: returns once the machine is at that moment.
+                let text = String::from_utf8_lossy(data);
+                let f = ctl::tokenize(text.trim_end_matches('\n'));
+                match f.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+                    ["seek", when] => {
+                        self.m.seek(when, cancel).map_err(proc_err)?;
+                        Ok(data.len() as u32)
+                    }
+                    _ => Err(e(&format!(
+                        "unknown control message \"{}\"",
+                        text.trim_end()
+                    ))),
+                }
+            }
             _ => Err(e(err::EISDIR)),
         }
     }
