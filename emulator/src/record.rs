@@ -90,6 +90,26 @@ pub struct Header {
     pub root: String,
     /// Virtual nanoseconds between digest checkpoints.
     pub check_ns: u64,
+    /// The virtual clock's start (`--epoch`), ns since the Unix epoch; absent in recordings
+    /// made before the option existed, which all started at the default.
+    #[serde(default = "default_epoch_ns")]
+    pub epoch_ns: u64,
+    /// `--root-times host`.
+    #[serde(default)]
+    pub root_times_host: bool,
+    /// The limits a guest can run into (`--max-memory`, `--max-procs`, `--max-time`): they
+    /// decide answers such as ENOMEM and EAGAIN, so a replay needs the same. 0 / None: the
+    /// replaying glass's defaults.
+    #[serde(default)]
+    pub max_memory: u64,
+    #[serde(default)]
+    pub max_procs: u32,
+    #[serde(default)]
+    pub max_time_ns: Option<u64>,
+}
+
+fn default_epoch_ns() -> u64 {
+    crate::param::EPOCH_BASE_SECS * 1_000_000_000
 }
 
 /// When a record took effect.

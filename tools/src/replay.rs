@@ -59,6 +59,11 @@ pub fn header(config: &Config) -> Header {
         served: false,
         root: config.root.display().to_string(),
         check_ns: record::CHECK_INTERVAL_NS,
+        epoch_ns: config.epoch_ns,
+        root_times_host: config.root_times_host,
+        max_memory: config.limits.max_memory,
+        max_procs: config.limits.max_procs,
+        max_time_ns: config.limits.max_time_ns,
     }
 }
 
@@ -74,6 +79,15 @@ fn config_of(h: &Header, root: PathBuf, trace: Option<PathBuf>) -> Config {
     c.hang = h.hang;
     c.eve = h.eve.clone();
     c.trace = trace;
+    c.epoch_ns = h.epoch_ns;
+    c.root_times_host = h.root_times_host;
+    if h.max_memory != 0 {
+        c.limits.max_memory = h.max_memory;
+    }
+    if h.max_procs != 0 {
+        c.limits.max_procs = h.max_procs;
+    }
+    c.limits.max_time_ns = h.max_time_ns;
     c
 }
 
