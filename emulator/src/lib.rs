@@ -6,6 +6,7 @@ pub mod cpu;
 pub mod debug;
 pub mod errno;
 pub mod fdtable;
+pub mod fuzzing;
 pub mod guestmem;
 pub mod loader;
 pub mod machine;

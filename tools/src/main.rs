@@ -132,6 +132,10 @@ pub struct MachineArgs {
     /// every host.
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
     cpus: u32,
+    /// Do not print the note on stderr about each system call glass does not implement (it
+    /// still answers ENOSYS).
+    #[arg(long)]
+    quiet_syscalls: bool,
 }
 
 /// The root the setup script builds next to the workspace.
@@ -174,6 +178,9 @@ impl MachineArgs {
         if self.cpus != 1 {
             v.push(format!("--cpus={}", self.cpus));
         }
+        if self.quiet_syscalls {
+            v.push("--quiet-syscalls".into());
+        }
         v
     }
 
@@ -194,6 +201,7 @@ impl MachineArgs {
         c.sched_seed = self.sched_seed;
         c.hang = self.hang;
         c.cpus = self.cpus;
+        c.quiet_syscalls = self.quiet_syscalls;
         if !self.env.is_empty() {
             c.env = self.env.clone();
         }
