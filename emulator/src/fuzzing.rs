@@ -23,9 +23,10 @@ thread_local! {
 }
 
 /// Parse `data` as a program and, if that succeeds, load it into an engine of its arch.
-pub fn elf(data: &[u8]) {
+/// Whether it was loaded (a bounded run checks that it reaches the loader at all).
+pub fn elf(data: &[u8]) -> bool {
     let Ok(parsed) = loader::parse(data) else {
-        return;
+        return false;
     };
     ENGINES.with(|e| {
         let mut engines = e.borrow_mut();
@@ -36,7 +37,7 @@ pub fn elf(data: &[u8]) {
                     engines.push((parsed.arch, c));
                     engines.len() - 1
                 }
-                Err(_) => return,
+                Err(_) => return false,
             },
         };
         let cpu = &mut engines[i].1;
@@ -54,7 +55,7 @@ pub fn elf(data: &[u8]) {
             &[7; 16],
             &[],
         );
-        if let Ok(start) = loaded {
+        if let Ok(start) = &loaded {
             let mut argc = [0u8; 8];
             assert!(
                 cpu.read_into(start.sp, &mut argc).is_ok(),
@@ -71,7 +72,8 @@ pub fn elf(data: &[u8]) {
         if cpu.strip_to(&[]).is_err() {
             engines.remove(i);
         }
-    });
+        loaded.is_ok()
+    })
 }
 
 /// Where the syscall fuzzer's scratch memory is mapped in the guest: arguments that point
@@ -91,9 +93,10 @@ const CALL_BYTES: usize = 2 + 6 * 9;
 /// each call's number and arguments. An argument's kind byte makes it a small integer, a
 /// pointer into the scratch page, or the raw value. The sequence ends at a call that
 /// exits, execs, blocks (nothing would run it again here) or when the input runs out.
-pub fn syscalls(root: &Path, program: &str, data: &[u8]) {
+/// Returns how many calls were dispatched.
+pub fn syscalls(root: &Path, program: &str, data: &[u8]) -> usize {
     let Some((&split, rest)) = data.split_first() else {
-        return;
+        return 0;
     };
     let scratch_len = (usize::from(split) * 64).min(rest.len());
     let (scratch, calls) = rest.split_at(scratch_len);
@@ -105,23 +108,24 @@ pub fn syscalls(root: &Path, program: &str, data: &[u8]) {
         stderr: Box::new(std::io::sink()),
     };
     let Ok(mut m) = Machine::new(&config, console) else {
-        return;
+        return 0;
     };
     let tid = Pid(crate::param::INIT_PID);
-    let Some(arch) = m.arch_of(tid) else { return };
+    let Some(arch) = m.arch_of(tid) else { return 0 };
     // The scratch page: an anonymous read-write mapping at SCRATCH with the input in it.
     let mmap = [SCRATCH, SCRATCH_SIZE, 3, 0x32, u64::MAX, 0];
     if !matches!(
         syscalls::dispatch(&mut m, tid, syscalls::Sys::Mmap, mmap),
         Outcome::Ret(SCRATCH)
     ) {
-        return;
+        return 0;
     }
     if let Some(cpu) = m.cpu_of(tid) {
         if cpu.write(SCRATCH, scratch).is_err() {
-            return;
+            return 0;
         }
     }
+    let mut dispatched = 0;
     for call in calls.chunks_exact(CALL_BYTES).take(MAX_CALLS) {
         let nr = u64::from(u16::from_le_bytes([call[0], call[1]]) % 512);
         let mut args = [0u64; 6];
@@ -139,6 +143,7 @@ pub fn syscalls(root: &Path, program: &str, data: &[u8]) {
         let Some(sys) = crate::cpu::sys_of(arch, nr) else {
             continue;
         };
+        dispatched += 1;
         match syscalls::dispatch(&mut m, tid, sys, args) {
             Outcome::Ret(_) | Outcome::NoSys => {}
             Outcome::Exit(_) | Outcome::ThreadExit(_) | Outcome::Block(_) | Outcome::NoReturn => {
@@ -149,4 +154,5 @@ pub fn syscalls(root: &Path, program: &str, data: &[u8]) {
             break;
         }
     }
+    dispatched
 }

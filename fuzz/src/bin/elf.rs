@@ -2,6 +2,6 @@
 //! the program's arch); panics when a loaded program's initial stack is wrong.
 fn main() {
     afl::fuzz!(|data: &[u8]| {
-        glass_emulator::fuzzing::elf(data);
+        let _ = glass_emulator::fuzzing::elf(data);
     });
 }

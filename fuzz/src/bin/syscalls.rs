@@ -7,6 +7,6 @@ fn main() {
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| std::path::PathBuf::from("../build/root"));
     afl::fuzz!(|data: &[u8]| {
-        glass_emulator::fuzzing::syscalls(&root, "/bin/true", data);
+        let _ = glass_emulator::fuzzing::syscalls(&root, "/bin/true", data);
     });
 }
