@@ -514,6 +514,77 @@ mod tests {
         b
     }
 
+    /// A pipe at fds 3 (read end) and 4 (write end); the fd sets at MEM (read), MEM+128
+    /// (write), each one 64-bit word.
+    fn select_bench() -> Bench {
+        let mut b = Bench::new();
+        assert!(matches!(
+            crate::pipe::pipe2(&mut b.cx(), MEM + 256, 0),
+            Ok(0)
+        ));
+        b
+    }
+
+    #[test]
+    fn select_ready_write_end_reported_and_unready_read_end_cleared() {
+        let mut b = select_bench();
+        b.mem.write_u64(MEM, 1 << 3).expect("bench memory");
+        b.mem.write_u64(MEM + 128, 1 << 4).expect("bench memory");
+        let out = select(&mut b.cx(), 5, [MEM, MEM + 128, 0], None, 0);
+        assert!(matches!(out, Outcome::Ret(1)), "{out:?}");
+        assert_eq!(b.mem.read_u64(MEM), Ok(0));
+        assert_eq!(b.mem.read_u64(MEM + 128), Ok(1 << 4));
+    }
+
+    #[test]
+    fn select_closed_fd_in_a_set_is_ebadf() {
+        let mut b = select_bench();
+        b.mem.write_u64(MEM, 1 << 9).expect("bench memory");
+        let out = select(&mut b.cx(), 10, [MEM, 0, 0], None, 0);
+        assert!(
+            matches!(out, Outcome::Ret(r) if r == Errno::EBADF.ret()),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn pselect6_waits_under_its_mask_and_puts_the_old_one_back_when_ready() {
+        let mut b = select_bench();
+        b.t.sigmask = 0b100;
+        b.mem.write_u64(MEM, 1 << 3).expect("bench memory");
+        // {sigset*, size} at MEM+512 pointing at the mask at MEM+600.
+        b.mem.write_u64(MEM + 512, MEM + 600).expect("bench memory");
+        b.mem.write_u64(MEM + 520, 8).expect("bench memory");
+        b.mem.write_u64(MEM + 600, 0b1010).expect("bench memory");
+        let a = [4, MEM, 0, 0, 0, MEM + 512];
+        match pselect6(&mut b.cx(), a) {
+            Outcome::Block(Wait::Poll(set, None)) => assert_eq!(set, vec![(3, POLLIN)]),
+            o => panic!("{o:?}"),
+        }
+        assert_eq!((b.t.sigmask, b.t.saved_mask), (0b1010, Some(0b100)));
+        // Data arrives; the retried call returns it and the old mask is back.
+        b.mem.write(MEM + 700, b"x").expect("bench memory");
+        assert!(matches!(
+            crate::syscalls::fs::write(&mut b.cx(), [4, MEM + 700, 1, 0, 0, 0]),
+            Outcome::Ret(1)
+        ));
+        assert!(matches!(pselect6(&mut b.cx(), a), Outcome::Ret(1)));
+        assert_eq!((b.t.sigmask, b.t.saved_mask), (0b100, None));
+        assert_eq!(b.mem.read_u64(MEM), Ok(1 << 3));
+    }
+
+    #[test]
+    fn pselect6_mask_size_other_than_8_is_einval() {
+        let mut b = select_bench();
+        b.mem.write_u64(MEM + 512, MEM + 600).expect("bench memory");
+        b.mem.write_u64(MEM + 520, 16).expect("bench memory");
+        let out = pselect6(&mut b.cx(), [0, 0, 0, 0, 0, MEM + 512]);
+        assert!(
+            matches!(out, Outcome::Ret(r) if r == Errno::EINVAL.ret()),
+            "{out:?}"
+        );
+    }
+
     #[test]
     fn ppoll_with_faulting_timeout_pointer_is_efault() {
         let mut b = Bench::new();
