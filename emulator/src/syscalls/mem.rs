@@ -104,8 +104,13 @@ pub fn mprotect(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     if a[1] == 0 {
         return Ok(0);
     }
-    cx.vm
-        .protect(cx.mem, a[0], page_up(a[1]), a[2] as u32 & 7)?;
+    // mm/mprotect.c: a range that wraps past the top of the address space is ENOMEM (the
+    // syscall fuzzer's first find: the end overflowed in AddressSpace::protect).
+    let len = page_up(a[1]);
+    if a[0].checked_add(len).is_none_or(|end| end <= a[0]) {
+        return Err(Errno::ENOMEM);
+    }
+    cx.vm.protect(cx.mem, a[0], len, a[2] as u32 & 7)?;
     Ok(0)
 }
 
@@ -156,6 +161,22 @@ mod tests {
     use super::*;
     use crate::guestmem::GuestMem;
     use crate::syscalls::testing::{Bench, MEM, MEM_SIZE};
+
+    /// Found by the syscalls fuzz target: the end of the range overflowed (a panic).
+    #[test]
+    fn mprotect_range_wrapping_the_address_space_is_enomem() {
+        let mut b = Bench::new();
+        b.vm.add(MEM, MEM + MEM_SIZE, 3, SegKind::Anon);
+        assert_eq!(
+            mprotect(&mut b.cx(), [MEM, u64::MAX - MEM, 1, 0, 0, 0]),
+            Err(Errno::ENOMEM)
+        );
+        assert_eq!(
+            mprotect(&mut b.cx(), [MEM, u64::MAX, 1, 0, 0, 0]),
+            Err(Errno::ENOMEM)
+        );
+        assert_eq!(mprotect(&mut b.cx(), [MEM, 0x1000, 1, 0, 0, 0]), Ok(0));
+    }
 
     #[test]
     fn madvise_dontneed_zeroes_anonymous_memory() {

@@ -248,7 +248,17 @@ pub fn dispatch(m: &mut Machine, tid: Pid, sys: Sys, a: [u64; 6]) -> Outcome {
         Fsync | Fdatasync | Flock | Msync => Ok(0),
         Utimensat => fs::utimensat(cx, a),
         Statfs | Fstatfs => fs::statfs(cx, a),
-        Poll => return poll::poll(cx, a[0], a[1], (a[2] as i32 >= 0).then(|| a[2] * 1_000_000)),
+        // The timeout is an int of milliseconds: the register's upper half is not looked at
+        // (it overflowed the product when the fuzzer set it).
+        Poll => {
+            let ms = a[2] as i32;
+            return poll::poll(
+                cx,
+                a[0],
+                a[1],
+                u64::try_from(ms).ok().map(|t| t * 1_000_000),
+            );
+        }
         Ppoll => return poll::ppoll(cx, a),
         Select => return poll::select_timeval(cx, a),
         Pselect6 => return poll::pselect6(cx, a),
