@@ -145,3 +145,32 @@ fn fuzz_syscalls_seeded_sequences_no_panic() {
     }
     assert!(dispatched > 500, "only {dispatched} calls dispatched");
 }
+
+/// The seed corpora of the AFL targets, with the inputs that once crashed the syscalls
+/// target (regress-*: an overflowing mprotect range, a poll timeout with its upper half
+/// set), replayed as they are.
+#[test]
+fn fuzz_seed_corpora_and_past_crashes_replay_without_panic() {
+    let seeds = glass_tests::repo_root().join("fuzz").join("seeds");
+    let read_dir = |d: &str| -> Vec<Vec<u8>> {
+        let mut files: Vec<_> = std::fs::read_dir(seeds.join(d))
+            .expect("seed directory")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|f| std::fs::read(f).expect("seed"))
+            .collect()
+    };
+    let elves = read_dir("elf");
+    assert!(elves.len() >= 4);
+    for e in &elves {
+        assert!(fuzzing::elf(e), "a seed program loads");
+    }
+    let calls = read_dir("syscalls");
+    assert!(calls.len() >= 6);
+    for c in &calls {
+        let _ = fuzzing::syscalls(&guest_root(), "/bin/true", c);
+    }
+}
