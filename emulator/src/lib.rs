@@ -7,6 +7,7 @@ pub mod cpu;
 pub mod debug;
 pub mod errno;
 pub mod fdtable;
+pub mod fuzzing;
 pub mod guestmem;
 pub mod linuxproc;
 pub mod limits;

@@ -9,7 +9,6 @@ pub use crate::proc::{
     SpaceId, Task, Wait,
 };
 use crate::rng::Rng;
-use crate::syscalls::Sys;
 use crate::trace::Trace;
 use crate::vfs::{self, Vfs};
 use crate::vm::AddressSpace;
@@ -69,6 +68,8 @@ pub struct Config {
     pub root_times_host: bool,
     /// Machine-wide limits (`--max-memory`, `--max-procs`, `--max-time`, `--timeout`).
     pub limits: crate::limits::Limits,
+    /// Do not note unimplemented system calls on stderr.
+    pub quiet_syscalls: bool,
 }
 
 impl MachineError {
@@ -100,6 +101,7 @@ impl Config {
             epoch_ns: param::EPOCH_BASE_SECS * 1_000_000_000,
             root_times_host: false,
             limits: Default::default(),
+            quiet_syscalls: false,
         }
     }
 }
@@ -184,8 +186,10 @@ pub struct Kernel {
     pub trace: Trace,
     /// Contents of host files exec'd so far.
     pub images: std::collections::HashMap<PathBuf, std::sync::Arc<[u8]>>,
-    /// Unimplemented calls seen: raw number → (known name, count).
-    pub unimplemented: BTreeMap<u64, (Option<Sys>, u64)>,
+    /// Unimplemented calls seen: raw number → (Linux name or "unknown", count).
+    pub unimplemented: BTreeMap<u64, (&'static str, u64)>,
+    /// Do not print the one-time note about each unimplemented call (`--quiet-syscalls`).
+    pub quiet_syscalls: bool,
     /// The number the next pipe gets.
     pub next_pipe: u64,
     /// Futex waits begun so far (orders the waiters of a word).
@@ -274,6 +278,7 @@ impl Kernel {
             trace,
             images: Default::default(),
             unimplemented: BTreeMap::new(),
+            quiet_syscalls: false,
             next_pipe: 1,
             futex_seq: 0,
             cpus: 1,
@@ -402,6 +407,7 @@ pub fn read_guest_file(
 pub fn errno_text(e: i32) -> &'static str {
     match e {
         2 => "No such file or directory",
+        8 => "Exec format error",
         13 => "Permission denied",
         12 => "Cannot allocate memory",
         20 => "Not a directory",
@@ -459,6 +465,7 @@ impl Machine {
         k.cpus = config.cpus.clamp(1, 64);
         k.epoch_ns = config.epoch_ns;
         k.vfs.budget().set_limit(config.limits.max_memory);
+        k.quiet_syscalls = config.quiet_syscalls;
         let prog_err = |reason: String| MachineError::Program {
             program: config.program.clone(),
             reason,
@@ -470,16 +477,26 @@ impl Machine {
                     reason: "not found in the guest root".into(),
                 }
             })?;
-        let (exe, image) = read_guest_file(&k.vfs, &mut k.images, &path).map_err(|reason| {
-            if reason == errno_text(crate::errno::Errno::ENOENT.0) {
-                MachineError::NotFound {
-                    program: config.program.clone(),
-                    reason,
+        // A `#!` script runs through its interpreter, as execve runs it (the same code),
+        // with the script named as a shell would pass it: as given, or as found in PATH.
+        let named = if config.program.contains('/') {
+            config.program.clone()
+        } else {
+            path.clone()
+        };
+        let (exe, image, args) =
+            crate::syscalls::proc::exec_target(&mut k, path.clone(), &named, config.args.clone())
+                .map_err(|e| {
+                let reason = errno_text(e.0).to_string();
+                if e == crate::errno::Errno::ENOENT {
+                    MachineError::NotFound {
+                        program: config.program.clone(),
+                        reason,
+                    }
+                } else {
+                    prog_err(reason)
                 }
-            } else {
-                prog_err(reason)
-            }
-        })?;
+            })?;
         let elf = loader::parse(&image)?;
         let need = elf.map_bytes() + param::STACK_INITIAL + crate::limits::ENGINE_CHARGE;
         if !k.vfs.budget().fits(need) {
@@ -498,7 +515,7 @@ impl Machine {
             &mut vm,
             &elf,
             &image,
-            &config.args,
+            &args,
             &config.env,
             &exe,
             &random,
@@ -508,7 +525,7 @@ impl Machine {
         cpu.set_sp(start.sp);
         let pid = Pid(param::INIT_PID);
         let space = SpaceId(0);
-        let mut group = Group::new(pid, Pid(0), &exe, config.args.clone(), image, space);
+        let mut group = Group::new(pid, Pid(0), &exe, args, image, space);
         // The status name is the program as the user named it (a busybox applet link).
         group.name = config
             .program
@@ -647,6 +664,11 @@ impl Machine {
         let now = self.k.clock.ns;
         let Some(p) = self.parts(tid) else { return };
         p.t.state = PState::Ready;
+        // A call that waited under a temporary signal mask (ppoll, pselect6) and returns
+        // without a signal puts the old mask back.
+        if let Some(m) = p.t.saved_mask.take() {
+            p.t.sigmask = m;
+        }
         if let Some(call) = p.t.retry.take() {
             p.s.cpu.set_syscall_ret(ret);
             self.k.trace_call(now, tid, &call, ret as i64);

@@ -286,8 +286,10 @@ pub struct Task {
     pub sigmask: u64,
     /// Pending signals, bit (sig-1).
     pub sig_pending: u64,
-    /// Who sent each pending signal: (si_code, si_pid), by signal number.
-    pub sig_from: [(i32, u32); param::NSIG + 1],
+    /// Who sent each pending signal, by signal number: (si_code, si_pid) for a signal a
+    /// process sent, (si_code, si_addr) for a fault; the second field fills siginfo's
+    /// eight bytes at offset 16 (si_pid and a zero si_uid, or si_addr).
+    pub sig_from: [(i32, u64); param::NSIG + 1],
     /// The mask to restore after a handler that interrupted sigsuspend.
     pub saved_mask: Option<u64>,
     /// Floating-point state saved by signal delivery, restored by rt_sigreturn.

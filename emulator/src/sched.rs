@@ -88,12 +88,12 @@ impl Machine {
             .k
             .unimplemented
             .iter()
-            .map(|(nr, (sys, c))| {
-                (
-                    sys.map(|s| s.name().to_string())
-                        .unwrap_or_else(|| format!("#{nr}")),
-                    *c,
-                )
+            .map(|(nr, (name, c))| {
+                let name = match *name {
+                    "unknown" => format!("#{nr}"),
+                    n => n.to_string(),
+                };
+                (name, *c)
             })
             .collect();
         let report = RunReport {
@@ -394,6 +394,14 @@ impl Machine {
                 if let Some(t) = cpu.trap(exit) {
                     self.set_last_trap(tid, t.ureg_type);
                     self.trap(tid, t.note, t.sig, t.pc);
+                    // The fault's own siginfo, over the plain one posting gave it.
+                    if let (Some(si), Some(task)) = (t.si, self.tasks.get_mut(&tid)) {
+                        if task.sig_pending & crate::signal::bit(t.sig) != 0 {
+                            if let Some(f) = task.sig_from.get_mut(t.sig as usize) {
+                                *f = si;
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -442,7 +450,13 @@ impl Machine {
             Some(s) => syscalls::dispatch(self, tid, s, args),
             None => Outcome::NoSys,
         };
-        let name = sys.map(|s| s.name()).unwrap_or("unknown");
+        let name = match sys {
+            Some(s) => s.name(),
+            None => self
+                .arch_of(tid)
+                .and_then(|a| syscalls::names::name(a, nr))
+                .unwrap_or("unknown"),
+        };
         let argc = sys.map_or(6, |s| s.argc());
         let ret: i64 = match &out {
             &Outcome::Ret(v) => {
@@ -460,9 +474,9 @@ impl Machine {
                 return;
             }
             Outcome::NoSys => {
-                let e = self.k.unimplemented.entry(nr).or_insert((sys, 0));
+                let e = self.k.unimplemented.entry(nr).or_insert((name, 0));
                 e.1 += 1;
-                if e.1 == 1 {
+                if e.1 == 1 && !self.k.quiet_syscalls {
                     let _ = writeln!(
                         self.k.console.stderr,
                         "glass: unimplemented system call {name} (#{nr}) in pid {}; returning ENOSYS",

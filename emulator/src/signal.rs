@@ -169,7 +169,7 @@ impl Machine {
         post(t, g, sig);
         if t.sig_pending & bit(sig) != 0 {
             if let Some(f) = t.sig_from.get_mut(sig as usize) {
-                *f = (code, from);
+                *f = (code, u64::from(from));
             }
         }
     }
@@ -285,10 +285,11 @@ impl Machine {
             let old_mask = p.t.saved_mask.take().unwrap_or(p.t.sigmask);
             let mut info = [0u8; 128];
             info[0..4].copy_from_slice(&sig.to_le_bytes());
-            // si_code and si_pid of the sender; si_uid stays 0 (the guest runs as root).
+            // si_code and si_pid of the sender, si_uid 0 (the guest runs as root); or
+            // si_code and si_addr of a fault.
             let (code, from) = p.t.sig_from.get(sig as usize).copied().unwrap_or((0, 0));
             info[8..12].copy_from_slice(&code.to_le_bytes());
-            info[16..20].copy_from_slice(&from.to_le_bytes());
+            info[16..24].copy_from_slice(&from.to_le_bytes());
             p.t.fp_stack.push(p.s.cpu.fp_save());
             // SA_ONSTACK: the frame goes on the alternate stack, unless already on it.
             let sp = p.s.cpu.sp();

@@ -177,6 +177,10 @@ pub struct MachineArgs {
     /// ms, s, m, h; default seconds). Default: no limit.
     #[arg(long, value_name = "WALL", value_parser = parse_duration)]
     timeout: Option<std::time::Duration>,
+    /// Do not print the note on stderr about each system call glass does not implement (it
+    /// still answers ENOSYS).
+    #[arg(long)]
+    quiet_syscalls: bool,
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {
@@ -248,6 +252,9 @@ impl MachineArgs {
         if let Some(t) = self.timeout {
             v.push(format!("--timeout={}ms", t.as_millis()));
         }
+        if self.quiet_syscalls {
+            v.push("--quiet-syscalls".into());
+        }
         v
     }
 
@@ -268,6 +275,7 @@ impl MachineArgs {
         c.sched_seed = self.sched_seed;
         c.hang = self.hang;
         c.cpus = self.cpus;
+        c.quiet_syscalls = self.quiet_syscalls;
         if let Some(m) = self.max_memory {
             c.limits.max_memory = m;
         }

@@ -8,6 +8,7 @@
 use super::{
     concat, get_long_regs, get_regs, get_u32, get_u64, lp64_frame, put_le, put_long_regs, put_regs,
     read_reg, reg_run, write_reg, ArchCpu, CpuError, Engine, Reg, Roles, SigFrame, Trap, UregSlot,
+    ILL_ILLOPC,
 };
 use proc_model::ureg::UregField;
 use unicorn_engine::unicorn_const::{Arch as UcArch, Mode};
@@ -88,7 +89,10 @@ impl ArchCpu for Aarch64 {
                 };
                 Trap::breakpoint(at, EC_BRK)
             }
-            EXCP_UDEF => Trap::illegal("sys: trap: illegal instruction", pc, 0),
+            // Linux do_undefinstr: SIGILL, ILL_ILLOPC at the instruction.
+            EXCP_UDEF => {
+                Trap::illegal("sys: trap: illegal instruction", pc, 0).with_si(ILL_ILLOPC, pc)
+            }
             n => Trap::exception(n, pc),
         }
     }

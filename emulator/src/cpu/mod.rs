@@ -105,10 +105,18 @@ pub struct Trap {
     pub sig: i32,
     pub pc: u64,
     pub ureg_type: u64,
+    /// The siginfo Linux gives the fault: (si_code, si_addr); None leaves both 0.
+    pub si: Option<(i32, u64)>,
 }
 
 // The Linux signals of guest faults.
 use crate::signal::{SIGFPE, SIGILL, SIGSEGV, SIGTRAP};
+
+/// si_code values of faults (include/uapi/asm-generic/siginfo.h): ILL_ILLOPC, ILL_ILLOPN,
+/// and SI_KERNEL (what x86 gives a general protection fault, arch/x86/kernel/traps.c).
+const ILL_ILLOPC: i32 = 1;
+const ILL_ILLOPN: i32 = 2;
+const SI_KERNEL: i32 = 0x80;
 
 impl Trap {
     fn new(note: impl Into<String>, sig: i32, pc: u64, ureg_type: u64) -> Trap {
@@ -117,6 +125,15 @@ impl Trap {
             sig,
             pc,
             ureg_type,
+            si: None,
+        }
+    }
+
+    /// The same trap with the siginfo Linux gives it.
+    fn with_si(self, code: i32, addr: u64) -> Trap {
+        Trap {
+            si: Some((code, addr)),
+            ..self
         }
     }
 
@@ -205,8 +222,10 @@ pub(crate) trait ArchCpu: Sync {
 
     /// An instruction the engine could not decode, at `pc` (Ureg type 6, the x86 #UD
     /// vector every arch reports it as).
+    /// An undefined instruction: SIGILL, ILL_ILLOPC at the instruction (arm64
+    /// do_undefinstr, riscv do_trap_insn_illegal).
     fn invalid_insn(&self, pc: u64) -> Trap {
-        Trap::illegal("sys: trap: illegal instruction", pc, 6)
+        Trap::illegal("sys: trap: illegal instruction", pc, 6).with_si(ILL_ILLOPC, pc)
     }
 
     /// Where Ureg field `f` lives.
@@ -260,6 +279,11 @@ pub(crate) struct SigFrame<'a> {
     /// Build the frame below this address instead of below sp: the top of the alternate
     /// signal stack (SA_ONSTACK). The registers saved in the frame keep the real sp.
     pub stack: Option<u64>,
+}
+
+/// Map a raw syscall number of `arch` to the kernel's arch-neutral call (no engine needed).
+pub fn sys_of(arch: Arch, nr: u64) -> Option<Sys> {
+    backend(arch).sys(nr)
 }
 
 fn backend(arch: Arch) -> &'static dyn ArchCpu {

@@ -8,8 +8,9 @@
 use super::{
     concat, get_regs, get_u32, get_u64, lp64_frame, put_le, put_regs, read_reg, reg_run, stop_with,
     write_reg, zero_user_state, ArchCpu, CpuError, Engine, HookState, Reg, Roles, SigFrame, Stop,
-    Trap, UregSlot,
+    Trap, UregSlot, ILL_ILLOPC,
 };
+use crate::syscalls::Sys;
 use proc_model::ureg::UregField;
 use unicorn_engine::unicorn_const::{Arch as UcArch, Mode};
 use unicorn_engine::{RegisterRISCV as R, Unicorn};
@@ -122,6 +123,15 @@ fn enable_fpu(uc: &mut Engine) {
 }
 
 impl ArchCpu for Riscv64 {
+    /// The generic table less renameat (38): riscv does not define __ARCH_WANT_RENAMEAT
+    /// (arch/riscv/include/uapi/asm/unistd.h), so glibc uses renameat2 and 38 is ENOSYS.
+    fn sys(&self, nr: u64) -> Option<Sys> {
+        match nr {
+            38 => None,
+            _ => super::generic::sys(nr),
+        }
+    }
+
     fn new_engine(&self) -> Result<Engine, CpuError> {
         let mut uc = super::engine(
             UcArch::RISCV,
@@ -155,11 +165,13 @@ impl ArchCpu for Riscv64 {
             // From the insn-invalid hook, which leaves pc at the ebreak.
             BREAKPOINT => Trap::breakpoint(pc, u64::from(BREAKPOINT)),
             // unicorn has moved pc past the faulting instruction.
+            // Linux do_trap_insn_illegal: SIGILL, ILL_ILLOPC at the instruction.
             ILLEGAL_INSN => Trap::illegal(
                 "sys: trap: illegal instruction",
                 pc.wrapping_sub(4),
                 u64::from(ILLEGAL_INSN),
-            ),
+            )
+            .with_si(ILL_ILLOPC, pc.wrapping_sub(4)),
             n => Trap::exception(n, pc.wrapping_sub(4)),
         }
     }

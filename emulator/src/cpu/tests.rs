@@ -194,7 +194,10 @@ fn trap_decodes_each_arch_exception_as_9front_names_it() {
     let x = t(Arch::X86_64, &[], CODE, RunExit::Interrupt(0));
     assert_eq!(x, Trap::new("sys: trap: divide error", SIGFPE, CODE, 0));
     let x = t(Arch::X86_64, &[], CODE, RunExit::InvalidInsn);
-    assert_eq!(x, Trap::new("sys: trap: invalid opcode", SIGILL, CODE, 6));
+    assert_eq!(
+        x,
+        Trap::new("sys: trap: invalid opcode", SIGILL, CODE, 6).with_si(2, CODE)
+    );
     // arm64 BRK: pc at the brk stays; pc past it goes back 4.
     let brk = [0x00, 0x00, 0x20, 0xd4];
     let a = t(Arch::Aarch64, &brk, CODE, RunExit::Interrupt(7));
@@ -204,7 +207,7 @@ fn trap_decodes_each_arch_exception_as_9front_names_it() {
     let a = t(Arch::Aarch64, &[], CODE, RunExit::Interrupt(1));
     assert_eq!(
         a,
-        Trap::new("sys: trap: illegal instruction", SIGILL, CODE, 0)
+        Trap::new("sys: trap: illegal instruction", SIGILL, CODE, 0).with_si(1, CODE)
     );
     // riscv: ebreak comes with pc at it; other exceptions with pc past the instruction.
     let r = t(Arch::Riscv64, &[], CODE, RunExit::Interrupt(3));
@@ -212,7 +215,7 @@ fn trap_decodes_each_arch_exception_as_9front_names_it() {
     let r = t(Arch::Riscv64, &[], CODE + 4, RunExit::Interrupt(2));
     assert_eq!(
         r,
-        Trap::new("sys: trap: illegal instruction", SIGILL, CODE, 2)
+        Trap::new("sys: trap: illegal instruction", SIGILL, CODE, 2).with_si(1, CODE)
     );
     let r = t(Arch::Riscv64, &[], CODE + 4, RunExit::Interrupt(5));
     assert_eq!(r, Trap::new("sys: trap: exception 5", SIGSEGV, CODE, 5));

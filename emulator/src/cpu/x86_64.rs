@@ -7,11 +7,12 @@
 use super::{
     concat, get_long_regs, get_regs, get_u32, get_u64, put_le, put_long_regs, put_regs,
     put_stat_times, read_reg, reg_run, stop_with, write_reg, zero_regs, ArchCpu, CpuError, Engine,
-    HookState, Reg, Roles, SigFrame, Stat, Stop, Trap, UregSlot, SIGFPE, SIGSEGV, SIGTRAP,
+    HookState, Reg, Roles, SigFrame, Stat, Stop, Trap, UregSlot, ILL_ILLOPN, SIGFPE, SIGSEGV,
+    SIGTRAP, SI_KERNEL,
 };
 use crate::syscalls::Sys;
 use proc_model::ureg::UregField;
-use unicorn_engine::unicorn_const::{Arch as UcArch, Mode};
+use unicorn_engine::unicorn_const::{uc_error, Arch as UcArch, Mode};
 use unicorn_engine::{RegisterX86 as R, Unicorn, X86Insn};
 
 /// The x86_64 backend.
@@ -81,6 +82,19 @@ impl ArchCpu for X86_64 {
         uc.add_insn_sys_hook(X86Insn::SYSCALL, 1, 0, |uc: &mut Unicorn<'_, HookState>| {
             stop_with(uc, Stop::Syscall)
         })?;
+        // unicorn compiles in/out without the I/O permission check (translate.c
+        // gen_check_io returns at once), so user mode alone does not stop them: at CPL 3
+        // with IOPL 0 and no I/O bitmap they are a #GP on Linux. The hooks make them one.
+        // The run stops at the end of the translated block, so the instructions after the
+        // in/out in that block have run when the signal is delivered.
+        uc.add_insn_in_hook(|uc: &mut Unicorn<'_, HookState>, _port, _size| {
+            stop_with(uc, Stop::Interrupt(GP_VECTOR));
+            0
+        })?;
+        uc.add_insn_out_hook(|uc: &mut Unicorn<'_, HookState>, _port, _size, _value| {
+            stop_with(uc, Stop::Interrupt(GP_VECTOR))
+        })?;
+        enter_user_mode(&mut uc)?;
         Ok(uc)
     }
 
@@ -108,20 +122,27 @@ impl ArchCpu for X86_64 {
     }
 
     /// x86 vectors, named as 9front pc64/trap.c names them; the Ureg type is the vector.
-    fn interrupt(&self, _uc: &Engine, n: u32, pc: u64) -> Trap {
+    fn interrupt(&self, uc: &Engine, n: u32, pc: u64) -> Trap {
+        // A fault (not int3 or int n) leaves qemu's double-fault state set: reset it.
+        if !matches!(n, 3 | 0x80) {
+            clear_old_exception(uc);
+        }
         match n {
             // int3 leaves pc after the 1-byte instruction; the debugger wants its address.
             3 => Trap::breakpoint(pc.wrapping_sub(1), 3),
             0 => Trap::new("sys: trap: divide error", SIGFPE, pc, 0),
             1 => Trap::new("sys: trap: debug exception", SIGTRAP, pc, 1),
             6 => self.invalid_insn(pc),
-            13 => Trap::new("sys: trap: general protection violation", SIGSEGV, pc, 13),
+            // Linux: SIGSEGV, SI_KERNEL, si_addr 0 (exc_general_protection).
+            13 => Trap::new("sys: trap: general protection violation", SIGSEGV, pc, 13)
+                .with_si(SI_KERNEL, 0),
             n => Trap::exception(n, pc),
         }
     }
 
+    /// Linux x86: SIGILL, ILL_ILLOPN at the instruction (exc_invalid_op).
     fn invalid_insn(&self, pc: u64) -> Trap {
-        Trap::illegal("sys: trap: invalid opcode", pc, 6)
+        Trap::illegal("sys: trap: invalid opcode", pc, 6).with_si(ILL_ILLOPN, pc)
     }
 
     fn ureg_slot(&self, f: &UregField) -> UregSlot {
@@ -275,6 +296,163 @@ impl ArchCpu for X86_64 {
         }
         put_stat_times(&mut b, st);
         b
+    }
+}
+
+/// The general protection vector (Intel SDM vol. 3 §6.15, #GP).
+const GP_VECTOR: u32 = 13;
+
+/// Where the engine's first instructions run, once, before any guest memory exists: a
+/// page below 4 GiB (unicorn keeps only the low 32 bits of a GDTR base) and below Linux's
+/// mmap_min_addr (65536), so no guest mapping is ever there. Unmapped again afterwards.
+const USER_ENTRY_PAGE: u64 = 0x1000;
+
+/// Linux's user segments (arch/x86/include/asm/segment.h: GDT_ENTRY_DEFAULT_USER_DS 5,
+/// GDT_ENTRY_DEFAULT_USER_CS 6, RPL 3) and their descriptors (arch/x86/kernel/cpu/common.c:
+/// GDT_ENTRY_INIT(0xc0f3, 0, 0xfffff) and GDT_ENTRY_INIT(0xa0fb, 0, 0xfffff): present,
+/// DPL 3, 4 GiB flat; the code segment 64-bit).
+const USER_DS: u64 = 0x2b;
+const USER_CS: u64 = 0x33;
+const USER_DS_DESC: u64 = 0x00cf_f300_0000_ffff;
+const USER_CS_DESC: u64 = 0x00af_fb00_0000_ffff;
+/// User-mode RFLAGS as Linux starts a process: IF and the always-one bit 1, IOPL 0.
+const USER_RFLAGS: u64 = 0x202;
+
+/// Drop the engine to privilege level 3, as a Linux process runs, so that privileged
+/// instructions (hlt, cli/sti, in/out, rdmsr/wrmsr, lgdt, mov to or from a control
+/// register) raise #GP, which becomes SIGSEGV, instead of running. unicorn starts a 64-bit
+/// engine at CPL 0 and takes the CPL from SS's descriptor (qemu cpu_x86_load_seg_cache);
+/// a register write cannot load a DPL-3 SS at CPL 0 (uc_check_cpu_x86_load_seg), but an
+/// `iretq` can: one is run on a scratch page with a GDT holding Linux's user segments and a
+/// frame that returns to CS 0x33, SS 0x2b. The descriptor caches keep the segments after
+/// the page is unmapped; nothing in user mode reloads them.
+fn enter_user_mode(uc: &mut Engine) -> Result<(), CpuError> {
+    use unicorn_engine::unicorn_const::Prot;
+    const PAGE: u64 = USER_ENTRY_PAGE;
+    const CODE: u64 = PAGE + 0x800;
+    const FRAME: u64 = PAGE + 0xf00;
+    uc.mem_map(PAGE, 0x1000, Prot::ALL)?;
+    let mut gdt = [0u8; 7 * 8];
+    gdt[5 * 8..6 * 8].copy_from_slice(&USER_DS_DESC.to_le_bytes());
+    gdt[6 * 8..7 * 8].copy_from_slice(&USER_CS_DESC.to_le_bytes());
+    uc.mem_write(PAGE, &gdt)?;
+    // uc_x86_mmr {u16 selector; u64 base; u32 limit; u32 flags} (unicorn x86.h), C layout.
+    let mut mmr = [0u8; 24];
+    mmr[8..16].copy_from_slice(&PAGE.to_le_bytes());
+    mmr[16..20].copy_from_slice(&(gdt.len() as u32 - 1).to_le_bytes());
+    uc.reg_write_long(R::GDTR, &mmr)?;
+    // iretq pops rip, cs, rflags, rsp, ss; it returns to CODE + 2, where the run stops.
+    const IRETQ: [u8; 2] = [0x48, 0xcf];
+    uc.mem_write(CODE, &IRETQ)?;
+    let after = CODE + IRETQ.len() as u64;
+    let mut frame = Vec::with_capacity(40);
+    for v in [after, USER_CS, USER_RFLAGS, FRAME, USER_DS] {
+        frame.extend_from_slice(&v.to_le_bytes());
+    }
+    uc.mem_write(FRAME - 40, &frame)?;
+    write_reg(uc, RSP, FRAME - 40);
+    // Glass's block budget (patch 0005) stops a run with none left: give it a few.
+    super::set_blocks_left(uc, 4);
+    uc.emu_start(CODE, after, 0, 0)?;
+    let entered = read_reg(uc, RIP) == after && read_reg(uc, R::CS as Reg) == USER_CS;
+    if entered {
+        OLD_EXCEPTION_AT.get_or_init(|| find_old_exception(uc, after));
+    }
+    uc.mem_unmap(PAGE, 0x1000)?;
+    write_reg(uc, RSP, 0);
+    write_reg(uc, RIP, 0);
+    if !entered {
+        return Err(CpuError::Unicorn(
+            unicorn_engine::unicorn_const::uc_error::EXCEPTION,
+        ));
+    }
+    Ok(())
+}
+
+/// The head of unicorn's `struct uc_context` (include/uc_priv.h): the saved CPU state
+/// (`CPUX86State`, `context_size` bytes) follows it.
+#[repr(C)]
+struct UcContextHead {
+    context_size: usize,
+    mode: i32,
+    arch: i32,
+    snapshot_level: i32,
+    ramblock_freed: bool,
+    last_block: *mut std::ffi::c_void,
+    fv: *mut std::ffi::c_void,
+}
+
+/// Where `CPUX86State.old_exception` lies in a saved context, if it was found.
+static OLD_EXCEPTION_AT: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+
+/// The engine's CPU state as a unicorn context, handed to `f` as bytes it may change;
+/// with `write_back`, the changed state is put back into the engine.
+fn with_cpu_state<T>(uc: &Engine, write_back: bool, f: impl FnOnce(&mut [u8]) -> T) -> Option<T> {
+    use unicorn_engine::unicorn_const::{
+        uc_context, uc_context_alloc, uc_context_free, uc_context_restore, uc_context_save,
+    };
+    let h = uc.get_handle();
+    let mut ctx: *mut uc_context = std::ptr::null_mut();
+    // SAFETY: `h` is the live engine `uc` owns; uc_context_alloc gives a context sized for
+    // it (a head, then `context_size` bytes of CPU state), which is saved into, looked at
+    // and changed only within those bytes, restored into the same engine, and freed.
+    unsafe {
+        if uc_context_alloc(h, &mut ctx) != uc_error::OK || ctx.is_null() {
+            return None;
+        }
+        let mut out = None;
+        if uc_context_save(h, ctx) == uc_error::OK {
+            let head = ctx.cast::<UcContextHead>();
+            let size = (*head).context_size;
+            let data = ctx.cast::<u8>().add(std::mem::size_of::<UcContextHead>());
+            let r = f(std::slice::from_raw_parts_mut(data, size));
+            if !write_back || uc_context_restore(h, ctx) == uc_error::OK {
+                out = Some(r);
+            }
+        }
+        uc_context_free(ctx);
+        out
+    }
+}
+
+/// Find `old_exception` in the saved CPU state: run one `hlt` at CPL 3 (a #GP, vector 13)
+/// at `at` and look for the one int that went from -1 to 13; then put the state from
+/// before back. qemu's double-fault check (target/i386/excp_helper.c check_exception)
+/// remembers the exception in flight there and forgets it only when the exception is
+/// delivered through the IDT, which unicorn skips when a hook takes the interrupt: without
+/// a reset the second #GP or #DE of a process became a double fault and the third a triple
+/// fault that stopped the engine for good.
+fn find_old_exception(uc: &mut Engine, at: u64) -> Option<usize> {
+    const HLT: u8 = 0xf4;
+    let before = with_cpu_state(uc, false, |b| b.to_vec())?;
+    uc.mem_write(at, &[HLT]).ok()?;
+    super::set_blocks_left(uc, 4);
+    let _ = uc.emu_start(at, at + 1, 0, 0);
+    let after = with_cpu_state(uc, false, |b| b.to_vec())?;
+    let found: Vec<usize> = (0..before.len().min(after.len()).saturating_sub(3))
+        .step_by(4)
+        .filter(|&i| {
+            before[i..i + 4] == (-1i32).to_le_bytes() && after[i..i + 4] == 13i32.to_le_bytes()
+        })
+        .collect();
+    with_cpu_state(uc, true, |b| {
+        let n = b.len().min(before.len());
+        b[..n].copy_from_slice(&before[..n]);
+    });
+    match found[..] {
+        [i] => Some(i),
+        _ => None,
+    }
+}
+
+/// Forget the exception in flight (see [`find_old_exception`]), as delivering it would.
+fn clear_old_exception(uc: &Engine) {
+    if let Some(Some(at)) = OLD_EXCEPTION_AT.get() {
+        with_cpu_state(uc, true, |b| {
+            if let Some(w) = b.get_mut(*at..*at + 4) {
+                w.copy_from_slice(&(-1i32).to_le_bytes());
+            }
+        });
     }
 }
 

@@ -645,6 +645,9 @@ pub fn lseek(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     Ok(new as u64)
 }
 
+/// The console's device number: major 5, minor 1 (/dev/console), as `makedev` packs it.
+pub const CONSOLE_RDEV: u64 = (5 << 8) | 1;
+
 /// Attributes of an open file.
 pub fn fstat_file(k: &Kernel, f: &OpenFile) -> SysResult<FileStat> {
     if crate::linuxproc::is_proc_path(&f.path) {
@@ -685,12 +688,17 @@ pub fn fstat_file(k: &Kernel, f: &OpenFile) -> SysResult<FileStat> {
             rdev: 0,
             times: vfs::Times::at(crate::param::FILE_TIME * 1_000_000_000),
         }),
+        // A character device that is not a terminal: the machine's console (5:1,
+        // Documentation/admin-guide/devices.txt), which answers TCGETS with ENOTTY. Not a
+        // pty major (136-143): glibc's _IO_file_doallocate line-buffers a stream on such a
+        // device without asking isatty (DEV_TTY_P), one write per line where a native run
+        // into a file or a pipe buffers whole blocks.
         FileKind::Console(_) => Ok(FileStat {
             ino: vfs::path_ino("/dev/tty"),
             mode: vfs::S_IFCHR | 0o620,
             nlink: 1,
             size: 0,
-            rdev: (136 << 8),
+            rdev: CONSOLE_RDEV,
             times: vfs::Times::at(crate::param::FILE_TIME * 1_000_000_000),
         }),
         _ => {

@@ -134,9 +134,14 @@ pub fn mprotect(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     if a[1] == 0 {
         return Ok(0);
     }
+    // mm/mprotect.c: a range that wraps past the top of the address space is ENOMEM (the
+    // syscall fuzzer's first find: the end overflowed in AddressSpace::protect).
     let (start, len, prot) = (a[0], page_up(a[1]), a[2] as u32 & 7);
+    if start.checked_add(len).is_none_or(|end| end <= start) {
+        return Err(Errno::ENOMEM);
+    }
     if prot != 0 {
-        let opened = cx.vm.none_bytes(start, start.saturating_add(len));
+        let opened = cx.vm.none_bytes(start, start + len);
         cx.k.vfs.budget().check_guest(opened)?;
     }
     cx.vm.protect(cx.mem, start, len, prot)?;
@@ -218,6 +223,22 @@ mod tests {
     use super::*;
     use crate::guestmem::GuestMem;
     use crate::syscalls::testing::{Bench, MEM, MEM_SIZE};
+
+    /// Found by the syscalls fuzz target: the end of the range overflowed (a panic).
+    #[test]
+    fn mprotect_range_wrapping_the_address_space_is_enomem() {
+        let mut b = Bench::new();
+        b.vm.add(MEM, MEM + MEM_SIZE, 3, SegKind::Anon);
+        assert_eq!(
+            mprotect(&mut b.cx(), [MEM, u64::MAX - MEM, 1, 0, 0, 0]),
+            Err(Errno::ENOMEM)
+        );
+        assert_eq!(
+            mprotect(&mut b.cx(), [MEM, u64::MAX, 1, 0, 0, 0]),
+            Err(Errno::ENOMEM)
+        );
+        assert_eq!(mprotect(&mut b.cx(), [MEM, 0x1000, 1, 0, 0, 0]), Ok(0));
+    }
 
     #[test]
     fn madvise_dontneed_zeroes_anonymous_memory() {

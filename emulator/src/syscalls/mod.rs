@@ -10,6 +10,7 @@
 
 pub mod fs;
 pub mod mem;
+pub mod names;
 pub mod poll;
 pub mod proc;
 pub mod procfs;
@@ -257,8 +258,20 @@ pub fn dispatch(m: &mut Machine, tid: Pid, sys: Sys, a: [u64; 6]) -> Outcome {
         Mknod => fs::mknodat(cx, [CWD, a[0], a[1], a[2], 0, 0]),
         Mknodat => fs::mknodat(cx, a),
         Statfs | Fstatfs => fs::statfs(cx, a),
-        Poll => return poll::poll(cx, a[0], a[1], (a[2] as i32 >= 0).then(|| a[2] * 1_000_000)),
+        // The timeout is an int of milliseconds: the register's upper half is not looked at
+        // (it overflowed the product when the fuzzer set it).
+        Poll => {
+            let ms = a[2] as i32;
+            return poll::poll(
+                cx,
+                a[0],
+                a[1],
+                u64::try_from(ms).ok().map(|t| t * 1_000_000),
+            );
+        }
         Ppoll => return poll::ppoll(cx, a),
+        Select => return poll::select_timeval(cx, a),
+        Pselect6 => return poll::pselect6(cx, a),
         EpollCreate if (a[0] as i32) <= 0 => Err(Errno::EINVAL),
         EpollCreate => poll::epoll_create1(cx, 0),
         EpollCreate1 => poll::epoll_create1(cx, a[0]),

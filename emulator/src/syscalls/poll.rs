@@ -8,7 +8,7 @@ use crate::errno::Errno;
 use crate::fdtable::{Console, Epoll, EpollItem, FdTable, FileKind, OpenFile, O_CLOEXEC, O_RDWR};
 use crate::guestmem::{le32, le64};
 use crate::machine::{Machine, Pid, Wait};
-use crate::pipe::{POLLIN, POLLNVAL, POLLOUT};
+use crate::pipe::{POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT};
 use crate::syscalls::{Cx, Outcome};
 use crate::vfs::DevKind;
 
@@ -38,6 +38,11 @@ pub fn ready_events(fds: &FdTable, fd: i32, events: u16, console_in: bool) -> u1
 
 /// poll(fds, n, timeout): fill in revents and return the ready count, or wait.
 pub fn poll(cx: &mut Cx, fds: u64, n: u64, timeout_ns: Option<u64>) -> Outcome {
+    poll_masked(cx, fds, n, timeout_ns, 0)
+}
+
+/// poll under ppoll's temporary signal mask `maskp` (0: none) while it waits.
+fn poll_masked(cx: &mut Cx, fds: u64, n: u64, timeout_ns: Option<u64>, maskp: u64) -> Outcome {
     if n > POLL_MAX {
         return Errno::EINVAL.into();
     }
@@ -63,17 +68,21 @@ pub fn poll(cx: &mut Cx, fds: u64, n: u64, timeout_ns: Option<u64>) -> Outcome {
         set.push((fd, events));
     }
     if ready > 0 || timeout_ns == Some(0) {
+        leave_mask(cx);
         return match cx.mem.write(fds, &raw) {
             Ok(()) => Outcome::Ret(ready),
             Err(e) => e.into(),
         };
+    }
+    if let Err(e) = enter_mask(cx, maskp) {
+        return e.into();
     }
     let deadline = timeout_ns.map(|t| cx.k.clock.ns.saturating_add(t));
     Outcome::Block(Wait::Poll(set, deadline))
 }
 
 /// ppoll(fds, n, timeout*, sigmask, size): the timeout is a timespec (NULL waits forever);
-/// a timeout pointer that faults is EFAULT, as on Linux.
+/// a timeout pointer that faults is EFAULT, as on Linux. The mask holds while it waits.
 pub fn ppoll(cx: &mut Cx, a: [u64; 6]) -> Outcome {
     let t = if a[2] == 0 {
         None
@@ -93,7 +102,156 @@ pub fn ppoll(cx: &mut Cx, a: [u64; 6]) -> Outcome {
             Err(e) => return e.into(),
         }
     };
-    poll(cx, a[0], a[1], t)
+    if a[3] != 0 && a[4] != 8 {
+        return Errno::EINVAL.into();
+    }
+    poll_masked(cx, a[0], a[1], t, a[3])
+}
+
+/// Enter a call's temporary signal mask (ppoll, pselect6: a NULL pointer keeps the mask):
+/// the old one is kept in `saved_mask`, to come back when the call returns
+/// ([`leave_mask`], `Machine::complete`) or after the handler of a signal that interrupts it.
+fn enter_mask(cx: &mut Cx, maskp: u64) -> Result<(), Errno> {
+    if maskp == 0 || cx.t.saved_mask.is_some() {
+        return Ok(());
+    }
+    let m = cx.mem.read_u64(maskp)?;
+    cx.t.saved_mask = Some(cx.t.sigmask);
+    cx.t.sigmask = m & !crate::signal::UNBLOCKABLE;
+    Ok(())
+}
+
+/// The call returns: its temporary mask (if it waited under one) gives way to the old one.
+fn leave_mask(cx: &mut Cx) {
+    if let Some(m) = cx.t.saved_mask.take() {
+        cx.t.sigmask = m;
+    }
+}
+
+/// select's readiness classes (fs/select.c POLLIN_SET, POLLOUT_SET, POLLEX_SET): hangup
+/// and error make an fd readable, error makes it writable; nothing here has priority data.
+const POLLIN_SET: u16 = POLLIN | POLLHUP | POLLERR;
+const POLLOUT_SET: u16 = POLLOUT | POLLERR;
+
+/// Most fds a select set covers here (glibc FD_SETSIZE; glass's fd table is no larger).
+const SELECT_MAX: u64 = 1024;
+
+/// select/pselect6 on the three fd_sets at `sets` (read, write, except; each NULL or an
+/// array of unsigned long, bit fd%64 of word fd/64) for fds below `n`: write back the ready
+/// ones and return how many bits are set, or wait until one is ready or the deadline.
+/// `maskp`: pselect6's temporary signal mask (0: none).
+///
+/// On a timeout the sets are left as passed (Linux clears them) and the timeout is not
+/// written back with the time not slept: callers test the count, which is 0.
+fn select(cx: &mut Cx, n: u64, sets: [u64; 3], timeout_ns: Option<u64>, maskp: u64) -> Outcome {
+    // The count is an int: the upper half of the register is not looked at.
+    let Ok(n) = u64::try_from(n as i32) else {
+        return Errno::EINVAL.into();
+    };
+    let n = n.min(SELECT_MAX);
+    let bytes = n.div_ceil(64) as usize * 8;
+    let mut input = [vec![0u8; bytes], vec![0u8; bytes], vec![0u8; bytes]];
+    for (buf, &p) in input.iter_mut().zip(&sets) {
+        if p != 0 && bytes > 0 {
+            match cx.mem.read(p, bytes) {
+                Ok(b) => *buf = b,
+                Err(e) => return e.into(),
+            }
+        }
+    }
+    if cx.k.console_in.is_some() {
+        cx.k.start_console_reader();
+    }
+    let console_in = cx.k.console_in.as_ref().is_none_or(|c| c.readable());
+    let bit = |b: &[u8], fd: usize| b[fd / 8] & (1 << (fd % 8)) != 0;
+    let mut out = [vec![0u8; bytes], vec![0u8; bytes], vec![0u8; bytes]];
+    let mut ready = 0u64;
+    let mut set = Vec::new();
+    for fd in 0..n as usize {
+        let (r, w, x) = (bit(&input[0], fd), bit(&input[1], fd), bit(&input[2], fd));
+        if !(r || w || x) {
+            continue;
+        }
+        let events = if r { POLLIN } else { 0 } | if w { POLLOUT } else { 0 };
+        let re = ready_events(&cx.g.fds, fd as i32, POLLIN | POLLOUT, console_in);
+        if re & POLLNVAL != 0 {
+            return Errno::EBADF.into();
+        }
+        for (i, (asked, class)) in [(r, POLLIN_SET), (w, POLLOUT_SET)].into_iter().enumerate() {
+            if asked && re & class != 0 {
+                out[i][fd / 8] |= 1 << (fd % 8);
+                ready += 1;
+            }
+        }
+        set.push((fd as i32, events));
+    }
+    if ready > 0 || timeout_ns == Some(0) {
+        leave_mask(cx);
+        for (buf, &p) in out.iter().zip(&sets) {
+            if p != 0 && bytes > 0 {
+                if let Err(e) = cx.mem.write(p, buf) {
+                    return e.into();
+                }
+            }
+        }
+        return Outcome::Ret(ready);
+    }
+    if let Err(e) = enter_mask(cx, maskp) {
+        return e.into();
+    }
+    let deadline = timeout_ns.map(|t| cx.k.clock.ns.saturating_add(t));
+    Outcome::Block(Wait::Poll(set, deadline))
+}
+
+/// select(n, r, w, x, timeval*) (x86_64 only): the timeout in microseconds, NULL forever.
+pub fn select_timeval(cx: &mut Cx, a: [u64; 6]) -> Outcome {
+    let t = if a[4] == 0 {
+        None
+    } else {
+        match cx.mem.read(a[4], 16) {
+            Ok(tv) => {
+                let (s, us) = (le64(&tv[..8]) as i64, le64(&tv[8..]) as i64);
+                if s < 0 || !(0..1_000_000).contains(&us) {
+                    return Errno::EINVAL.into();
+                }
+                Some(
+                    (s as u64)
+                        .saturating_mul(1_000_000_000)
+                        .saturating_add(us as u64 * 1000),
+                )
+            }
+            Err(e) => return e.into(),
+        }
+    };
+    select(cx, a[0], [a[1], a[2], a[3]], t, 0)
+}
+
+/// pselect6(n, r, w, x, timespec*, {sigset*, size}*): the sixth argument points at a
+/// pointer to the temporary mask and its size (fs/select.c), either may be NULL.
+pub fn pselect6(cx: &mut Cx, a: [u64; 6]) -> Outcome {
+    let t = if a[4] == 0 {
+        None
+    } else {
+        match cx.mem.read_timespec(a[4]) {
+            Ok(t) => Some(t),
+            Err(e) => return e.into(),
+        }
+    };
+    let maskp = if a[5] == 0 {
+        0
+    } else {
+        match cx.mem.read(a[5], 16) {
+            Ok(b) => {
+                let (p, size) = (le64(&b[..8]), le64(&b[8..]));
+                if p != 0 && size != 8 {
+                    return Errno::EINVAL.into();
+                }
+                p
+            }
+            Err(e) => return e.into(),
+        }
+    };
+    select(cx, a[0], [a[1], a[2], a[3]], t, maskp)
 }
 
 /// epoll event bits (include/uapi/linux/eventpoll.h).
@@ -354,6 +512,77 @@ mod tests {
         b[..4].copy_from_slice(&fd.to_le_bytes());
         b[4..6].copy_from_slice(&events.to_le_bytes());
         b
+    }
+
+    /// A pipe at fds 3 (read end) and 4 (write end); the fd sets at MEM (read), MEM+128
+    /// (write), each one 64-bit word.
+    fn select_bench() -> Bench {
+        let mut b = Bench::new();
+        assert!(matches!(
+            crate::pipe::pipe2(&mut b.cx(), MEM + 256, 0),
+            Ok(0)
+        ));
+        b
+    }
+
+    #[test]
+    fn select_ready_write_end_reported_and_unready_read_end_cleared() {
+        let mut b = select_bench();
+        b.mem.write_u64(MEM, 1 << 3).expect("bench memory");
+        b.mem.write_u64(MEM + 128, 1 << 4).expect("bench memory");
+        let out = select(&mut b.cx(), 5, [MEM, MEM + 128, 0], None, 0);
+        assert!(matches!(out, Outcome::Ret(1)), "{out:?}");
+        assert_eq!(b.mem.read_u64(MEM), Ok(0));
+        assert_eq!(b.mem.read_u64(MEM + 128), Ok(1 << 4));
+    }
+
+    #[test]
+    fn select_closed_fd_in_a_set_is_ebadf() {
+        let mut b = select_bench();
+        b.mem.write_u64(MEM, 1 << 9).expect("bench memory");
+        let out = select(&mut b.cx(), 10, [MEM, 0, 0], None, 0);
+        assert!(
+            matches!(out, Outcome::Ret(r) if r == Errno::EBADF.ret()),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn pselect6_waits_under_its_mask_and_puts_the_old_one_back_when_ready() {
+        let mut b = select_bench();
+        b.t.sigmask = 0b100;
+        b.mem.write_u64(MEM, 1 << 3).expect("bench memory");
+        // {sigset*, size} at MEM+512 pointing at the mask at MEM+600.
+        b.mem.write_u64(MEM + 512, MEM + 600).expect("bench memory");
+        b.mem.write_u64(MEM + 520, 8).expect("bench memory");
+        b.mem.write_u64(MEM + 600, 0b1010).expect("bench memory");
+        let a = [4, MEM, 0, 0, 0, MEM + 512];
+        match pselect6(&mut b.cx(), a) {
+            Outcome::Block(Wait::Poll(set, None)) => assert_eq!(set, vec![(3, POLLIN)]),
+            o => panic!("{o:?}"),
+        }
+        assert_eq!((b.t.sigmask, b.t.saved_mask), (0b1010, Some(0b100)));
+        // Data arrives; the retried call returns it and the old mask is back.
+        b.mem.write(MEM + 700, b"x").expect("bench memory");
+        assert!(matches!(
+            crate::syscalls::fs::write(&mut b.cx(), [4, MEM + 700, 1, 0, 0, 0]),
+            Outcome::Ret(1)
+        ));
+        assert!(matches!(pselect6(&mut b.cx(), a), Outcome::Ret(1)));
+        assert_eq!((b.t.sigmask, b.t.saved_mask), (0b100, None));
+        assert_eq!(b.mem.read_u64(MEM), Ok(1 << 3));
+    }
+
+    #[test]
+    fn pselect6_mask_size_other_than_8_is_einval() {
+        let mut b = select_bench();
+        b.mem.write_u64(MEM + 512, MEM + 600).expect("bench memory");
+        b.mem.write_u64(MEM + 520, 16).expect("bench memory");
+        let out = pselect6(&mut b.cx(), [0, 0, 0, 0, 0, MEM + 512]);
+        assert!(
+            matches!(out, Outcome::Ret(r) if r == Errno::EINVAL.ret()),
+            "{out:?}"
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use crate::cpu::{Arch, Cpu};
 use crate::errno::{Errno, SysResult};
 use crate::guestmem::{le64, GuestMem};
-use crate::machine::{ExitStatus, Group, Machine, PState, Pid, Space, Task, Wait};
+use crate::machine::{ExitStatus, Group, Kernel, Machine, PState, Pid, Space, Task, Wait};
 use crate::param;
 use crate::signal::{SIGCHLD, SIGCONT, SIGSEGV};
 use crate::syscalls::{Cx, Outcome};
@@ -556,18 +556,22 @@ fn read_str_array(
 }
 
 /// What execve runs: the canonical path, the program's bytes and the argv to pass.
-type ExecTarget = (String, Arc<[u8]>, Vec<String>);
+pub type ExecTarget = (String, Arc<[u8]>, Vec<String>);
 
-/// The program to run for execve of `target`: `#!` interpreters followed (binfmt_script, a
-/// few levels); the final target's canonical path and bytes, and the argv to pass.
-fn exec_target(
-    m: &mut Machine,
+/// The program to run for execve of `target` (and for the machine's first program):
+/// `#!` interpreters followed as binfmt_script does; the final target's canonical path and
+/// bytes, and the argv to pass. Linux lets five scripts interpret one another before the
+/// program (fs/exec.c exec_binprm: `depth > 5` is ELOOP), so a `#!` loop is ELOOP.
+pub fn exec_target(
+    k: &mut Kernel,
     mut target: String,
     path: &str,
     mut args: Vec<String>,
 ) -> Result<ExecTarget, Errno> {
-    for depth in 0..5 {
-        let r = m.k.vfs.resolve(&target, true)?;
+    /// fs/exec.c: at most this many interpreter rewrites before the program itself.
+    const MAX_SCRIPT_DEPTH: usize = 5;
+    for depth in 0..=MAX_SCRIPT_DEPTH {
+        let r = k.vfs.resolve(&target, true)?;
         if matches!(
             r.node,
             crate::vfs::Node::HostDir(_) | crate::vfs::Node::MemDir | crate::vfs::Node::Dev(_)
@@ -577,14 +581,17 @@ fn exec_target(
         // execve(2): EACCES when the file has no execute permission (root included). A
         // shell turns that into status 126; without the check a data file was read as a
         // script (ENOEXEC) and the shell ran its lines as commands (127).
-        match m.k.vfs.stat(&r) {
+        match k.vfs.stat(&r) {
             Ok(st) if st.mode & 0o111 != 0 => {}
             _ => return Err(Errno::EACCES),
         }
-        let (canon, bytes) = crate::machine::read_guest_file(&m.k.vfs, &mut m.k.images, &target)
+        let (canon, bytes) = crate::machine::read_guest_file(&k.vfs, &mut k.images, &target)
             .map_err(|_| Errno::EACCES)?;
-        if !(bytes.starts_with(b"#!") && depth < 4) {
+        if !bytes.starts_with(b"#!") {
             return Ok((canon, bytes, args));
+        }
+        if depth == MAX_SCRIPT_DEPTH {
+            break;
         }
         let line = bytes[2..].split(|&b| b == b'\n').next().unwrap_or(&[]);
         let line = crate::vfs::from_guest(line);
@@ -602,7 +609,7 @@ fn exec_target(
         args = new_args;
         target = interp;
     }
-    Err(Errno::ENOEXEC)
+    Err(Errno::ELOOP)
 }
 
 /// execve(path, argv, envp) (and execveat with the dirfd ignored: paths are absolute or
@@ -635,7 +642,7 @@ pub fn execve(m: &mut Machine, tid: Pid, path: u64, argv: u64, envp: u64) -> Out
     if self_exe {
         target = p.g.exe.clone();
     }
-    let (canon, image, args) = match exec_target(m, target.clone(), &path, args) {
+    let (canon, image, args) = match exec_target(&mut m.k, target.clone(), &path, args) {
         Ok(x) => x,
         Err(e) => return e.into(),
     };
