@@ -60,6 +60,9 @@ bash tools/scripts/arch-roots.sh
 say "Debian's static programs in the root (bash-static, zsh-static, sash, gpgv, e2fsck, dar)"
 bash tools/scripts/debian-programs.sh
 
+say "bash's test suite from Debian's source (cached under \$HOME/.cache/glass)"
+bash tools/scripts/bash-tests.sh >/dev/null
+
 say "Go guest programs (cached under \$HOME/.cache/glass)"
 bash guest-images/build-go.sh build/root
 
