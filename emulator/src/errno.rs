@@ -39,6 +39,7 @@ impl Errno {
     pub const ENOTEMPTY: Errno = Errno(39);
     pub const ELOOP: Errno = Errno(40);
     pub const ENOTSUP: Errno = Errno(95);
+    pub const EAFNOSUPPORT: Errno = Errno(97);
     pub const ETIMEDOUT: Errno = Errno(110);
 }
 

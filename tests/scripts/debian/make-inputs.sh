@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Host-side inputs of e2fsck.sh and gpgv.sh, made with the host's mke2fs, debugfs and gpg into
-# DIR (tmp/debian-inputs in the guest root): ext2, ext4 and damaged ext2 images, a signing key
-# exported as a keyring, a second unrelated keyring, and a message with detached and inline
-# signatures. Times are pinned to 2024-01-01 (before the guest clock's 2025-01-01) so neither
-# e2fsck nor gpgv sees a time in the future under glass.
+# Host-side inputs of e2fsck.sh, gpgv.sh and dar.sh, made with the host's mke2fs, debugfs
+# and gpg into DIR (tmp/debian-inputs in the guest root): ext2, ext4 and damaged ext2 images, a signing key
+# exported as a keyring, a second unrelated keyring, a message with detached and inline
+# signatures, and dar.sh's stand-in gpg. Times are pinned to 2024-01-01 (before the guest
+# clock's 2025-01-01) so neither e2fsck nor gpgv sees a time in the future under glass.
 set -euo pipefail
 DIR=$1
 export E2FSPROGS_FAKE_TIME=1704067200 # 2024-01-01T00:00:00Z
@@ -37,3 +37,8 @@ gpgconf --homedir "$G" --kill gpg-agent 2>/dev/null || true
 gpgconf --homedir "$DIR/gpgother" --kill gpg-agent 2>/dev/null || true
 rm -rf "$DIR/gpgother" "$G"
 mkdir -m 700 "$G"
+
+# For dar.sh: a stand-in gpg that only answers gpgme's version question at dar's start-up.
+mkdir -p "$DIR/gpgstub"
+printf '#!/bin/sh\necho "gpg (GnuPG) 2.2.40"\n' > "$DIR/gpgstub/gpg"
+chmod 755 "$DIR/gpgstub/gpg"

@@ -46,5 +46,5 @@ words=(${=s}); echo "split: ${#words} last=$words[-1]"
 files=(a.txt b.c c.txt); echo "filtered: ${(M)files:#*.txt}"
 setopt extendedglob
 [[ abc123 == [a-z]##[0-9]## ]] && echo "extended glob matched"
-[[ $s =~ 'Q([a-z]+)' ]] && echo "regex: $match[1]"
+[[ $s == (#b)*Q([a-z]##)\ * ]] && echo "backreference: $match[1]"
 echo "done"
