@@ -4,10 +4,11 @@
 # checked against the pinned SHA-256 sums, unpacked and patched with dpkg-source) in a cache
 # outside the checkout, $HOME/.cache/glass/bash-tests-<key> (the key a hash of this script,
 # so a changed pin or layout rebuilds and an unchanged one is reused). Beside the source it
-# makes a guest root, root/: bin/ with the x86_64 busybox and its applet links, bash-static
-# and bash's test helpers (recho, zecho, printenv, xcase from its support/ directory, built
-# static), aarch64/bin/ with the same for arm64, and tests/, bash's tests directory. The
-# binaries are refreshed from build/root on every run. Prints the cache directory on stdout.
+# makes a guest root, root/: etc/ (passwd and group with root), usr/, tmp/, bin/ with the
+# x86_64 busybox and its applet links, bash-static and bash's test helpers (recho, zecho,
+# printenv, xcase from its support/ directory, built static), aarch64/bin/ with the same for
+# arm64, and tests/, bash's tests directory. The binaries are refreshed from build/root on
+# every run. Prints the cache directory on stdout.
 # Run after debian-programs.sh. Safe to run twice.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -72,9 +73,13 @@ for h in "${HELPERS[@]}"; do
     done
 done
 
-# The guest root. Files are copied (a root's symlinks must stay inside it).
+# The guest root. Files are copied (a root's symlinks must stay inside it). The tests
+# expect what any Linux root has: /etc with root in passwd and group (coproc.tests reads
+# them), /usr and /etc to pushd into (dstack.tests), /tmp.
 r="$cache/root"
-mkdir -p "$r/bin" "$r/aarch64/bin" "$r/tmp"
+mkdir -p "$r/bin" "$r/aarch64/bin" "$r/tmp" "$r/usr/bin" "$r/etc"
+printf 'root:x:0:0:root:/root:/bin/sh\n' > "$r/etc/passwd"
+printf 'root:x:0:\n' > "$r/etc/group"
 for arch in x86_64 aarch64; do
     case $arch in
         x86_64) from="$ROOT/bin" to="$r/bin" cc=gcc ;;

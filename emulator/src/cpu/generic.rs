@@ -130,6 +130,8 @@ pub fn sys(nr: u64) -> Option<Sys> {
         230 => Mlockall,
         231 => Munlockall,
         436 => CloseRange,
+        204 => Getsockname,
+        205 => Getpeername,
         5 => Setxattr,
         6 => Lsetxattr,
         7 => Fsetxattr,

@@ -383,6 +383,8 @@ fn sys_of(nr: u64) -> Option<Sys> {
         152 => Munlockall,
         221 => Fadvise64,
         436 => CloseRange,
+        51 => Getsockname,
+        52 => Getpeername,
         188 => Setxattr,
         189 => Lsetxattr,
         190 => Fsetxattr,

@@ -89,7 +89,8 @@ syscalls! {
     Getxattr => "getxattr" 4, Lgetxattr => "lgetxattr" 4, Fgetxattr => "fgetxattr" 4,
     Listxattr => "listxattr" 3, Llistxattr => "llistxattr" 3, Flistxattr => "flistxattr" 3,
     Removexattr => "removexattr" 2, Lremovexattr => "lremovexattr" 2,
-    Fremovexattr => "fremovexattr" 2,
+    Fremovexattr => "fremovexattr" 2, Getsockname => "getsockname" 3,
+    Getpeername => "getpeername" 3,
 }
 
 /// What a system call did, beyond its result value.
@@ -269,6 +270,9 @@ pub fn dispatch(m: &mut Machine, tid: Pid, sys: Sys, a: [u64; 6]) -> Outcome {
         // __sock_create). glibc's static NSS asks for nscd's AF_UNIX socket on every
         // getpwuid (bash, zsh, gpgv do) and goes on without it.
         Socket => Err(Errno::EAFNOSUPPORT),
+        // No fd is a socket (bash asks getpeername of its input to see whether it is a
+        // network connection).
+        Getsockname | Getpeername => cx.g.fds.get(fs::fd_arg(a[0])).and(Err(Errno::ENOTSOCK)),
         Poll => return poll::poll(cx, a[0], a[1], (a[2] as i32 >= 0).then(|| a[2] * 1_000_000)),
         Ppoll => return poll::ppoll(cx, a),
         EpollCreate if (a[0] as i32) <= 0 => Err(Errno::EINVAL),
