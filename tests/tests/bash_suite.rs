@@ -29,7 +29,10 @@ const TIMEOUT: Duration = Duration::from_secs(300);
 /// shell built with --enable-minimal-config (both are excluded by bash's own `make tests`).
 const SKIP: &[(&str, &str)] = &[
     ("run-all", "runs every other driver"),
-    ("run-minimal", "only for a bash built with --enable-minimal-config"),
+    (
+        "run-minimal",
+        "only for a bash built with --enable-minimal-config",
+    ),
     (
         "run-ifs-posix",
         "very long: 40 s natively (6,856 field-splitting cases), minutes under emulation",

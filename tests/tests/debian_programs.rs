@@ -19,10 +19,10 @@
 //! into `tmp/debian-inputs` of the guest root, once per test process.
 
 use glass_tests::{both_outputs, first_difference, glass_bin, guest_root, repo_root, show};
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -365,7 +365,10 @@ fn debian_scripts_every_file_has_a_case_and_a_comment() {
     files.sort();
     let mut cases: Vec<String> = FILES.iter().map(|s| s.to_string()).collect();
     cases.sort();
-    assert_eq!(files, cases, "tests/scripts/debian and the cases here must match");
+    assert_eq!(
+        files, cases,
+        "tests/scripts/debian and the cases here must match"
+    );
     for f in &files {
         let text = std::fs::read_to_string(scripts_dir().join(f)).expect("read a script");
         assert!(

@@ -1008,7 +1008,12 @@ mod tests {
             Err(Errno::ENOENT)
         );
         assert_eq!(
-            xattr(&mut b.cx(), XattrOn::Fd, [77, MEM + 128, 64, 0, 0, 0], Ok(0)),
+            xattr(
+                &mut b.cx(),
+                XattrOn::Fd,
+                [77, MEM + 128, 64, 0, 0, 0],
+                Ok(0)
+            ),
             Err(Errno::EBADF)
         );
     }

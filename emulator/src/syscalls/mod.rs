@@ -256,12 +256,18 @@ pub fn dispatch(m: &mut Machine, tid: Pid, sys: Sys, a: [u64; 6]) -> Outcome {
         Listxattr => fs::xattr(cx, fs::XattrOn::Path { follow: true }, a, Ok(0)),
         Llistxattr => fs::xattr(cx, fs::XattrOn::Path { follow: false }, a, Ok(0)),
         Flistxattr => fs::xattr(cx, fs::XattrOn::Fd, a, Ok(0)),
-        Getxattr | Setxattr | Removexattr => {
-            fs::xattr(cx, fs::XattrOn::Path { follow: true }, a, Err(Errno::ENOTSUP))
-        }
-        Lgetxattr | Lsetxattr | Lremovexattr => {
-            fs::xattr(cx, fs::XattrOn::Path { follow: false }, a, Err(Errno::ENOTSUP))
-        }
+        Getxattr | Setxattr | Removexattr => fs::xattr(
+            cx,
+            fs::XattrOn::Path { follow: true },
+            a,
+            Err(Errno::ENOTSUP),
+        ),
+        Lgetxattr | Lsetxattr | Lremovexattr => fs::xattr(
+            cx,
+            fs::XattrOn::Path { follow: false },
+            a,
+            Err(Errno::ENOTSUP),
+        ),
         Fgetxattr | Fsetxattr | Fremovexattr => {
             fs::xattr(cx, fs::XattrOn::Fd, a, Err(Errno::ENOTSUP))
         }
