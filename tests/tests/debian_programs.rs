@@ -192,10 +192,13 @@ fn env(how: How, arch: Arch, path: &str, qemu: &str) -> Vec<(String, String)> {
     v
 }
 
+/// One lock per script file, held by whichever oracle run of it is under way.
+type Turns = Mutex<HashMap<&'static str, Arc<Mutex<()>>>>;
+
 /// The oracle run: the amd64 program natively, or the arm64 one under qemu-aarch64. Both
 /// oracle runs of one script share the host's scratch directory, so they take turns.
 fn oracle(file: &'static str, how: How, arch: Arch) -> Run {
-    static TURNS: OnceLock<Mutex<HashMap<&'static str, Arc<Mutex<()>>>>> = OnceLock::new();
+    static TURNS: OnceLock<Turns> = OnceLock::new();
     let turn = TURNS
         .get_or_init(Default::default)
         .lock()
