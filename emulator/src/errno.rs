@@ -38,7 +38,9 @@ impl Errno {
     pub const ENOSYS: Errno = Errno(38);
     pub const ENOTEMPTY: Errno = Errno(39);
     pub const ELOOP: Errno = Errno(40);
+    pub const ENOTSOCK: Errno = Errno(88);
     pub const ENOTSUP: Errno = Errno(95);
+    pub const EAFNOSUPPORT: Errno = Errno(97);
     pub const ETIMEDOUT: Errno = Errno(110);
 }
 

@@ -74,6 +74,17 @@ pub fn oracle(program: impl AsRef<std::ffi::OsStr>) -> Command {
     c
 }
 
+/// qemu-aarch64 found through the test's own `PATH` (the oracle runs get another `PATH`, in
+/// which a bare name would not be found).
+pub fn qemu_aarch64() -> PathBuf {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|d| d.join("qemu-aarch64"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/qemu-aarch64"))
+}
+
 /// Run `glass` with the given arguments (stdin empty) and return its output.
 pub fn run_glass(args: &[&str]) -> Output {
     Command::new(glass_bin())

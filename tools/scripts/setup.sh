@@ -15,9 +15,13 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # interop clients), patch (our unicorn fix), file, binutils (addr2line), strace (test oracles)
 # and golang-go (Go guest programs, static, for all three arches). ripgrep and fd (static
 # Rust guests, guest-images/build-rust.sh) need only the Rust toolchain, gcc and make.
+# e2fsprogs (mke2fs makes the images e2fsck checks), gnupg (gpg makes the signature gpgv
+# checks), dpkg-dev (dpkg-source unpacks bash's source for its test suite) and curl (fetches
+# that source) serve the Debian programs' suites.
 PKGS=(cmake libclang-dev clang gcc g++ make patch file binutils strace
       gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu libc6-dev-arm64-cross libc6-dev-riscv64-cross
-      busybox-static qemu-user python3-venv python3-pip golang-go)
+      busybox-static qemu-user python3-venv python3-pip golang-go
+      e2fsprogs gnupg dpkg-dev curl)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -52,6 +56,12 @@ bash guest-images/populate-root.sh build/root
 
 say "other arches in the root (build/root/aarch64, build/root/riscv64)"
 bash tools/scripts/arch-roots.sh
+
+say "Debian's static programs in the root (bash-static, zsh-static, sash, gpgv, e2fsck, dar)"
+bash tools/scripts/debian-programs.sh
+
+say "bash's test suite from Debian's source (cached under \$HOME/.cache/glass)"
+bash tools/scripts/bash-tests.sh >/dev/null
 
 say "Go guest programs (cached under \$HOME/.cache/glass)"
 bash guest-images/build-go.sh build/root

@@ -385,6 +385,31 @@ pub fn fadvise64(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     Ok(0)
 }
 
+/// Which file an extended-attribute call names: a path (`l*` calls do not follow a final
+/// symlink) or an open fd (`f*` calls).
+#[derive(Clone, Copy)]
+pub enum XattrOn {
+    Path { follow: bool },
+    Fd,
+}
+
+/// The extended-attribute calls (fs/xattr.c) on a file system that keeps none, answered as
+/// Linux answers for inodes without xattr handlers: `*listxattr` gives an empty list (0),
+/// `*getxattr`, `*setxattr` and `*removexattr` fail with EOPNOTSUPP (`answer`). The file is
+/// looked up first, so a missing path is still ENOENT and a closed fd EBADF.
+pub fn xattr(cx: &mut Cx, on: XattrOn, a: [u64; 6], answer: SysResult<u64>) -> SysResult<u64> {
+    match on {
+        XattrOn::Path { follow } => {
+            let flags = if follow { 0 } else { AT_SYMLINK_NOFOLLOW };
+            stat_of(cx, AT_FDCWD as u64, a[0], flags)?;
+        }
+        XattrOn::Fd => {
+            cx.g.fds.get(fd_arg(a[0]))?;
+        }
+    }
+    answer
+}
+
 /// umask(2): set the mask, return the old one.
 pub fn umask(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     let old = cx.g.umask;
@@ -1305,5 +1330,36 @@ mod tests {
             Outcome::Ret(v) => v,
             o => panic!("not a return: {o:?}"),
         }
+    }
+
+    use crate::syscalls::testing::MEM;
+
+    #[test]
+    fn xattr_list_is_empty_get_is_enotsup_missing_path_is_enoent() {
+        let mut b = Bench::new();
+        let root = b.cstr(MEM, "/");
+        let missing = b.cstr(MEM + 64, "/no/such/file");
+        let follow = XattrOn::Path { follow: true };
+        let nofollow = XattrOn::Path { follow: false };
+        let a = |p: u64| [p, MEM + 128, 64, 0, 0, 0];
+        assert_eq!(xattr(&mut b.cx(), follow, a(root), Ok(0)), Ok(0));
+        assert_eq!(xattr(&mut b.cx(), nofollow, a(root), Ok(0)), Ok(0));
+        assert_eq!(
+            xattr(&mut b.cx(), follow, a(root), Err(Errno::ENOTSUP)),
+            Err(Errno::ENOTSUP)
+        );
+        assert_eq!(
+            xattr(&mut b.cx(), follow, a(missing), Ok(0)),
+            Err(Errno::ENOENT)
+        );
+        assert_eq!(
+            xattr(
+                &mut b.cx(),
+                XattrOn::Fd,
+                [77, MEM + 128, 64, 0, 0, 0],
+                Ok(0)
+            ),
+            Err(Errno::EBADF)
+        );
     }
 }

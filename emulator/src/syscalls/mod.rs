@@ -88,6 +88,12 @@ syscalls! {
     EpollCreate => "epoll_create" 1, EpollCreate1 => "epoll_create1" 1, EpollCtl => "epoll_ctl" 4,
     EpollWait => "epoll_wait" 4, EpollPwait => "epoll_pwait" 6, EpollPwait2 => "epoll_pwait2" 6,
     Mknod => "mknod" 3, Mknodat => "mknodat" 4,
+    Setxattr => "setxattr" 5, Lsetxattr => "lsetxattr" 5, Fsetxattr => "fsetxattr" 5,
+    Getxattr => "getxattr" 4, Lgetxattr => "lgetxattr" 4, Fgetxattr => "fgetxattr" 4,
+    Listxattr => "listxattr" 3, Llistxattr => "llistxattr" 3, Flistxattr => "flistxattr" 3,
+    Removexattr => "removexattr" 2, Lremovexattr => "lremovexattr" 2,
+    Fremovexattr => "fremovexattr" 2, Getsockname => "getsockname" 3,
+    Getpeername => "getpeername" 3,
 }
 
 /// What a system call did, beyond its result value.
@@ -269,6 +275,32 @@ pub fn dispatch(m: &mut Machine, tid: Pid, sys: Sys, a: [u64; 6]) -> Outcome {
                 u64::try_from(ms).ok().map(|t| t * 1_000_000),
             );
         }
+        Listxattr => fs::xattr(cx, fs::XattrOn::Path { follow: true }, a, Ok(0)),
+        Llistxattr => fs::xattr(cx, fs::XattrOn::Path { follow: false }, a, Ok(0)),
+        Flistxattr => fs::xattr(cx, fs::XattrOn::Fd, a, Ok(0)),
+        Getxattr | Setxattr | Removexattr => fs::xattr(
+            cx,
+            fs::XattrOn::Path { follow: true },
+            a,
+            Err(Errno::ENOTSUP),
+        ),
+        Lgetxattr | Lsetxattr | Lremovexattr => fs::xattr(
+            cx,
+            fs::XattrOn::Path { follow: false },
+            a,
+            Err(Errno::ENOTSUP),
+        ),
+        Fgetxattr | Fsetxattr | Fremovexattr => {
+            fs::xattr(cx, fs::XattrOn::Fd, a, Err(Errno::ENOTSUP))
+        }
+        // The machine has no network and no socket families at all: every socket(2) is
+        // refused as a kernel refuses a family it does not have (net/socket.c
+        // __sock_create). glibc's static NSS asks for nscd's AF_UNIX socket on every
+        // getpwuid (bash, zsh, gpgv do) and goes on without it.
+        Socket => Err(Errno::EAFNOSUPPORT),
+        // No fd is a socket (bash asks getpeername of its input to see whether it is a
+        // network connection).
+        Getsockname | Getpeername => cx.g.fds.get(fs::fd_arg(a[0])).and(Err(Errno::ENOTSOCK)),
         Ppoll => return poll::ppoll(cx, a),
         Select => return poll::select_timeval(cx, a),
         Pselect6 => return poll::pselect6(cx, a),
