@@ -16,6 +16,14 @@ pub trait GuestMem {
     fn map(&mut self, addr: u64, size: u64, prot: u32) -> SysResult<()>;
     fn unmap(&mut self, addr: u64, size: u64) -> SysResult<()>;
     fn protect(&mut self, addr: u64, size: u64, prot: u32) -> SysResult<()>;
+    /// Grow the segment `[start, old_end)`, mapped whole with `prot`, to end at `new_end`
+    /// (brk(2), mremap(2) in place); the range after it is free. The engine keeps a growing
+    /// segment in one region (cpu/hostmem.rs); mapping the new part beside it is the same
+    /// to a guest.
+    fn grow(&mut self, start: u64, old_end: u64, new_end: u64, prot: u32) -> SysResult<()> {
+        let _ = start;
+        self.map(old_end, new_end - old_end, prot)
+    }
     /// The program's text may have been written (its translations cannot be shared).
     fn text_written(&mut self) {}
 

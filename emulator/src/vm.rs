@@ -135,7 +135,22 @@ impl AddressSpace {
         let old_top = page_up(self.brk);
         let new_top = page_up(want);
         if new_top > old_top {
-            if !self.is_free(old_top, new_top) || mem.map(old_top, new_top - old_top, 3).is_err() {
+            if !self.is_free(old_top, new_top) {
+                return self.brk;
+            }
+            // Grow the heap segment that ends at the old top as one piece (GuestMem::grow).
+            let heap = self
+                .segs
+                .range(..old_top)
+                .next_back()
+                .map(|(_, s)| s)
+                .filter(|s| s.end == old_top && s.kind == SegKind::Bss && s.prot == 3)
+                .map(|s| s.start);
+            let grown = match heap {
+                Some(start) => mem.grow(start, old_top, new_top, 3),
+                None => mem.map(old_top, new_top - old_top, 3),
+            };
+            if grown.is_err() {
                 return self.brk;
             }
         } else if new_top < old_top && mem.unmap(new_top, old_top - new_top).is_err() {
@@ -287,7 +302,7 @@ impl AddressSpace {
         }
         let grow_from = old + old_len;
         if seg.end == grow_from && self.is_free(grow_from, old + new_len) {
-            mem.map(grow_from, new_len - old_len, seg.prot)?;
+            mem.grow(seg.start, grow_from, old + new_len, seg.prot)?;
             if let Some(s) = self.segs.get_mut(&seg.start) {
                 s.end = old + new_len;
             }

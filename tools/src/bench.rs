@@ -1,12 +1,14 @@
 //! `glass bench`: the emulation benchmark. Runs CPU-bound guests — an integer loop, a
-//! store-heavy loop over 4 MiB, a busybox sh arithmetic loop — and thread guests — a futex
-//! ping-pong between two threads, a thread create+join loop — and busybox seq writing 200000
-//! short lines to a pipe, natively, under qemu-user (the
-//! same TCG engine without our kernel) and under glass with deterministic preemption on,
-//! several times each, and prints medians and the ratios glass/qemu and glass/native
-//! (docs/DESIGN.md "Performance and its yardsticks"); then the integer and store guests on
-//! aarch64 and riscv64 (and arm64 busybox's sh loop) against qemu-aarch64 and qemu-riscv64. A
-//! program, not a timed test.
+//! store-heavy loop over 4 MiB, the same stores scattered over 16 MiB (hash-like order), a
+//! busybox sh arithmetic loop — thread guests — a futex ping-pong between two threads, a
+//! thread create+join loop — busybox seq writing 200000 short lines to a pipe — and real
+//! programs on real data — busybox `sort -rn` of a million lines, a busybox `od | sort |
+//! md5sum` pipeline over 1 MB, a bash-static loop and ripgrep `-j1` over a C source tree where
+//! the root has them — natively, under qemu-user (the same TCG engine without our kernel) and
+//! under glass with deterministic preemption on, several times each, and prints medians and
+//! the ratios glass/qemu and glass/native (docs/DESIGN.md "Performance and its yardsticks");
+//! then the same on aarch64 and riscv64 against qemu-aarch64 and qemu-riscv64 where the
+//! programs exist for that arch. A program, not a timed test.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -33,10 +35,17 @@ pub struct BenchArgs {
     /// Only the x86_64 workloads (skip aarch64 and riscv64 against qemu-aarch64/-riscv64).
     #[arg(long)]
     x86_only: bool,
+    /// Only the workloads whose name contains this text (e.g. `sort`, `scatter`).
+    #[arg(long, value_name = "TEXT")]
+    only: Option<String>,
 }
 
 struct Workload {
     name: &'static str,
+    /// A pipeline's stages: natively and under qemu-user each stage is its own process (the
+    /// host's sh connects them, so every stage runs under qemu-user, not just the first);
+    /// glass runs `argv`, a busybox sh running the same stages in one machine.
+    stages: Vec<Vec<String>>,
     /// Guest path inside the root, and arguments.
     argv: Vec<String>,
     /// The guest's arch: x86_64 runs natively too; the others only under qemu-user and glass.
@@ -46,29 +55,46 @@ struct Workload {
 /// The workloads of one arch: the bench guests built by guest-images/ for it, in `bin` of the
 /// root (`/bin` for x86_64, `/<arch>/bin` for the others), and a busybox sh loop where that
 /// arch has a busybox (x86_64 also times fork+exec+wait through its shell).
-fn arch_workloads(arch: &'static str, bin: &str, busybox: bool) -> Vec<Workload> {
+fn arch_workloads(
+    root: &std::path::Path,
+    arch: &'static str,
+    bin: &str,
+    busybox: bool,
+) -> Vec<Workload> {
+    // Programs the setup adds (Debian's static ones, ripgrep) are measured where present.
+    let has = |p: &str| root.join(bin.trim_start_matches('/')).join(p).exists();
     let prog = |p: &str| format!("{bin}/{p}");
     let sh = |script: &str| -> Vec<String> {
         vec![prog("busybox"), "sh".into(), "-c".into(), script.into()]
     };
     let mut v = vec![
         Workload {
+            stages: Vec::new(),
             name: "integer loop",
             argv: vec![prog("bench_int"), "100000000".into()],
             arch,
         },
         Workload {
+            stages: Vec::new(),
             name: "store loop 4 MiB",
             argv: vec![prog("bench_store"), "50".into()],
             arch,
         },
+        Workload {
+            stages: Vec::new(),
+            name: "scattered stores 16 MiB",
+            argv: vec![prog("bench_scatter"), "8".into()],
+            arch,
+        },
     ];
     v.push(Workload {
+        stages: Vec::new(),
         name: "futex ping-pong x100000",
         argv: vec![prog("bench_threads"), "pingpong".into(), "100000".into()],
         arch,
     });
     v.push(Workload {
+        stages: Vec::new(),
         name: "thread create+join x2000",
         argv: vec![prog("bench_threads"), "create".into(), "2000".into()],
         arch,
@@ -78,11 +104,13 @@ fn arch_workloads(arch: &'static str, bin: &str, busybox: bool) -> Vec<Workload>
         // native glibc program buffers them in blocks, and so must the guest, whose console
         // is not a terminal (issue 12: line-buffered it was ~30x native).
         v.push(Workload {
+            stages: Vec::new(),
             name: "seq 1 200000 (stdout pipe)",
             argv: vec![prog("busybox"), "seq".into(), "1".into(), "200000".into()],
             arch,
         });
         v.push(Workload {
+            stages: Vec::new(),
             name: "fork+exec+wait x200",
             argv: sh("i=0; while [ $i -lt 200 ]; do /bin/true; i=$((i+1)); done; echo $i"),
             arch,
@@ -90,12 +118,127 @@ fn arch_workloads(arch: &'static str, bin: &str, busybox: bool) -> Vec<Workload>
     }
     if busybox {
         v.push(Workload {
+            stages: Vec::new(),
             name: "busybox sh loop",
             argv: sh("i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; echo $i"),
             arch,
         });
+        v.push(Workload {
+            stages: Vec::new(),
+            name: "busybox sort -rn 1M lines",
+            argv: vec![
+                prog("busybox"),
+                "sort".into(),
+                "-rn".into(),
+                "-o".into(),
+                "/dev/null".into(),
+                format!("{SCRATCH}/lines-1m.txt"),
+            ],
+            arch,
+        });
+        let stages: Vec<Vec<String>> = [
+            vec!["od", "-An", "-tx1", &format!("{SCRATCH}/bytes-1m.bin")],
+            vec!["sort"],
+            vec!["md5sum"],
+        ]
+        .iter()
+        .map(|st| {
+            let mut c = vec![prog("busybox")];
+            c.extend(st.iter().map(|a| a.to_string()));
+            c
+        })
+        .collect();
+        let script = stages.iter().map(|c| c.join(" ")).collect::<Vec<_>>().join(" | ");
+        v.push(Workload {
+            name: "od|sort|md5sum 1 MB",
+            argv: sh(&script),
+            stages,
+            arch,
+        });
+    }
+    if has("bash-static") {
+        v.push(Workload {
+            stages: Vec::new(),
+            name: "bash-static loop",
+            argv: vec![
+                prog("bash-static"),
+                "-c".into(),
+                "i=0; s=0; while ((i < 200000)); do ((s += i * i % 7, i++)); done; echo $s".into(),
+            ],
+            arch,
+        });
+    }
+    if has("rg") && root.join(SCRATCH).join("tree").exists() {
+        v.push(Workload {
+            stages: Vec::new(),
+            name: "ripgrep -j1 source tree",
+            argv: vec![
+                prog("rg"),
+                "-j1".into(),
+                "--sort".into(),
+                "path".into(),
+                "-c".into(),
+                "static inline".into(),
+                format!("{SCRATCH}/tree"),
+            ],
+            arch,
+        });
     }
     v
+}
+
+/// Where the bench keeps its inputs, inside the guest root (created on first use). Relative:
+/// every engine runs with the root as its working directory, so the same argument names the
+/// same file natively, under qemu-user and in the guest.
+const SCRATCH: &str = "tmp/glass-bench";
+
+
+/// The inputs of the data workloads, made once inside the root's scratch directory: a million
+/// decimal lines and 1 MB of bytes from a fixed LCG (the same on every host), and a copy of a
+/// C source tree for ripgrep (unicorn's, which the setup unpacks into build/).
+fn make_inputs(root: &std::path::Path) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = root.join(SCRATCH);
+    std::fs::create_dir_all(&dir)?;
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        // Knuth's MMIX LCG constants (TAOCP vol. 2, 3.3.4).
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        x >> 33
+    };
+    let lines = dir.join("lines-1m.txt");
+    if !lines.exists() {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(dir.join("lines.tmp"))?);
+        for _ in 0..1_000_000 {
+            writeln!(out, "{}", next() % 1_000_000_000)?;
+        }
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(dir.join("lines.tmp"), &lines)?;
+    }
+    let bytes = dir.join("bytes-1m.bin");
+    if !bytes.exists() {
+        let data: Vec<u8> = (0..1 << 20).map(|_| next() as u8).collect();
+        std::fs::write(dir.join("bytes.tmp"), data)?;
+        std::fs::rename(dir.join("bytes.tmp"), &bytes)?;
+    }
+    let tree = dir.join("tree");
+    if !tree.exists() {
+        let src = crate::default_root().join("../unicorn-engine-sys/qemu");
+        if !src.is_dir() {
+            // No tree to copy (a root outside the checkout): the ripgrep row is left out.
+            return Ok(());
+        }
+        let tmp = dir.join("tree.tmp");
+        let _ = std::fs::remove_dir_all(&tmp);
+        let ok = Command::new("cp").arg("-R").arg(&src).arg(&tmp).status()?.success();
+        if !ok {
+            return Err(std::io::Error::other(format!("copying {} failed", src.display())));
+        }
+        std::fs::rename(&tmp, &tree)?;
+    }
+    Ok(())
 }
 
 /// qemu-user for an arch: `--qemu` for x86_64, qemu-aarch64 / qemu-riscv64 otherwise.
@@ -145,10 +288,17 @@ pub fn bench(args: &BenchArgs) -> std::process::ExitCode {
         };
     }
     let glass = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("glass"));
-    let mut workloads = arch_workloads("x86_64", "/bin", true);
+    if let Err(e) = make_inputs(&root) {
+        eprintln!("glass bench: making the inputs in {}/{SCRATCH}: {e}", root.display());
+        return std::process::ExitCode::from(1);
+    }
+    let mut workloads = arch_workloads(&root, "x86_64", "/bin", true);
     if !args.x86_only {
-        workloads.extend(arch_workloads("aarch64", "/aarch64/bin", true));
-        workloads.extend(arch_workloads("riscv64", "/riscv64/bin", false));
+        workloads.extend(arch_workloads(&root, "aarch64", "/aarch64/bin", true));
+        workloads.extend(arch_workloads(&root, "riscv64", "/riscv64/bin", false));
+    }
+    if let Some(only) = &args.only {
+        workloads.retain(|w| w.name.contains(only.as_str()));
     }
     let host = |guest: &str| -> PathBuf { root.join(guest.trim_start_matches('/')) };
     for w in &workloads {
@@ -177,10 +327,31 @@ pub fn bench(args: &BenchArgs) -> std::process::ExitCode {
         let mut outputs: Vec<Vec<u8>> = Vec::new();
         for _ in 0..args.runs {
             // Interleave the engines so machine noise hits all three alike.
-            let mut native = Command::new(&exe);
-            native.args(&w.argv[1..]).current_dir(&root);
-            let mut qemu = Command::new(qemu_for(args, w.arch));
-            qemu.arg(&exe).args(&w.argv[1..]).current_dir(&root);
+            let (mut native, mut qemu) = if w.stages.is_empty() {
+                let mut native = Command::new(&exe);
+                native.args(&w.argv[1..]).current_dir(&root);
+                let mut qemu = Command::new(qemu_for(args, w.arch));
+                qemu.arg(&exe).args(&w.argv[1..]).current_dir(&root);
+                (native, qemu)
+            } else {
+                let line = |prefix: &str| -> String {
+                    w.stages
+                        .iter()
+                        .map(|st| {
+                            let exe = host(&st[0]);
+                            format!("{prefix}{} {}", exe.display(), st[1..].join(" "))
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                };
+                let mut native = Command::new("sh");
+                native.arg("-c").arg(line("")).current_dir(&root);
+                let mut qemu = Command::new("sh");
+                qemu.arg("-c")
+                    .arg(line(&format!("{} ", qemu_for(args, w.arch))))
+                    .current_dir(&root);
+                (native, qemu)
+            };
             let mut g = Command::new(&glass);
             g.arg("run")
                 .arg("--root")

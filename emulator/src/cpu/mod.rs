@@ -6,6 +6,7 @@
 
 pub mod aarch64;
 pub mod generic;
+mod hostmem;
 pub mod riscv64;
 pub mod x86_64;
 
@@ -487,6 +488,12 @@ pub struct Cpu {
     /// an mprotect that made it writable): its translations can serve another process
     /// running the same image.
     pub text_pristine: bool,
+    /// Host memory backing growable segments (hostmem.rs), by guest start. Declared after
+    /// `uc`: the engine closes before the memory it points into is freed.
+    blocks: std::collections::BTreeMap<u64, hostmem::HostBlock>,
+    /// Pinned blocks that lost their key to a newer block at the same address (a segment
+    /// re-grown after a partial unmap): kept alive while regions may still point into them.
+    retired: Vec<hostmem::HostBlock>,
 }
 
 // Glass's unicorn patch (tools/unicorn/0005-inline-block-budget.patch): the quantum is
@@ -625,6 +632,8 @@ impl Cpu {
             backend,
             uc,
             text_pristine: true,
+            blocks: Default::default(),
+            retired: Vec::new(),
         })
     }
 
@@ -766,13 +775,92 @@ impl Cpu {
     }
 
     pub fn unmap(&mut self, addr: u64, size: u64) -> SysResult<()> {
-        self.uc.mem_unmap(addr, size).map_err(|_| Errno::EINVAL)
+        self.uc.mem_unmap(addr, size).map_err(|_| Errno::EINVAL)?;
+        let end = addr.saturating_add(size);
+        for (start, len) in self.blocks_touching(addr, end) {
+            if addr <= start && start + len <= end {
+                // Wholly unmapped: no region points into it any more.
+                self.blocks.remove(&start);
+            } else if let Some(b) = self.blocks.get_mut(&start) {
+                // A tail cut off (brk moving down): unicorn kept the head as one region at
+                // the same host address, so the block can shrink and stay unpinned.
+                let tail = addr > start && end >= start + len;
+                if !(tail && !b.pinned && b.shrink((addr - start) as usize)) {
+                    b.pinned = true;
+                    let lo = addr.max(start);
+                    b.release((lo - start) as usize, (end.min(start + len) - lo) as usize);
+                }
+            }
+        }
+        Ok(())
     }
 
     pub fn protect(&mut self, addr: u64, size: u64, prot: u32) -> SysResult<()> {
         self.uc
             .mem_protect(addr, size, to_prot(prot))
-            .map_err(|_| Errno::ENOMEM)
+            .map_err(|_| Errno::ENOMEM)?;
+        let end = addr.saturating_add(size);
+        for (start, len) in self.blocks_touching(addr, end) {
+            if !(addr <= start && start + len <= end) {
+                if let Some(b) = self.blocks.get_mut(&start) {
+                    b.pinned = true;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The host blocks overlapping `[a, b)`, as (guest start, length).
+    fn blocks_touching(&self, a: u64, b: u64) -> Vec<(u64, u64)> {
+        self.blocks
+            .range(..b)
+            .map(|(&s, blk)| (s, blk.len() as u64))
+            .filter(|&(s, len)| s + len > a)
+            .collect()
+    }
+
+    /// Grow the segment `[start, old_end)`, mapped whole with `prot`, to end at `new_end`
+    /// (the range after it is free): in host memory that grows in place (hostmem.rs), so the
+    /// segment stays one engine region and a growth costs the same whatever its size. The
+    /// first growth of a segment moves its bytes into a host block once.
+    pub fn grow(&mut self, start: u64, old_end: u64, new_end: u64, prot: u32) -> SysResult<()> {
+        let old_len = usize::try_from(old_end - start).map_err(|_| Errno::ENOMEM)?;
+        let new_len = usize::try_from(new_end - start).map_err(|_| Errno::ENOMEM)?;
+        let perms = to_prot(prot);
+        if let Some(b) = self
+            .blocks
+            .get_mut(&start)
+            .filter(|b| !b.pinned && b.len() == old_len)
+        {
+            self.uc
+                .mem_unmap(start, old_len as u64)
+                .map_err(|_| Errno::ENOMEM)?;
+            let grown = b.grow(new_len);
+            let len = if grown { new_len } else { old_len };
+            // SAFETY: the block is `len` bytes of host memory owned by this Cpu, freed only
+            // after the engine is closed or no longer maps it (unmap, strip_to, Drop order).
+            let r = unsafe { self.uc.mem_map_ptr(start, len as u64, perms, b.ptr()) };
+            r.map_err(|_| Errno::ENOMEM)?;
+            return if grown { Ok(()) } else { Err(Errno::ENOMEM) };
+        }
+        let mut b = hostmem::HostBlock::new(new_len).ok_or(Errno::ENOMEM)?;
+        self.read_into(start, &mut b.as_mut_slice()[..old_len])?;
+        self.unmap(start, old_len as u64)?;
+        if let Some(old) = self.blocks.remove(&start) {
+            self.retired.push(old);
+        }
+        // SAFETY: as above; the block moves into `self.blocks` right after and lives as
+        // long as the engine may point into it.
+        let r = unsafe { self.uc.mem_map_ptr(start, new_len as u64, perms, b.ptr()) };
+        if r.is_err() {
+            // Put the old bytes back where they were, in an ordinary region.
+            self.map(start, old_len as u64, prot)?;
+            let bytes = b.as_mut_slice()[..old_len].to_vec();
+            self.write(start, &bytes)?;
+            return Err(Errno::ENOMEM);
+        }
+        self.blocks.insert(start, b);
+        Ok(())
     }
 
     pub fn read_into(&self, addr: u64, buf: &mut [u8]) -> SysResult<()> {
@@ -806,6 +894,13 @@ impl Cpu {
             if cur < e {
                 self.uc.mem_unmap(cur, e - cur)?;
             }
+        }
+        // Every block outside the kept ranges is no longer mapped (a kept one would be text
+        // grown by mremap: it stays, still mapped).
+        self.blocks
+            .retain(|&s, b| keep.iter().any(|&(kb, ke)| kb < s + b.len() as u64 && s < ke));
+        if self.blocks.is_empty() {
+            self.retired.clear();
         }
         self.backend.reset_regs(&mut self.uc);
         *self.uc.get_data_mut() = HookState::default();
@@ -977,6 +1072,10 @@ impl crate::guestmem::GuestMem for Cpu {
 
     fn protect(&mut self, addr: u64, size: u64, prot: u32) -> SysResult<()> {
         Cpu::protect(self, addr, size, prot)
+    }
+
+    fn grow(&mut self, start: u64, old_end: u64, new_end: u64, prot: u32) -> SysResult<()> {
+        Cpu::grow(self, start, old_end, new_end, prot)
     }
 
     fn text_written(&mut self) {

@@ -347,3 +347,42 @@ fn copy_regs_from_copies_registers_tls_and_fp() {
         assert_eq!(child.fp_save(), parent.fp_save(), "{arch:?}");
     }
 }
+
+/// A segment grown a page at a time stays one engine region (hostmem.rs) and keeps its
+/// bytes; a partial unmap pins its block and the next growth moves it to a fresh one; a tail
+/// cut off shrinks the block in place, and growing again reads zeros there.
+#[test]
+fn grow_segment_stays_one_region_and_keeps_contents() {
+    const BASE: u64 = 0x4000_0000;
+    let mut c = Cpu::new(Arch::X86_64).expect("engine");
+    c.map(BASE, 0x1000, 3).expect("map");
+    c.write(BASE, b"first").expect("write");
+    for i in 1..300u64 {
+        c.grow(BASE, BASE + i * 0x1000, BASE + (i + 1) * 0x1000, 3)
+            .expect("grow");
+        c.write(BASE + i * 0x1000, &i.to_le_bytes()).expect("write new page");
+    }
+    let regions = c.uc.mem_regions().expect("regions");
+    assert_eq!(regions.len(), 1, "{regions:?}");
+    assert_eq!(c.read(BASE, 5).expect("read"), b"first");
+    assert_eq!(c.read_u64(BASE + 299 * 0x1000).expect("read"), 299);
+
+    // A tail cut off: still one region, the block shrinks; regrown pages are zero.
+    c.unmap(BASE + 200 * 0x1000, 100 * 0x1000).expect("unmap tail");
+    assert!(!c.blocks[&BASE].pinned);
+    c.grow(BASE, BASE + 200 * 0x1000, BASE + 300 * 0x1000, 3)
+        .expect("grow again");
+    assert_eq!(c.read_u64(BASE + 250 * 0x1000).expect("read"), 0);
+    assert_eq!(c.read_u64(BASE + 199 * 0x1000).expect("read"), 199);
+
+    // A hole pins the block; growing the head moves it to a new one.
+    c.unmap(BASE + 10 * 0x1000, 0x1000).expect("unmap hole");
+    assert!(c.blocks[&BASE].pinned);
+    c.grow(BASE, BASE + 10 * 0x1000, BASE + 11 * 0x1000, 3)
+        .expect("grow head");
+    assert!(!c.blocks[&BASE].pinned);
+    assert_eq!(c.read(BASE, 5).expect("read"), b"first");
+    assert_eq!(c.read_u64(BASE + 10 * 0x1000).expect("read"), 0);
+    assert_eq!(c.read_u64(BASE + 11 * 0x1000).expect("read"), 11);
+    assert_eq!(c.retired.len(), 1);
+}
