@@ -844,7 +844,26 @@ impl Cpu {
             return if grown { Ok(()) } else { Err(Errno::ENOMEM) };
         }
         let mut b = hostmem::HostBlock::new(new_len).ok_or(Errno::ENOMEM)?;
-        self.read_into(start, &mut b.as_mut_slice()[..old_len])?;
+        // Only the pages that hold data are copied: untouched ones (a large bss) stay
+        // unbacked on the host, as they were in the engine.
+        {
+            const CHUNK: usize = 64 * 1024;
+            let page = crate::param::PAGE_SIZE as usize;
+            let mut buf = vec![0u8; CHUNK];
+            let dst = b.as_mut_slice();
+            let mut at = 0;
+            while at < old_len {
+                let n = CHUNK.min(old_len - at);
+                self.read_into(start + at as u64, &mut buf[..n])?;
+                for (i, pg) in buf[..n].chunks(page).enumerate() {
+                    if pg.iter().any(|&x| x != 0) {
+                        let o = at + i * page;
+                        dst[o..o + pg.len()].copy_from_slice(pg);
+                    }
+                }
+                at += n;
+            }
+        }
         self.unmap(start, old_len as u64)?;
         if let Some(old) = self.blocks.remove(&start) {
             self.retired.push(old);
