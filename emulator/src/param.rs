@@ -31,6 +31,11 @@ pub const PIE_BASE: u64 = 0x5555_5555_4000;
 /// Translated-code buffer per engine (unicorn's UC_CTL_TCG_BUFFER_SIZE).
 pub const TCG_BUFFER_BYTES: u32 = 32 << 20;
 
+/// The most a signal frame takes below the stack pointer on any arch (aarch64's rt_sigframe
+/// with its FPSIMD record and the red zone is under 5 KiB; x86_64's with the FP state under
+/// 2 KiB): what delivery makes sure is mapped on a growing stack.
+pub const SIGFRAME_MAX: u64 = 16 * 1024;
+
 /// Scheduler quantum, in translated blocks of guest work.
 pub const QUANTUM_BLOCKS: u64 = 200_000;
 

@@ -536,25 +536,42 @@ pub(crate) fn mem_invalid_hook(
     _size: usize,
     _value: i64,
 ) -> bool {
-    use crate::param::{PAGE_SIZE, STACK_GROW};
     let (lo, min) = {
         let d = uc.get_data();
         (d.stack_lo, d.stack_min)
     };
     let data = matches!(ty, MemType::READ_UNMAPPED | MemType::WRITE_UNMAPPED);
-    if data && min <= addr && addr < lo {
-        let bottom = (addr & !(PAGE_SIZE - 1))
-            .min(lo.saturating_sub(STACK_GROW))
-            .max(min);
-        if uc
-            .mem_map(bottom, lo - bottom, Prot::READ | Prot::WRITE)
-            .is_ok()
-        {
-            uc.get_data_mut().stack_lo = bottom;
-            return true;
-        }
+    if data && min <= addr && addr < lo && grow_stack_to(uc, addr) {
+        return true;
     }
     uc.get_data_mut().fault = Some((ty, addr));
+    false
+}
+
+/// Grow the stack down so `addr` is mapped, if it lies between the stack's mapped bottom and
+/// its growth limit (at least [`param::STACK_GROW`] at a time). True if `addr` is stack now.
+fn grow_stack_to(uc: &mut Unicorn<'_, HookState>, addr: u64) -> bool {
+    use crate::param::{PAGE_SIZE, STACK_GROW};
+    let (lo, min) = {
+        let d = uc.get_data();
+        (d.stack_lo, d.stack_min)
+    };
+    if addr >= lo {
+        return true;
+    }
+    if addr < min {
+        return false;
+    }
+    let bottom = (addr & !(PAGE_SIZE - 1))
+        .min(lo.saturating_sub(STACK_GROW))
+        .max(min);
+    if uc
+        .mem_map(bottom, lo - bottom, Prot::READ | Prot::WRITE)
+        .is_ok()
+    {
+        uc.get_data_mut().stack_lo = bottom;
+        return true;
+    }
     false
 }
 
@@ -1010,6 +1027,13 @@ impl Cpu {
             info,
             stack,
         };
+        // The kernel writes the frame below the stack pointer; on the process stack that
+        // write grows the stack as the guest's own push would (a deep recursion's SIGCHLD
+        // found its frame unmapped and died of SIGSEGV).
+        if stack.is_none() {
+            let below = self.sp().saturating_sub(crate::param::SIGFRAME_MAX);
+            grow_stack_to(&mut self.uc, below);
+        }
         self.backend.enter_handler(&mut self.uc, &f)
     }
 
