@@ -392,9 +392,7 @@ pub fn apply_post_note(m: &mut Machine, pid: Pid, note: String) -> Result<(), Pr
     let Some(p) = m.p9_proc_mut(pid) else {
         return Err(ProcError::Exited);
     };
-    if p.t.p9.broken.is_some()
-        || p.t.state.is_zombie()
-        || p.t.p9.notes.len() >= crate::debug::NNOTE
+    if p.t.p9.broken.is_some() || p.t.state.is_zombie() || p.t.p9.notes.len() >= crate::debug::NNOTE
     {
         return Err(ProcError::NoteNotPosted);
     }

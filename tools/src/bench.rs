@@ -148,7 +148,11 @@ fn arch_workloads(
             c
         })
         .collect();
-        let script = stages.iter().map(|c| c.join(" ")).collect::<Vec<_>>().join(" | ");
+        let script = stages
+            .iter()
+            .map(|c| c.join(" "))
+            .collect::<Vec<_>>()
+            .join(" | ");
         v.push(Workload {
             name: "od|sort|md5sum 1 MB",
             argv: sh(&script),
@@ -192,7 +196,6 @@ fn arch_workloads(
 /// same file natively, under qemu-user and in the guest.
 const SCRATCH: &str = "tmp/glass-bench";
 
-
 /// The inputs of the data workloads, made once inside the root's scratch directory: a million
 /// decimal lines and 1 MB of bytes from a fixed LCG (the same on every host), and a copy of a
 /// C source tree for ripgrep (unicorn's, which the setup unpacks into build/).
@@ -232,9 +235,17 @@ fn make_inputs(root: &std::path::Path) -> std::io::Result<()> {
         }
         let tmp = dir.join("tree.tmp");
         let _ = std::fs::remove_dir_all(&tmp);
-        let ok = Command::new("cp").arg("-R").arg(&src).arg(&tmp).status()?.success();
+        let ok = Command::new("cp")
+            .arg("-R")
+            .arg(&src)
+            .arg(&tmp)
+            .status()?
+            .success();
         if !ok {
-            return Err(std::io::Error::other(format!("copying {} failed", src.display())));
+            return Err(std::io::Error::other(format!(
+                "copying {} failed",
+                src.display()
+            )));
         }
         std::fs::rename(&tmp, &tree)?;
     }
@@ -289,7 +300,10 @@ pub fn bench(args: &BenchArgs) -> std::process::ExitCode {
     }
     let glass = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("glass"));
     if let Err(e) = make_inputs(&root) {
-        eprintln!("glass bench: making the inputs in {}/{SCRATCH}: {e}", root.display());
+        eprintln!(
+            "glass bench: making the inputs in {}/{SCRATCH}: {e}",
+            root.display()
+        );
         return std::process::ExitCode::from(1);
     }
     let mut workloads = arch_workloads(&root, "x86_64", "/bin", true);

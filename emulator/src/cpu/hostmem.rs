@@ -98,7 +98,11 @@ impl HostBlock {
         // SAFETY: the range lies inside this block's mapping (clamped above); the engine
         // no longer maps it, so nothing reads it while its pages go.
         unsafe {
-            libc::madvise(self.ptr.cast::<u8>().add(off).cast(), len, libc::MADV_DONTNEED);
+            libc::madvise(
+                self.ptr.cast::<u8>().add(off).cast(),
+                len,
+                libc::MADV_DONTNEED,
+            );
         }
     }
 }

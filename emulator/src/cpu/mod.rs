@@ -933,8 +933,10 @@ impl Cpu {
         }
         // Every block outside the kept ranges is no longer mapped (a kept one would be text
         // grown by mremap: it stays, still mapped).
-        self.blocks
-            .retain(|&s, b| keep.iter().any(|&(kb, ke)| kb < s + b.len() as u64 && s < ke));
+        self.blocks.retain(|&s, b| {
+            keep.iter()
+                .any(|&(kb, ke)| kb < s + b.len() as u64 && s < ke)
+        });
         if self.blocks.is_empty() {
             self.retired.clear();
         }

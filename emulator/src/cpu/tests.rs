@@ -360,7 +360,8 @@ fn grow_segment_stays_one_region_and_keeps_contents() {
     for i in 1..300u64 {
         c.grow(BASE, BASE + i * 0x1000, BASE + (i + 1) * 0x1000, 3)
             .expect("grow");
-        c.write(BASE + i * 0x1000, &i.to_le_bytes()).expect("write new page");
+        c.write(BASE + i * 0x1000, &i.to_le_bytes())
+            .expect("write new page");
     }
     let regions = c.uc.mem_regions().expect("regions");
     assert_eq!(regions.len(), 1, "{regions:?}");
@@ -368,7 +369,8 @@ fn grow_segment_stays_one_region_and_keeps_contents() {
     assert_eq!(c.read_u64(BASE + 299 * 0x1000).expect("read"), 299);
 
     // A tail cut off: still one region, the block shrinks; regrown pages are zero.
-    c.unmap(BASE + 200 * 0x1000, 100 * 0x1000).expect("unmap tail");
+    c.unmap(BASE + 200 * 0x1000, 100 * 0x1000)
+        .expect("unmap tail");
     assert!(!c.blocks[&BASE].pinned);
     c.grow(BASE, BASE + 200 * 0x1000, BASE + 300 * 0x1000, 3)
         .expect("grow again");
