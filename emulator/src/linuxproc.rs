@@ -920,14 +920,18 @@ pub enum Reopen {
     Path(String),
 }
 
-pub fn reopen(m: &Machine, tgid: Pid, fd: i32, flags: u32) -> SysResult<Reopen> {
-    let f = m
-        .groups
+/// Open file `fd` of thread group `tgid`, as `/proc/PID/fd/N` names it (ENOENT if gone).
+pub fn fd_of(m: &Machine, tgid: Pid, fd: i32) -> SysResult<crate::fdtable::FileRef> {
+    m.groups
         .get(&tgid)
         .ok_or(Errno::ENOENT)?
         .fds
         .get(fd)
-        .map_err(|_| Errno::ENOENT)?;
+        .map_err(|_| Errno::ENOENT)
+}
+
+pub fn reopen(m: &Machine, tgid: Pid, fd: i32, flags: u32) -> SysResult<Reopen> {
+    let f = fd_of(m, tgid, fd)?;
     let f = f.borrow();
     let status = flags & (O_ACCMODE | crate::fdtable::O_APPEND | crate::fdtable::O_NONBLOCK);
     let write = flags & O_ACCMODE != O_RDONLY;

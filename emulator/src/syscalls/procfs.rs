@@ -149,13 +149,7 @@ fn stat(m: &Machine, hit: Hit) -> SysResult<vfs::FileStat> {
     match hit {
         Hit::File(r) => m.k.vfs.stat(&r),
         Hit::Proc(_, Kind::Fd(tgid, fd)) => {
-            let f = m
-                .groups
-                .get(&tgid)
-                .ok_or(Errno::ENOENT)?
-                .fds
-                .get(fd)
-                .map_err(|_| Errno::ENOENT)?;
+            let f = linuxproc::fd_of(m, tgid, fd)?;
             let f = f.borrow();
             fs::fstat_file(&m.k, &f)
         }
