@@ -6,6 +6,18 @@
 
 use crate::errno::{Errno, SysResult};
 
+/// Whether `bytes` are all zero: an OR over 8-byte words with no early exit, which the
+/// compiler vectorizes (a byte-wise `any` was 85% of a thread create+join loop, whose
+/// MADV_DONTNEED of each 8 MiB stack looks for the pages that hold data).
+pub fn is_zero(bytes: &[u8]) -> bool {
+    let words = bytes.chunks_exact(8);
+    let tail = words.remainder().iter().fold(0u8, |a, &b| a | b);
+    words.fold(0u64, |a, w| {
+        a | u64::from_ne_bytes(w.try_into().unwrap_or([0xff; 8]))
+    }) == 0
+        && tail == 0
+}
+
 /// One address space's memory: byte access and page mappings.
 pub trait GuestMem {
     /// Fill `buf` from guest address `addr`; EFAULT if any byte is unmapped.
@@ -195,6 +207,21 @@ impl GuestMem for FakeMem {
             self.pages.get_mut(&p).ok_or(Errno::ENOMEM)?.0 = prot;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod zero_tests {
+    #[test]
+    fn is_zero_sees_a_byte_anywhere() {
+        let mut v = vec![0u8; 4099];
+        assert!(super::is_zero(&v));
+        for i in [0, 7, 8, 4095, 4096, 4098] {
+            v[i] = 1;
+            assert!(!super::is_zero(&v), "{i}");
+            v[i] = 0;
+        }
+        assert!(super::is_zero(&[]));
     }
 }
 

@@ -322,7 +322,7 @@ impl AddressSpace {
             let n = CHUNK.min(old_len - at) as usize;
             mem.read_into(old + at, &mut buf[..n])?;
             for (pi, page) in buf[..n].chunks(PAGE_SIZE as usize).enumerate() {
-                if page.iter().any(|&b| b != 0) {
+                if !crate::guestmem::is_zero(page) {
                     mem.write(new + at + pi as u64 * PAGE_SIZE, page)?;
                 }
             }
@@ -359,7 +359,7 @@ impl AddressSpace {
                 let n = CHUNK.min(s.end - a) as usize;
                 from.read_into(a, &mut buf[..n])?;
                 for (pi, page) in buf[..n].chunks(PAGE_SIZE as usize).enumerate() {
-                    if page.iter().any(|&b| b != 0) {
+                    if !crate::guestmem::is_zero(page) {
                         to.write(a + pi as u64 * PAGE_SIZE, page)?;
                     }
                 }

@@ -873,7 +873,7 @@ impl Cpu {
                 let n = CHUNK.min(old_len - at);
                 self.read_into(start + at as u64, &mut buf[..n])?;
                 for (i, pg) in buf[..n].chunks(page).enumerate() {
-                    if pg.iter().any(|&x| x != 0) {
+                    if !crate::guestmem::is_zero(pg) {
                         let o = at + i * page;
                         dst[o..o + pg.len()].copy_from_slice(pg);
                     }

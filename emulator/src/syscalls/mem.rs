@@ -207,7 +207,7 @@ pub fn madvise(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
             let n = (hi - at).min(CHUNK) as usize;
             cx.mem.read_into(at, &mut buf[..n])?;
             for (pi, page) in buf[..n].chunks(PAGE_SIZE as usize).enumerate() {
-                if page.iter().any(|&b| b != 0) {
+                if !crate::guestmem::is_zero(page) {
                     cx.mem
                         .write(at + pi as u64 * PAGE_SIZE, &zeros[..page.len()])?;
                 }
