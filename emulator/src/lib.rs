@@ -20,6 +20,7 @@ pub mod proc_adapter;
 pub mod record;
 pub mod rng;
 pub mod sched;
+pub mod schedtrace;
 pub mod signal;
 pub mod sparse;
 pub mod syscalls;

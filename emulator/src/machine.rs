@@ -335,6 +335,8 @@ pub struct Machine {
     pub charges: BTreeMap<SpaceId, u64>,
     /// The run's recording or replay, if any (record.rs).
     pub tape: Option<Box<crate::record::Tape>>,
+    /// Scheduling events for /proc/trace and timelines (schedtrace.rs).
+    pub schedtrace: crate::schedtrace::SchedTrace,
 }
 
 /// An engine waiting for reuse.
@@ -574,6 +576,7 @@ impl Machine {
             limit_hit: None,
             charges: BTreeMap::new(),
             tape: None,
+            schedtrace: Default::default(),
         })
     }
 
