@@ -41,7 +41,7 @@ pub const TRAP_CLOCK: u64 = 32;
 /// The Linux signal a note is delivered as.
 pub fn note_signal(note: &str) -> i32 {
     use crate::signal::*;
-    if note == "sys: breakpoint" {
+    if note == "sys: breakpoint" || note.starts_with("sys: watchpoint") {
         return SIGTRAP;
     }
     if let Some(t) = note.strip_prefix("sys: trap: ") {

@@ -5,6 +5,7 @@
 pub mod budget;
 pub mod cpu;
 pub mod debug;
+pub mod edf;
 pub mod errno;
 pub mod fdtable;
 pub mod fuzzing;

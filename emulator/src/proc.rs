@@ -212,6 +212,13 @@ pub struct Plan9State {
     pub profile: Option<(u64, Vec<u32>)>,
     /// Virtual time (ns) of the next profiling sample.
     pub profile_next_ns: u64,
+    /// The `watchpt` list, enforced while the process runs (cpu/watch.rs). Not inherited
+    /// by fork (9front newproc starts without one); kept across exec, as 9front keeps
+    /// p->watchpt and the debug registers through sysexec; dropped at exit (pexit).
+    pub watchpts: Vec<proc_model::procfs::watchpt::Watchpt>,
+    /// Real-time parameters and state (edf.rs), from the first real-time ctl message on.
+    /// Not inherited by fork (9front newproc: p->edf = nil).
+    pub edf: Option<crate::edf::Edf>,
 }
 
 impl Plan9State {
@@ -239,6 +246,8 @@ impl Plan9State {
             execd: true,
             profile: None,
             profile_next_ns: 0,
+            watchpts: Vec::new(),
+            edf: None,
         }
     }
 

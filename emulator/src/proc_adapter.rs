@@ -92,6 +92,8 @@ fn info(m: &Machine, p: ProcRef) -> ProcInfo {
         PState::Zombie(_) => ProcState::Moribund,
         PState::Blocked(w) => ProcState::Blocked(w.plan9_name().to_string()),
         PState::JobStopped(_) => ProcState::Blocked("Stopped".to_string()),
+        // An admitted real-time process between its budget and its next release.
+        _ if m.edf_waiting(t.tid) => ProcState::Blocked("Waitrelease".to_string()),
         _ if m.last_run == Some(t.tid) => ProcState::Running,
         _ => ProcState::Ready,
     };
@@ -121,7 +123,7 @@ fn info(m: &Machine, p: ProcRef) -> ProcInfo {
         ],
         mem_kb: mem / 1024,
         base_pri: t.p9.base_pri,
-        pri: t.p9.pri,
+        pri: m.edf_shown_pri(t.tid, t.p9.pri),
         procmode: t.p9.procmode,
         private: t.p9.private,
         has_regs: true,
@@ -320,6 +322,7 @@ fn ctl(m: &mut Machine, pid: Pid, msg: CtlMsg, reply: Reply<()>, cancel: Cancel)
             m.ctl_interrupt(pid);
             now(Ok(()))
         }
+        CtlEffect::RealTime(rt) => now(m.edf_ctl(pid, rt)),
         CtlEffect::Profile => {
             // The text segment (TSEG): the first executable Text in slot order (a static
             // ELF's first Text is often its read-only header page), counters from zero.
@@ -683,6 +686,26 @@ impl proc_model::machine::Machine for ProcHandle {
 
     fn syscall_text(&self, pid: Pid) -> Result<String, ProcError> {
         self.with(pid, |p| Ok(p.t.p9.syscall_text.clone()))
+    }
+
+    fn watchpoints(
+        &self,
+        pid: Pid,
+    ) -> Result<Vec<proc_model::procfs::watchpt::Watchpt>, ProcError> {
+        self.with(pid, |p| Ok(p.t.p9.watchpts.clone()))
+    }
+
+    fn set_watchpoints(
+        &self,
+        pid: Pid,
+        list: Vec<proc_model::procfs::watchpt::Watchpt>,
+    ) -> Result<(), ProcError> {
+        proc_model::procfs::watchpt::check_setup(&list)
+            .map_err(|e| ProcError::Other(e.to_string()))?;
+        self.with(pid, move |p| {
+            p.t.p9.watchpts = list;
+            Ok(())
+        })
     }
 
     fn time(&self) -> Option<String> {

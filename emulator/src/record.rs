@@ -307,6 +307,19 @@ pub fn ctl_text(m: &proc_model::machine::CtlMsg) -> String {
         C::Interrupt => "interrupt".into(),
         C::NoInterrupt => "nointerrupt".into(),
         C::Step => "step".into(),
+        C::RealTime(rt) => {
+            use proc_model::machine::RtMsg as R;
+            match rt {
+                R::Period(ns) => format!("period {ns}ns"),
+                R::Deadline(ns) => format!("deadline {ns}ns"),
+                R::Cost(ns) => format!("cost {ns}ns"),
+                R::Sporadic => "sporadic".into(),
+                R::DeadlineNotes => "deadlinenotes".into(),
+                R::Admit => "admit".into(),
+                R::Extra => "extra".into(),
+                R::Expel => "expel".into(),
+            }
+        }
     }
 }
 

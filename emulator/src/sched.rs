@@ -38,7 +38,9 @@ impl Machine {
             self.fire_alarms();
             self.wake_blocked();
             if let Some(tid) = self.pick() {
+                let t0 = self.k.clock.ns;
                 self.step(tid);
+                self.edf_charge(tid, self.k.clock.ns - t0);
                 self.enforce_limits(tid);
                 if self.tape_stepped() {
                     break;
@@ -113,7 +115,17 @@ impl Machine {
     /// every task has PriNormal unless a debugger changed it), so with equal priorities
     /// this is plain round robin.
     fn pick(&mut self) -> Option<Pid> {
-        let runnable = || self.tasks.values().filter(|t| t.state.runnable());
+        // Real-time processes with budget first, earliest deadline first (edf.rs).
+        self.edf_update();
+        if let Some(tid) = self.edf_pick() {
+            return Some(tid);
+        }
+        let now = self.k.clock.ns;
+        let runnable = || {
+            self.tasks.values().filter(|t| {
+                t.state.runnable() && !t.p9.edf.as_ref().is_some_and(|e| e.waiting(now))
+            })
+        };
         let top = runnable().map(|t| t.p9.pri).max()?;
         let ready: Vec<Pid> = runnable()
             .filter(|t| t.p9.pri == top)
@@ -160,6 +172,7 @@ impl Machine {
                 s if !s.is_zombie() => self.groups.get(&t.tgid).and_then(|g| g.alarm_ns),
                 _ => None,
             })
+            .chain(self.edf_next_release())
             .min()
     }
 
@@ -346,11 +359,13 @@ impl Machine {
             return;
         }
         let quantum = self.quantum_now();
+        let quantum = self.edf_quantum(tid, quantum);
         self.last_run = Some(tid);
         let now = self.k.clock.ns;
         let Some(p) = self.parts(tid) else { return };
         p.t.state = PState::Running;
         p.s.cpu.set_time(now);
+        p.s.cpu.set_watchpoints(&p.t.p9.watchpts);
         let stepping = std::mem::take(&mut p.t.p9.step);
         let (exit, blocks) = if stepping {
             p.s.cpu.run_one()

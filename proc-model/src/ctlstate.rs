@@ -111,6 +111,8 @@ pub enum CtlEffect {
     /// Start (or restart from zero) the profiling counters of the text segment; no text
     /// segment is [`EGREG`].
     Profile,
+    /// A real-time message, for the machine's EDF scheduler (its errors are edf.c's).
+    RealTime(crate::machine::RtMsg),
 }
 
 /// procpriority's clamp: below 0 is 0, Npriq or more is Npriq-1.
@@ -169,6 +171,7 @@ pub fn ctl_effect(target: CtlTarget, msg: &CtlMsg) -> Result<CtlEffect, ProcErro
         CtlMsg::NoInterrupt => CtlEffect::ClearInterrupt,
         CtlMsg::NoSwap | CtlMsg::Wired(_) | CtlMsg::Trace(_) | CtlMsg::Event => CtlEffect::Nothing,
         CtlMsg::Profile => CtlEffect::Profile,
+        CtlMsg::RealTime(rt) => CtlEffect::RealTime(*rt),
     })
 }
 

@@ -272,6 +272,22 @@ pub enum CtlMsg {
     /// Glass extension: run one instruction, then Stopped (must be Stopped; blocks until it
     /// is Stopped again or exits, as `startstop`).
     Step,
+    /// A real-time (EDF) message (9front procctlreq CMperiod … CMexpel).
+    RealTime(RtMsg),
+}
+
+/// The real-time ctl messages (proc(3); 9front devproc.c procctlreq, port/edf.c). Times
+/// are as parsetime gives them, in nanoseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RtMsg {
+    Period(u64),
+    Deadline(u64),
+    Cost(u64),
+    Sporadic,
+    DeadlineNotes,
+    Admit,
+    Extra,
+    Expel,
 }
 
 /// The process table of a machine, as proc-model needs it. All methods may be called from
@@ -345,6 +361,16 @@ pub trait Machine: Send + Sync + 'static {
     fn profile_counts(&self, _pid: Pid) -> Result<Option<Vec<u32>>, ProcError> {
         Ok(None)
     }
+    /// The watchpoint list written to `watchpt`, in the order written.
+    fn watchpoints(&self, pid: Pid) -> Result<Vec<crate::procfs::watchpt::Watchpt>, ProcError>;
+    /// Replace the watchpoint list (9front setupwatchpts): the machine refuses a list it
+    /// cannot watch with its own error (`Other`) and then keeps the old one; an empty list
+    /// clears every watchpoint.
+    fn set_watchpoints(
+        &self,
+        pid: Pid,
+        list: Vec<crate::procfs::watchpt::Watchpt>,
+    ) -> Result<(), ProcError>;
     /// Glass extension `/proc/time` (a replay served at a moment): the current moment as
     /// text, or None when the machine cannot move in time (then the file does not exist).
     fn time(&self) -> Option<String> {

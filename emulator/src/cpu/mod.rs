@@ -8,6 +8,7 @@ pub mod aarch64;
 pub mod generic;
 mod hostmem;
 pub mod riscv64;
+mod watch;
 pub mod x86_64;
 
 use crate::errno::{Errno, SysResult};
@@ -65,6 +66,8 @@ pub(crate) struct HookState {
     /// the engine cannot run that reads a clock (riscv `rdtime`) is answered from them.
     pub time_base_ns: u64,
     pub budget: u64,
+    /// Watchpoints and what they caught in this run (watch.rs).
+    pub watch: watch::WatchState,
 }
 
 impl HookState {
@@ -96,6 +99,12 @@ pub enum RunExit {
     },
     InvalidInsn,
     Error(EngineError),
+    /// Watchpoints fired (bit i: entry i of the `watchpt` list); `exec` when an execute
+    /// watchpoint stopped the run before its instruction.
+    Watch {
+        hits: u32,
+        exec: bool,
+    },
 }
 
 /// What a stop other than a system call or the end of a quantum means for the process: the
@@ -494,6 +503,10 @@ pub struct Cpu {
     /// Pinned blocks that lost their key to a newer block at the same address (a segment
     /// re-grown after a partial unmap): kept alive while regions may still point into them.
     retired: Vec<hostmem::HostBlock>,
+    /// The hooks of the watchpoint list this engine watches (watch.rs).
+    watch: watch::WatchHooks,
+    /// pc of the execute watchpoint that stopped the last run (resumed there, it runs once).
+    watch_rf: Option<u64>,
 }
 
 // Glass's unicorn patch (tools/unicorn/0005-inline-block-budget.patch): the quantum is
@@ -651,6 +664,8 @@ impl Cpu {
             text_pristine: true,
             blocks: Default::default(),
             retired: Vec::new(),
+            watch: Default::default(),
+            watch_rf: None,
         })
     }
 
@@ -685,10 +700,18 @@ impl Cpu {
         }
         set_blocks_left(&mut self.uc, budget);
         let pc = self.pc();
+        self.watch_begin(pc);
         let r = self.uc.emu_start(pc, UNTIL, 0, insns);
         let blocks = blocks_run(&self.uc, budget);
+        let now_pc = self.pc();
+        let watched = self.watch_end(now_pc);
         let d = self.uc.get_data();
         let exit = match (r, d.stop, d.fault) {
+            // A watched access (or a watched instruction reached): the run stopped for it.
+            (Ok(()), None, None) if watched.is_some() => {
+                let (hits, exec) = watched.unwrap_or_default();
+                RunExit::Watch { hits, exec }
+            }
             // The guest jumped to the stop address itself: a fetch from an address no
             // guest maps.
             (Ok(()), None, None) if self.pc() == UNTIL => RunExit::Fault {
@@ -731,6 +754,17 @@ impl Cpu {
                 14,
             ),
             RunExit::InvalidInsn => self.backend.invalid_insn(pc),
+            // 9front debugexc's note; the Ureg type is the arch's own for a watchpoint
+            // (amd64 vector 1, the debug exception; arm64 exception class 0x34, a
+            // watchpoint from a lower level; riscv64 cause 3, as its triggers raise).
+            RunExit::Watch { hits, .. } => {
+                let ty = match self.arch {
+                    Arch::X86_64 => 1,
+                    Arch::Aarch64 => 0x34,
+                    Arch::Riscv64 => 3,
+                };
+                Trap::new(proc_model::procfs::watchpt::note(hits), SIGTRAP, pc, ty)
+            }
             RunExit::Error(e) => {
                 Trap::new(format!("sys: trap: unicorn error {e:?}"), SIGSEGV, pc, 13)
             }

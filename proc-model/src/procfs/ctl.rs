@@ -3,7 +3,7 @@
 //! (single quotes group, `''` inside quotes is a quote), and the exact error strings.
 
 use super::format::quote;
-use crate::machine::CtlMsg;
+use crate::machine::{CtlMsg, RtMsg};
 
 /// Plan 9 tokenize: fields separated by blanks (space, tab, newline, CR); a `'` starts or
 /// ends a quoted run, inside which `''` stands for one quote.
@@ -94,6 +94,76 @@ fn cmderror(what: &str, fields: &[String]) -> String {
     s
 }
 
+/// C strtoul(s, &end, 10) on Plan 9 (32-bit ulong): leading blanks and a sign are
+/// skipped, then the digits; the value (negated if `-`, modulo 2^32; ULONG_MAX on
+/// overflow) and the rest of the string after them. No digits: 0 and all of `s`.
+fn strtoul10(s: &str) -> (u64, &str) {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (neg, t) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let n = t.bytes().take_while(u8::is_ascii_digit).count();
+    if n == 0 {
+        return (0, s);
+    }
+    let v = t[..n]
+        .bytes()
+        .try_fold(0u64, |a, d| {
+            a.checked_mul(10)
+                .and_then(|a| a.checked_add(u64::from(d - b'0')))
+                .filter(|a| *a <= u64::from(u32::MAX))
+        })
+        .unwrap_or(u64::from(u32::MAX));
+    let v = if neg {
+        v.wrapping_neg() & u64::from(u32::MAX)
+    } else {
+        v
+    };
+    (v, &t[n..])
+}
+
+/// 9front devproc.c parsetime: a decimal number with an optional fraction and a unit, `s`
+/// (also when empty), `ms`, `us`/`µs` or `ns` (whose fraction is ignored), in nanoseconds.
+pub fn parsetime(s: Option<&str>) -> Result<u64, String> {
+    const P10: [u64; 9] = [
+        100_000_000,
+        10_000_000,
+        1_000_000,
+        100_000,
+        10_000,
+        1000,
+        100,
+        10,
+        1,
+    ];
+    let Some(s) = s else {
+        return Err("missing value".into());
+    };
+    let (ticks, mut e) = strtoul10(s);
+    let mut l = 0;
+    if let Some(p) = e.strip_prefix('.') {
+        let (v, rest) = strtoul10(p);
+        let digits = p.len() - rest.len();
+        if digits > P10.len() {
+            return Err("too many digits after decimal point".into());
+        }
+        if digits == 0 {
+            return Err("ill-formed number".into());
+        }
+        l = (v * P10[digits - 1]) & u64::from(u32::MAX);
+        e = rest;
+    }
+    Ok(match e {
+        "" | "s" => 1_000_000_000u64.wrapping_mul(ticks).wrapping_add(l),
+        "ms" => 1_000_000u64.wrapping_mul(ticks).wrapping_add(l / 1000),
+        "µs" | "us" => 1000u64.wrapping_mul(ticks).wrapping_add(l / 1_000_000),
+        "ns" => ticks,
+        _ => return Err("unrecognized unit".into()),
+    })
+}
+
 /// Parse one ctl write. Errors are the Plan 9 strings: `empty control message`,
 /// `unknown control message "…"`, `wrong #args in control message "…"`.
 pub fn parse(data: &[u8]) -> Result<CtlMsg, String> {
@@ -127,6 +197,14 @@ pub fn parse(data: &[u8]) -> Result<CtlMsg, String> {
         ("nohang", 1),
         // Glass: one instruction, then Stopped (the debugger's single step).
         ("step", 1),
+        ("period", 2),
+        ("deadline", 2),
+        ("cost", 2),
+        ("sporadic", 1),
+        ("deadlinenotes", 1),
+        ("admit", 1),
+        ("extra", 1),
+        ("expel", 1),
     ];
     let Some(&(_, want)) = TABLE.iter().find(|(n, _)| n == name) else {
         return Err(cmderror("unknown control message", &f));
@@ -140,7 +218,16 @@ pub fn parse(data: &[u8]) -> Result<CtlMsg, String> {
         return Err(cmderror("wrong #args in control message", &f));
     }
     let arg = || atoi(f.get(1).map(String::as_str).unwrap_or(""));
+    let time = || parsetime(f.get(1).map(String::as_str));
     Ok(match name.as_str() {
+        "period" => CtlMsg::RealTime(RtMsg::Period(time()?)),
+        "deadline" => CtlMsg::RealTime(RtMsg::Deadline(time()?)),
+        "cost" => CtlMsg::RealTime(RtMsg::Cost(time()?)),
+        "sporadic" => CtlMsg::RealTime(RtMsg::Sporadic),
+        "deadlinenotes" => CtlMsg::RealTime(RtMsg::DeadlineNotes),
+        "admit" => CtlMsg::RealTime(RtMsg::Admit),
+        "extra" => CtlMsg::RealTime(RtMsg::Extra),
+        "expel" => CtlMsg::RealTime(RtMsg::Expel),
         "close" => CtlMsg::Close(arg()),
         "closefiles" => CtlMsg::CloseFiles,
         "fixedpri" => CtlMsg::FixedPri(arg()),
@@ -168,6 +255,39 @@ pub fn parse(data: &[u8]) -> Result<CtlMsg, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parsetime_units_fractions_and_errors_as_9front() {
+        assert_eq!(parsetime(Some("10ms")), Ok(10_000_000));
+        assert_eq!(parsetime(Some("1.5")), Ok(1_500_000_000));
+        assert_eq!(parsetime(Some("2s")), Ok(2_000_000_000));
+        assert_eq!(parsetime(Some("2.25ms")), Ok(2_250_000));
+        assert_eq!(parsetime(Some("7us")), Ok(7000));
+        assert_eq!(parsetime(Some("7µs")), Ok(7000));
+        assert_eq!(parsetime(Some("1.5us")), Ok(1500));
+        assert_eq!(parsetime(Some("9.9ns")), Ok(9), "ns ignores the fraction");
+        assert_eq!(parsetime(Some("ms")), Ok(0), "no digits: strtoul gives 0");
+        assert_eq!(parsetime(None), Err("missing value".into()));
+        assert_eq!(
+            parsetime(Some("1.1234567891")),
+            Err("too many digits after decimal point".into())
+        );
+        assert_eq!(parsetime(Some("1.ms")), Err("ill-formed number".into()));
+        assert_eq!(parsetime(Some("3min")), Err("unrecognized unit".into()));
+        assert_eq!(
+            parse(b"period 1.x"),
+            Err("ill-formed number".into()),
+            "errors come out of the ctl write"
+        );
+        assert_eq!(
+            parse(b"cost 10ms"),
+            Ok(CtlMsg::RealTime(RtMsg::Cost(10_000_000)))
+        );
+        assert_eq!(
+            parse(b"admit now"),
+            Err("wrong #args in control message \"admit now\"".into())
+        );
+    }
 
     #[test]
     fn parse_empty_message_is_refused() {

@@ -63,6 +63,8 @@ pub struct FakeProc {
     pub wait_reader: bool,
     /// ctl `profile` counters.
     pub profile: Option<Vec<u32>>,
+    /// The `watchpt` list (kept, never enforced: the fake runs no code).
+    pub watchpts: Vec<crate::procfs::watchpt::Watchpt>,
 }
 
 struct Table {
@@ -420,6 +422,7 @@ fn build(s: Spec) -> FakeProc {
         stop_waiter: false,
         wait_reader: false,
         profile: None,
+        watchpts: Vec::new(),
     }
 }
 
@@ -855,7 +858,8 @@ impl Machine for Fake {
             notes_pending: !p.notes.is_empty(),
         };
         match ctl_effect(target, msg)? {
-            CtlEffect::Nothing => {}
+            // The fake runs no scheduler: real-time messages are accepted and do nothing.
+            CtlEffect::Nothing | CtlEffect::RealTime(_) => {}
             CtlEffect::Stop => p.info.state = ProcState::Stopped,
             CtlEffect::WaitStop => {
                 if p.stop_waiter {
@@ -928,5 +932,18 @@ impl Machine for Fake {
 
     fn syscall_text(&self, pid: Pid) -> Result<String, ProcError> {
         self.table().get(pid).map(|_| String::new())
+    }
+
+    fn watchpoints(&self, pid: Pid) -> Result<Vec<crate::procfs::watchpt::Watchpt>, ProcError> {
+        Ok(self.table().get(pid)?.watchpts.clone())
+    }
+
+    fn set_watchpoints(
+        &self,
+        pid: Pid,
+        list: Vec<crate::procfs::watchpt::Watchpt>,
+    ) -> Result<(), ProcError> {
+        self.table().get_mut(pid)?.watchpts = list;
+        Ok(())
     }
 }

@@ -153,8 +153,6 @@ pub struct ProcFs<M: Machine + ?Sized> {
     /// Processes whose `wait` file has a reader in progress: 9front takes `p->qwaitr` with
     /// canqlock, so a second reader gets `device or object already in use` (§1.4 wait).
     wait_readers: Mutex<HashSet<u32>>,
-    /// Each process's watchpoint list as written to `watchpt` (9front p->watchpt).
-    watchpts: Mutex<std::collections::HashMap<u32, Vec<watchpt::Watchpt>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -236,7 +234,6 @@ impl<M: Machine + ?Sized> ProcFs<M> {
             time: crate::machine::GLASS_EPOCH_SECS,
             trace_open: Mutex::new(false),
             wait_readers: Mutex::new(HashSet::new()),
-            watchpts: Mutex::new(std::collections::HashMap::new()),
         }
     }
 
@@ -362,12 +359,10 @@ impl<M: Machine + ?Sized> ProcFs<M> {
         }
     }
 
-    /// The watchpoints of `pid`, in the order written.
+    /// The watchpoints of `pid`, in the order written (the machine keeps them: it enforces
+    /// them, and a fork or exit drops them with the process).
     pub fn watchpoints(&self, pid: Pid) -> Vec<watchpt::Watchpt> {
-        lock(&self.watchpts)
-            .get(&pid.0)
-            .cloned()
-            .unwrap_or_default()
+        self.m.watchpoints(pid).unwrap_or_default()
     }
 
     /// The segment holding `addr`, for `mem` I/O; an address in no segment is
@@ -463,7 +458,8 @@ impl<M: Machine + ?Sized> ProcFs<M> {
             // The kernel's FP save area: a Linux guest's process never has one saved.
             Q::Kfpregs => return Err(e(err::ENOREG)),
             Q::Watchpt => {
-                let text: String = self.watchpoints(pid).iter().map(watchpt::line).collect();
+                let list = self.m.watchpoints(pid).map_err(pe)?;
+                let text: String = list.iter().map(watchpt::line).collect();
                 format::readstr(offset, count, text.as_bytes())
             }
             // The kernel pc and sp of the last context switch: a Linux guest has no Plan 9
@@ -616,10 +612,14 @@ impl<M: Machine + ?Sized> ProcFs<M> {
                 let mut list = if offset == 0 {
                     Vec::new()
                 } else {
-                    self.watchpoints(pid)
+                    self.m.watchpoints(pid).map_err(pe)?
                 };
+                let old = list.len();
                 list.extend(watchpt::parse(data, watchpt::user_top(p.arch)).map_err(e)?);
-                lock(&self.watchpts).insert(pid.0, list);
+                // writewatchpt: no new line appended to the same list changes nothing.
+                if list.len() != old || offset == 0 {
+                    self.m.set_watchpoints(pid, list).map_err(pe)?;
+                }
             }
             Q::Fpregs => {
                 if !p.has_fpregs {
@@ -871,7 +871,9 @@ impl<M: Machine + ?Sized> FileTree for ProcFs<M> {
                 self.permcheck(uname, &p.user, Self::file_mode(&p, *q), omode)?;
                 if *q == Q::Watchpt && mode & crate::ninep::fs::OTRUNC != 0 {
                     // procopen: watchpt opened with OTRUNC clears every watchpoint.
-                    lock(&self.watchpts).remove(&p.pid.0);
+                    self.m
+                        .set_watchpoints(p.pid, Vec::new())
+                        .map_err(proc_err)?;
                 }
                 Ok((mk(node.clone(), None, noteid), qid, 0))
             }

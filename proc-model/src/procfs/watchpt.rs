@@ -30,6 +30,49 @@ pub fn user_top(arch: Arch) -> u64 {
     }
 }
 
+/// Debug registers an amd64 process has (9front pc/devarch.c setupwatchpts: DR0–DR3).
+pub const MAX_WATCHPTS: usize = 4;
+
+/// 9front's amd64 setupwatchpts checks (pc/devarch.c), in its order: at most four; each
+/// `rw-`, `-w-` or `--x` (x86 debug registers cannot watch reads alone); an execute watch
+/// is 1 byte; a length of 1, 2, 4 or 8 (the CPU has 8-byte watchpoints, as every amd64
+/// since the Pentium 4 does); the address aligned to it. The first violation is the
+/// error. Glass applies these on every arch (9front arm64's setupwatchpts accepts any list
+/// and never fires).
+pub fn check_setup(list: &[Watchpt]) -> Result<(), &'static str> {
+    if list.len() > MAX_WATCHPTS {
+        return Err("there are four watchpoints.");
+    }
+    for w in list {
+        match (w.read, w.write, w.exec) {
+            (true, true, false) | (false, true, false) => {}
+            (false, false, true) => {
+                if w.len != 1 {
+                    return Err("length must be 1 on breakpoints");
+                }
+            }
+            _ => return Err("type must be rw-, -w- or --x"),
+        }
+        if !matches!(w.len, 1 | 2 | 4 | 8) {
+            return Err("length must be 1,2,4,8");
+        }
+        if w.addr & (w.len - 1) != 0 {
+            return Err("address must be aligned according to length");
+        }
+    }
+    Ok(())
+}
+
+/// The note a watched access posts (9front pc64/trap.c debugexc): `sys: watchpoint ` and
+/// the indices of the triggered entries, comma-separated, from the bit mask `hits`.
+pub fn note(hits: u32) -> String {
+    let idx: Vec<String> = (0..32)
+        .filter(|i| hits & (1 << i) != 0)
+        .map(|i| i.to_string())
+        .collect();
+    format!("sys: watchpoint {}", idx.join(","))
+}
+
 /// readwatchpt's line.
 pub fn line(w: &Watchpt) -> String {
     format!(
@@ -126,6 +169,55 @@ mod tests {
         };
         assert_eq!(line(&w), "rw- 0x0000000000401000 0x0000000000000004\n");
         assert_eq!(line(&w).len(), LINE_LEN);
+    }
+
+    fn wp(t: &str, addr: u64, len: u64) -> Watchpt {
+        Watchpt {
+            read: t.contains('r'),
+            write: t.contains('w'),
+            exec: t.contains('x'),
+            addr,
+            len,
+        }
+    }
+
+    #[test]
+    fn check_setup_errors_as_9front_amd64() {
+        assert_eq!(check_setup(&[]), Ok(()));
+        let five = vec![wp("w", 0x1000, 4); 5];
+        assert_eq!(check_setup(&five), Err("there are four watchpoints."));
+        assert_eq!(check_setup(&five[..4]), Ok(()));
+        assert_eq!(
+            check_setup(&[wp("r", 0x1000, 4)]),
+            Err("type must be rw-, -w- or --x")
+        );
+        assert_eq!(
+            check_setup(&[wp("wx", 0x1000, 1)]),
+            Err("type must be rw-, -w- or --x")
+        );
+        assert_eq!(
+            check_setup(&[wp("x", 0x1000, 4)]),
+            Err("length must be 1 on breakpoints")
+        );
+        assert_eq!(
+            check_setup(&[wp("w", 0x1000, 3)]),
+            Err("length must be 1,2,4,8")
+        );
+        assert_eq!(
+            check_setup(&[wp("rw", 0x1004, 8)]),
+            Err("address must be aligned according to length")
+        );
+        assert_eq!(
+            check_setup(&[wp("rw", 0x1008, 8), wp("x", 0x1003, 1)]),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn note_lists_indices_as_debugexc() {
+        assert_eq!(note(0b1), "sys: watchpoint 0");
+        assert_eq!(note(0b101), "sys: watchpoint 0,2");
+        assert_eq!(note(0b1000), "sys: watchpoint 3");
     }
 
     #[test]

@@ -262,11 +262,60 @@ impl Debugger {
         let notes = self.notes()?;
         let pc = self.pc()?;
         let why = notes.first().cloned().unwrap_or_else(|| "stopped".into());
+        if let Some(idx) = why.strip_prefix("sys: watchpoint ") {
+            return self.watch_stop(&why, idx, pc);
+        }
         let bp = self
             .bp_at(pc)
             .map(|(n, _)| format!(" (breakpoint {n})"))
             .unwrap_or_default();
         Ok(format!("{why}{bp} at {}", self.describe(pc)))
+    }
+
+    /// The watchpoint list as `watchpt` shows it: (type, address, length) per entry.
+    fn watch_list(&mut self) -> R<Vec<(String, u64, u64)>> {
+        let p = self.path("watchpt");
+        let text = self.c.read_file(&p).map_err(cerr)?;
+        let hex = |s: &str| u64::from_str_radix(s.trim_start_matches("0x"), 16).unwrap_or(0);
+        Ok(String::from_utf8_lossy(&text)
+            .lines()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                (f.len() == 3).then(|| (f[0].to_string(), hex(f[1]), hex(f[2])))
+            })
+            .collect())
+    }
+
+    /// Why a watchpoint stop happened and where. A data watchpoint is a trap (9front amd64
+    /// debug registers): pc is past the instruction that made the access, so, as acid's
+    /// amd64 stopped() does (pc--), the access is described at pc-1, inside that
+    /// instruction; an execute watchpoint stops at its instruction.
+    fn watch_stop(&mut self, why: &str, idx: &str, pc: u64) -> R<String> {
+        let list = self.watch_list()?;
+        let mut exec = false;
+        let mut which = Vec::new();
+        for i in idx
+            .split(',')
+            .filter_map(|i| i.trim().parse::<usize>().ok())
+        {
+            if let Some((ty, addr, len)) = list.get(i) {
+                exec |= ty.contains('x');
+                let name = self
+                    .syms
+                    .func_at(*addr)
+                    .filter(|(_, o)| *o == 0)
+                    .map(|(n, _)| n.to_string())
+                    .or_else(|| self.syms.object_at(*addr))
+                    .unwrap_or_else(|| format!("{addr:#x}"));
+                which.push(format!("watchpoint {i}: {ty} {name} {len}"));
+            }
+        }
+        let at = if exec {
+            format!("at {}", self.describe(pc))
+        } else {
+            format!("after {}", self.describe_at(pc, pc.saturating_sub(1)))
+        };
+        Ok(format!("{why} ({}) {at}", which.join(", ")))
     }
 
     fn dwarf_regs(&mut self) -> R<[u64; 33]> {
@@ -340,6 +389,72 @@ impl Debugger {
                 self.ensure_stopped()?;
                 self.write_mem(addr, &orig)?;
                 writeln!(self.out, "deleted breakpoint {n}").ok();
+            }
+            "watch" | "w" => {
+                // watch [-r|-w|-x] ADDR|SYM [LEN]: appended to /proc/N/watchpt. -w watches
+                // writes, -r reads and writes (x86 debug registers cannot watch reads
+                // alone; 9front refuses `r--`), -x execution of one instruction.
+                let (ty, rest) = match words.get(1).copied() {
+                    Some("-r") => ("rw-", &words[2..]),
+                    Some("-w") => ("-w-", &words[2..]),
+                    Some("-x") => ("--x", &words[2..]),
+                    _ => ("-w-", &words[1..]),
+                };
+                let what = rest
+                    .first()
+                    .ok_or("usage: watch [-r|-w|-x] ADDR|SYM [LEN]")?;
+                let addr = self.resolve(what)?;
+                let len: u64 = match rest.get(1) {
+                    Some(l) => l.parse().map_err(|_| format!("bad length {l}"))?,
+                    None if ty == "--x" => 1,
+                    None => self
+                        .syms
+                        .object_size(what)
+                        .filter(|w| [1, 2, 4, 8].contains(w))
+                        .unwrap_or(8),
+                };
+                self.ensure_stopped()?;
+                let n = self.watch_list()?.len();
+                let p = self.path("watchpt");
+                let line = format!("{ty} {addr:#x} {len}\n");
+                self.c
+                    .write_file(&p, (n * 42) as u64, line.as_bytes())
+                    .map_err(|e| format!("watch: {}", cerr(e)))?;
+                writeln!(
+                    self.out,
+                    "watchpoint {n}: {ty} {} {len}",
+                    self.describe(addr)
+                )
+                .ok();
+            }
+            "unwatch" => {
+                // unwatch [N]: remove watchpoint N (the later ones are renumbered), or all.
+                let mut list = self.watch_list()?;
+                if arg.is_empty() {
+                    list.clear();
+                } else {
+                    let n: usize = arg
+                        .parse()
+                        .map_err(|_| format!("unwatch: bad watchpoint number {arg:?}"))?;
+                    if n >= list.len() {
+                        return Err(format!("no watchpoint {n}"));
+                    }
+                    list.remove(n);
+                }
+                self.ensure_stopped()?;
+                // At offset 0 the list is replaced; a blank line alone clears it.
+                let mut text: String = list
+                    .iter()
+                    .map(|(t, a, l)| format!("{t} {a:#x} {l}\n"))
+                    .collect();
+                if text.is_empty() {
+                    text.push('\n');
+                }
+                let p = self.path("watchpt");
+                self.c
+                    .write_file(&p, 0, text.as_bytes())
+                    .map_err(|e| format!("unwatch: {}", cerr(e)))?;
+                writeln!(self.out, "{} watchpoints left", list.len()).ok();
             }
             "cont" | "c" => {
                 let s = self.cont()?;
@@ -465,7 +580,7 @@ impl Debugger {
             }
             "quit" | "q" => return Ok(false),
             "help" => {
-                writeln!(self.out, "break FUNC|FILE:LINE|0xADDR, delete N, cont, step, next, regs, bt, x/N ADDR|SYM, set ADDR|SYM = VALUE, print SYM, notes, status, start, kill, quit").ok();
+                writeln!(self.out, "break FUNC|FILE:LINE|0xADDR, delete N, watch [-r|-w|-x] ADDR|SYM [LEN], unwatch [N], cont, step, next, regs, bt, x/N ADDR|SYM, set ADDR|SYM = VALUE, print SYM, notes, status, start, kill, quit").ok();
             }
             c => return Err(format!("unknown command {c:?} (try help)")),
         }

@@ -138,6 +138,14 @@ impl Symbols {
         self.objects.iter().find(|f| f.name == name).map(|f| f.size)
     }
 
+    /// The data symbol that starts at `addr`.
+    pub fn object_at(&self, addr: u64) -> Option<String> {
+        self.objects
+            .iter()
+            .find(|f| f.addr == addr)
+            .map(|f| f.name.clone())
+    }
+
     /// The function containing `addr`, and the offset into it.
     pub fn func_at(&self, addr: u64) -> Option<(&str, u64)> {
         let i = self.funcs.partition_point(|f| f.addr <= addr);
