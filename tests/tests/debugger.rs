@@ -668,3 +668,114 @@ fn console_input_not_read_by_a_guest_stays_with_the_host() {
     let out = sh.wait_with_output().expect("wait");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "left: typed ahead\n");
 }
+
+/// The objdump line of the instruction just before `pc` in `func` of guest `image`.
+fn insn_before(arch: &str, image: &str, func: &str, pc: u64) -> String {
+    let tool = match arch {
+        "x86_64" => "objdump".to_string(),
+        a => format!("{a}-linux-gnu-objdump"),
+    };
+    let o = Command::new(tool)
+        .args(["-d", "--no-show-raw-insn"])
+        .arg(format!("--disassemble={func}"))
+        .arg(guest_image(arch, image))
+        .output()
+        .expect("objdump (binutils) runs");
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    let at = format!("{pc:x}:");
+    let i = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with(&at))
+        .unwrap_or_else(|| panic!("{pc:#x} is no instruction of {func}:\n{text}"));
+    lines[i - 1].to_string()
+}
+
+#[test]
+fn debug_watch_stops_at_the_writing_instruction() {
+    debug_watch("x86_64", "/bin/watchme");
+}
+
+#[test]
+fn debug_watch_aarch64() {
+    debug_watch("aarch64", "/aarch64/bin/watchme");
+}
+
+/// glass debug `watch counter` on a hung `watchme`: the stop names the watchpoint and the
+/// source line of the store (addr2line of the instruction before pc, which objdump shows
+/// is the store to counter), the value is the first one stored; `unwatch` lets it finish.
+fn debug_watch(arch: &str, program: &str) {
+    let mut m = ServedMachine::start(&["--hang", "--", program]);
+    let script = std::env::temp_dir().join(format!(
+        "glass-debug-watch-{arch}-{}.txt",
+        std::process::id()
+    ));
+    std::fs::write(
+        &script,
+        "watch -w counter\ncont\nprint counter\nunwatch\ncont\n",
+    )
+    .expect("script");
+    let out = Command::new(glass_tests::glass_bin())
+        .args(["debug", "-a", &m.addr, "-f"])
+        .arg(&script)
+        .arg("1")
+        .env("USER", glass_emulator::machine::host_user())
+        .stdin(Stdio::null())
+        .output()
+        .expect("glass debug");
+    let _ = std::fs::remove_file(&script);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let ctx = format!(
+        "glass debug output:\n{text}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{ctx}");
+    let (counter, _) = symbol(arch, "watchme", "counter");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("watchpoint 0: -w- ") && l.contains(&format!("{counter:#x}"))),
+        "{ctx}"
+    );
+    // The stop: 9front's note, the entry, then pc (past the store: a trap) and the line
+    // of the store itself.
+    let stop = text
+        .lines()
+        .find(|l| l.starts_with("sys: watchpoint 0 (watchpoint 0: -w- counter 8) after 0x"))
+        .unwrap_or_else(|| panic!("no watchpoint stop: {ctx}"));
+    let pc = u64::from_str_radix(
+        stop.split_whitespace()
+            .nth(9)
+            .unwrap_or("")
+            .trim_start_matches("0x"),
+        16,
+    )
+    .unwrap_or_else(|_| panic!("no pc in {stop:?}"));
+    let store = insn_before(arch, "watchme", "main", pc);
+    let insn = store.split('\t').nth(1).unwrap_or("");
+    assert!(
+        insn.starts_with("mov") || insn.starts_with("str"),
+        "not a store before pc: {store}"
+    );
+    // The source line of the store, from the guest's source.
+    let src = std::fs::read_to_string(glass_tests::repo_root().join("guest-images/src/watchme.c"))
+        .expect("source");
+    let line = src
+        .lines()
+        .position(|l| l.trim() == "counter = counter + 1;")
+        .expect("store line")
+        + 1;
+    assert!(
+        stop.ends_with(&format!("watchme.c:{line}")),
+        "{stop:?} is not at watchme.c:{line}"
+    );
+    assert_eq!(
+        addr2line(arch, "watchme", pc - 1),
+        format!("watchme.c:{line}"),
+        "addr2line agrees: {ctx}"
+    );
+    assert!(text.lines().any(|l| l == "counter = 1"), "{ctx}");
+    assert!(text.lines().any(|l| l == "0 watchpoints left"), "{ctx}");
+    assert!(text.lines().any(|l| l == "process exited"), "{ctx}");
+    assert_eq!(m.wait_exit(60), Some(0), "{ctx}");
+    assert_eq!(m.stdout(), "counter=1000 total=3000 ticks=1000\n");
+}

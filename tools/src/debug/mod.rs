@@ -286,6 +286,16 @@ impl Debugger {
             .collect())
     }
 
+    /// A watched address by name: the function or data symbol that starts there.
+    fn watch_name(&self, addr: u64) -> String {
+        self.syms
+            .func_at(addr)
+            .filter(|(_, o)| *o == 0)
+            .map(|(n, _)| n.to_string())
+            .or_else(|| self.syms.object_at(addr))
+            .unwrap_or_else(|| format!("{addr:#x}"))
+    }
+
     /// Why a watchpoint stop happened and where. A data watchpoint is a trap (9front amd64
     /// debug registers): pc is past the instruction that made the access, so, as acid's
     /// amd64 stopped() does (pc--), the access is described at pc-1, inside that
@@ -300,13 +310,7 @@ impl Debugger {
         {
             if let Some((ty, addr, len)) = list.get(i) {
                 exec |= ty.contains('x');
-                let name = self
-                    .syms
-                    .func_at(*addr)
-                    .filter(|(_, o)| *o == 0)
-                    .map(|(n, _)| n.to_string())
-                    .or_else(|| self.syms.object_at(*addr))
-                    .unwrap_or_else(|| format!("{addr:#x}"));
+                let name = self.watch_name(*addr);
                 which.push(format!("watchpoint {i}: {ty} {name} {len}"));
             }
         }
@@ -420,12 +424,8 @@ impl Debugger {
                 self.c
                     .write_file(&p, (n * 42) as u64, line.as_bytes())
                     .map_err(|e| format!("watch: {}", cerr(e)))?;
-                writeln!(
-                    self.out,
-                    "watchpoint {n}: {ty} {} {len}",
-                    self.describe(addr)
-                )
-                .ok();
+                let name = self.watch_name(addr);
+                writeln!(self.out, "watchpoint {n}: {ty} {addr:#x} {name} {len}").ok();
             }
             "unwatch" => {
                 // unwatch [N]: remove watchpoint N (the later ones are renumbered), or all.
