@@ -263,3 +263,40 @@ fn untraced_watchpoint_kills_with_sigtrap() {
     );
     assert_eq!(m.stdout(), "");
 }
+
+/// fork does not copy the list (9front newproc starts without one): `rtspin` watched on
+/// `printf`, which every process calls once at its end, forks two children; they have
+/// empty lists and print, while the parent stops at its own printf.
+#[test]
+fn fork_does_not_copy_the_list() {
+    let mut m = ServedMachine::start(&["--hang", "--", "/bin/rtspin", "3", "300"]);
+    let mut c = m.client();
+    let (printf, _) = symbol("x86_64", "rtspin", "printf");
+    c.write_file("/1/watchpt", 0, format!("--x {printf:#x} 1\n").as_bytes())
+        .expect("watch printf");
+    c.write_file("/1/ctl", 0, b"startstop").expect("startstop");
+    assert_eq!(note(&mut c), "sys: watchpoint 0");
+    assert_eq!(reg(&mut c, "x86_64", "pc"), printf);
+    // The children ran to their ends meanwhile (the parent spins as long as they do);
+    // their lines are out, the parent's is not.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while m.stdout().lines().count() < 2 {
+        assert!(std::time::Instant::now() < deadline, "{}", m.stderr());
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let pids: Vec<String> = m
+        .stdout()
+        .lines()
+        .map(|l| l.split(' ').next().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(pids.len(), 2);
+    assert!(!pids.contains(&"1".to_string()), "{pids:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&c.read_file("/1/watchpt").expect("watchpt")),
+        format!("--x {printf:#018x} 0x0000000000000001\n")
+    );
+    c.write_file("/1/watchpt", 0, b"\n").expect("clear");
+    c.write_file("/1/ctl", 0, b"start").expect("start");
+    assert_eq!(m.wait_exit(60), Some(0), "{}", m.stderr());
+    assert_eq!(m.stdout().lines().count(), 3);
+}
