@@ -131,6 +131,15 @@ fn info(m: &Machine, p: ProcRef) -> ProcInfo {
     }
 }
 
+/// A recorded watchpoint list (its `watchpt` text) set again in a replay.
+pub(crate) fn apply_set_watchpts(m: &mut Machine, pid: Pid, text: &str) {
+    use proc_model::procfs::watchpt;
+    let Some(p) = m.p9_proc_mut(pid) else { return };
+    if let Ok(list) = watchpt::parse(text.as_bytes(), u64::MAX) {
+        p.t.p9.watchpts = list;
+    }
+}
+
 fn fd_table(g: &Group) -> FdTable {
     let fds = g
         .fds
@@ -700,10 +709,18 @@ impl proc_model::machine::Machine for ProcHandle {
         pid: Pid,
         list: Vec<proc_model::procfs::watchpt::Watchpt>,
     ) -> Result<(), ProcError> {
-        proc_model::procfs::watchpt::check_setup(&list)
-            .map_err(|e| ProcError::Other(e.to_string()))?;
-        self.with(pid, move |p| {
-            p.t.p9.watchpts = list;
+        use proc_model::procfs::watchpt;
+        watchpt::check_setup(&list).map_err(|e| ProcError::Other(e.to_string()))?;
+        self.call(move |m| {
+            m.p9_proc(pid).ok_or(ProcError::Exited)?;
+            m.tape_log(|at| Rec::Watchpt {
+                at,
+                pid: pid.0,
+                list: list.iter().map(watchpt::line).collect(),
+            });
+            if let Some(p) = m.p9_proc_mut(pid) {
+                p.t.p9.watchpts = list;
+            }
             Ok(())
         })
     }

@@ -182,6 +182,14 @@ pub enum Rec {
         pid: u32,
         image: String,
     },
+    /// The watchpoint list after a write to `watchpt` (or an OTRUNC open): its text as
+    /// `watchpt` reads.
+    Watchpt {
+        #[serde(flatten)]
+        at: At,
+        pid: u32,
+        list: String,
+    },
     /// A note written to `note`.
     Note {
         #[serde(flatten)]
@@ -227,6 +235,7 @@ impl Rec {
             | Rec::Mem { at, .. }
             | Rec::Regs { at, .. }
             | Rec::Fpregs { at, .. }
+            | Rec::Watchpt { at, .. }
             | Rec::Note { at, .. }
             | Rec::Notepg { at, .. }
             | Rec::Check { at, .. }
@@ -252,6 +261,7 @@ impl Rec {
             }
             Rec::Regs { pid, .. } => format!("regs write to pid {pid}"),
             Rec::Fpregs { pid, .. } => format!("fpregs write to pid {pid}"),
+            Rec::Watchpt { pid, .. } => format!("watchpt write to pid {pid}"),
             Rec::Note { pid, note, .. } => format!("note `{note}` to pid {pid}"),
             Rec::Notepg { noteid, note, .. } => format!("notepg `{note}` to group {noteid}"),
             Rec::Check { .. } => "checkpoint".into(),
@@ -937,6 +947,7 @@ impl Machine {
             Rec::Fpregs { pid, image, .. } => {
                 let _ = pa::apply_set_fpregs(self, Pid(pid), unhex(&image).unwrap_or_default());
             }
+            Rec::Watchpt { pid, list, .. } => pa::apply_set_watchpts(self, Pid(pid), &list),
             Rec::Note { pid, note, .. } => {
                 let _ = pa::apply_post_note(self, Pid(pid), note);
             }

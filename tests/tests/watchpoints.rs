@@ -300,3 +300,39 @@ fn fork_does_not_copy_the_list() {
     assert_eq!(m.wait_exit(60), Some(0), "{}", m.stderr());
     assert_eq!(m.stdout().lines().count(), 3);
 }
+
+/// A watchpt write is an outside input a recording keeps (docs/recording.md `watchpt`):
+/// replayed with no client, the process dies of the same watchpoint at the same point.
+#[test]
+fn recorded_watchpoint_replays() {
+    let dir = std::env::temp_dir().join(format!("glass-watch-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let file = dir.join("run.glrec");
+    let f = file.to_string_lossy().into_owned();
+    let mut m = ServedMachine::start(&["--record", &f, "--hang", "--", "/bin/watchme"]);
+    let mut c = m.client();
+    let (counter, _) = symbol("x86_64", "watchme", "counter");
+    c.write_file("/1/watchpt", 0, format!("-w- {counter:#x} 8\n").as_bytes())
+        .expect("watch");
+    c.write_file("/1/ctl", 0, b"start").expect("start");
+    assert_eq!(m.wait_exit(60), Some(133), "{}", m.stderr());
+    let died = m
+        .stderr()
+        .lines()
+        .find(|l| l.contains("suicide: sys: watchpoint 0 pc=0x"))
+        .unwrap_or_else(|| panic!("{}", m.stderr()))
+        .to_string();
+    let text = std::fs::read_to_string(&file).expect("recording");
+    assert!(text.contains("\"k\":\"watchpt\""), "{text}");
+    let rep = Command::new(glass_tests::glass_bin())
+        .args(["replay"])
+        .arg(&file)
+        .arg("--root")
+        .arg(glass_tests::guest_root())
+        .output()
+        .expect("glass replay");
+    let err = String::from_utf8_lossy(&rep.stderr).into_owned();
+    assert!(err.contains("replay matched"), "{err}");
+    assert!(err.contains(&died), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
