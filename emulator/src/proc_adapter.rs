@@ -135,8 +135,11 @@ fn info(m: &Machine, p: ProcRef) -> ProcInfo {
 pub(crate) fn apply_set_watchpts(m: &mut Machine, pid: Pid, text: &str) {
     use proc_model::procfs::watchpt;
     let Some(p) = m.p9_proc_mut(pid) else { return };
+    // A recording is outside input too: a list the machine would refuse is ignored.
     if let Ok(list) = watchpt::parse(text.as_bytes(), u64::MAX) {
-        p.t.p9.watchpts = list;
+        if watchpt::check_setup(&list).is_ok() {
+            p.t.p9.watchpts = list;
+        }
     }
 }
 
