@@ -33,11 +33,18 @@ fn status(c: &mut Client, pid: u32) -> (String, String, String) {
 /// `rtspin 3 MS` with pid 1 admitted as `period`/`cost` while it is hung before its
 /// first instruction (so at a fixed virtual time); each process's CPU time in µs, by pid.
 fn run_admitted(period: &str, cost: &str, ms: u32) -> Vec<(u32, u64)> {
+    run_admitted_with(period, cost, ms, &[])
+}
+
+fn run_admitted_with(period: &str, cost: &str, ms: u32, extra: &[&str]) -> Vec<(u32, u64)> {
     let ms = ms.to_string();
     let mut m = ServedMachine::start(&["--hang", "--", "/bin/rtspin", "3", &ms]);
     let mut c = m.client();
     ctl(&mut c, 1, &format!("period {period}"));
     ctl(&mut c, 1, &format!("cost {cost}"));
+    for msg in extra {
+        ctl(&mut c, 1, msg);
+    }
     ctl(&mut c, 1, "admit");
     // 9front shows an admitted process at PriEdf (21).
     let (_, _, pri) = status(&mut c, 1);
@@ -85,6 +92,19 @@ fn a_second_period_and_cost_pair_holds_too() {
     assert!(
         (share - 0.5).abs() < 0.02,
         "admitted share {share:.3}: {got:?}"
+    );
+}
+
+/// With `extra`, a process past its budget runs on at PriExtra (19), above every normal
+/// process (10), as 9front's edfready does: the others only get the CPU it leaves.
+#[test]
+fn extra_time_runs_on_above_normal_processes() {
+    let got = run_admitted_with("10ms", "3ms", 100, &["extra"]);
+    let total: u64 = got.iter().map(|(_, us)| us).sum();
+    let share = got[0].1 as f64 / total as f64;
+    assert!(
+        share > 0.95,
+        "admitted share with extra {share:.3}: {got:?}"
     );
 }
 
