@@ -24,6 +24,7 @@ pub mod schedtrace;
 pub mod signal;
 pub mod sparse;
 pub mod syscalls;
+pub mod timeline;
 pub mod trace;
 pub mod vfs;
 pub mod vm;

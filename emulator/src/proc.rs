@@ -212,6 +212,9 @@ pub struct Plan9State {
     pub profile: Option<(u64, Vec<u32>)>,
     /// Virtual time (ns) of the next profiling sample.
     pub profile_next_ns: u64,
+    /// ctl `trace`: this process's scheduling events go to /proc/trace (9front p->trace;
+    /// not inherited: newproc clears it).
+    pub sched_trace: bool,
 }
 
 impl Plan9State {
@@ -239,6 +242,7 @@ impl Plan9State {
             execd: true,
             profile: None,
             profile_next_ns: 0,
+            sched_trace: false,
         }
     }
 

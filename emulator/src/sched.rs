@@ -37,8 +37,11 @@ impl Machine {
             self.service(false);
             self.fire_alarms();
             self.wake_blocked();
+            self.sched_observe(None);
             if let Some(tid) = self.pick() {
+                self.sched_switch(tid);
                 self.step(tid);
+                self.sched_observe(Some(tid));
                 self.enforce_limits(tid);
                 if self.tape_stepped() {
                     break;
@@ -77,6 +80,7 @@ impl Machine {
         // exited` (their reply channels close) instead of waiting for a machine that is gone.
         self.requests = None;
         self.parked.clear();
+        self.sched_observe(None);
         let status = self
             .tasks
             .get(&Pid(param::INIT_PID))
@@ -445,11 +449,19 @@ impl Machine {
         if let Some(t) = self.tasks.get_mut(&tid) {
             t.syscalls += 1;
         }
+        if let Some(tl) = self.k.trace.timeline.as_mut() {
+            tl.call_start(tid.0, self.k.clock.ns);
+        }
         self.k.clock.ns += param::NS_PER_SYSCALL;
         let out = match sys {
             Some(s) => syscalls::dispatch(self, tid, s, args),
             None => Outcome::NoSys,
         };
+        match (sys, &out) {
+            (Some(Sys::SchedYield), _) => self.sched_yield(tid),
+            (Some(Sys::Execve | Sys::Execveat), Outcome::NoReturn) => self.timeline_exec(tid),
+            _ => {}
+        }
         let name = match sys {
             Some(s) => s.name(),
             None => self

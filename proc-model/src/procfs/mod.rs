@@ -806,6 +806,7 @@ impl<M: Machine + ?Sized> FileTree for ProcFs<M> {
                     return Err(e(err::EALREADY_OPEN));
                 }
                 *open = true;
+                self.m.trace_open(true);
                 Ok((mk(Node::Trace, None, 0), TRACE_QID, 0))
             }
             Node::Time => {
@@ -902,9 +903,9 @@ impl<M: Machine + ?Sized> FileTree for ProcFs<M> {
 
     fn read(&self, o: &mut Open, offset: u64, count: u32, cancel: &Cancel) -> NineResult<Vec<u8>> {
         match o.node.clone() {
-            // No process has trace events enabled (the `trace` ctl message is accepted
-            // and has no effect), so there is nothing to read.
-            Node::Trace => Ok(Vec::new()),
+            // devproc.c procread Qtrace: whole 16-byte records, as many as fit and are
+            // there; none is an empty read at once (the offset is ignored).
+            Node::Trace => Ok(self.m.trace_read(count as usize / 16)),
             // `text` is the executable's own channel: it reads on after the process exits.
             Node::File(_, Q::Text) => Ok(match &o.text {
                 Some(t) => format::readstr(offset, count, &t.bytes),
@@ -947,6 +948,7 @@ impl<M: Machine + ?Sized> FileTree for ProcFs<M> {
     fn clunk(&self, open: Open) {
         if open.node == Node::Trace {
             *self.trace_open.lock().unwrap_or_else(|p| p.into_inner()) = false;
+            self.m.trace_open(false);
         }
     }
 
