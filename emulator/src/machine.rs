@@ -30,6 +30,8 @@ pub enum MachineError {
     Cpu(#[from] crate::cpu::CpuError),
     #[error("trace file {path}: {err}")]
     Trace { path: PathBuf, err: std::io::Error },
+    #[error("timeline file {path}: {err}")]
+    Timeline { path: PathBuf, err: std::io::Error },
     #[error("guest root {0} is not a directory")]
     Root(PathBuf),
 }
@@ -49,6 +51,8 @@ pub struct Config {
     pub seed: u64,
     /// Write one JSON line per system call here.
     pub trace: Option<PathBuf>,
+    /// Write a Chrome trace-event JSON timeline here (timeline.rs).
+    pub timeline: Option<PathBuf>,
     /// Scheduler quantum in blocks.
     pub quantum: u64,
     /// The machine's owner as /proc names it ("eve"): owner of every process's files.
@@ -93,6 +97,7 @@ impl Config {
             cwd: "/".into(),
             seed: 0,
             trace: None,
+            timeline: None,
             quantum: param::QUANTUM_BLOCKS,
             eve: host_user(),
             hang: false,
@@ -305,6 +310,8 @@ pub struct Machine {
     pub quantum: u64,
     /// Requests from /proc servers, if any are attached.
     pub requests: Option<std::sync::mpsc::Receiver<Request>>,
+    /// /proc's fair share of the machine thread (share.rs).
+    pub share: crate::share::Share,
     pub parked: Vec<Parked>,
     /// Keep serving requests after every process has ended (`--keep`).
     pub keep: bool,
@@ -456,13 +463,21 @@ impl Machine {
         }
         let mut vfs = Vfs::new(&config.root);
         vfs.host_times = config.root_times_host;
-        let trace = match &config.trace {
+        let mut trace = match &config.trace {
             Some(path) => Trace::to_file(path).map_err(|err| MachineError::Trace {
                 path: path.clone(),
                 err,
             })?,
             None => Trace::digest_only(),
         };
+        if let Some(path) = &config.timeline {
+            let tl =
+                crate::timeline::Timeline::to_file(path).map_err(|err| MachineError::Timeline {
+                    path: path.clone(),
+                    err,
+                })?;
+            trace.timeline = Some(tl);
+        }
         let mut k = Kernel::new(vfs, config.seed, console, trace);
         k.cpus = config.cpus.clamp(1, 64);
         k.epoch_ns = config.epoch_ns;
@@ -560,6 +575,7 @@ impl Machine {
             )]),
             quantum: config.quantum.max(1),
             requests: None,
+            share: Default::default(),
             parked: Vec::new(),
             keep: false,
             last_run: None,

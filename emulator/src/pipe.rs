@@ -32,6 +32,10 @@ pub struct Pipe {
     pub writers: u32,
     /// A stable number for /proc fd qids: both ends show the same qid.
     pub id: u64,
+    /// Bytes ever written (so bytes ever read is `written - buf.len()`).
+    pub written: u64,
+    /// With `--timeline`: the writes whose bytes are still buffered, oldest first.
+    pub marks: VecDeque<crate::timeline::Mark>,
 }
 
 pub type PipeRef = Rc<RefCell<Pipe>>;
@@ -43,6 +47,7 @@ pub fn new_pipe(id: u64) -> PipeRef {
         readers: 1,
         writers: 1,
         id,
+        ..Pipe::default()
     }))
 }
 
@@ -146,7 +151,24 @@ pub fn read(cx: &mut Cx, pp: &PipeRef, nonblock: bool, pieces: &[(u64, u64)]) ->
             Outcome::Block(Wait::PipeRead(pp.clone()))
         };
     }
-    p.read_to(cx.mem, pieces).into()
+    let before = p.written.saturating_sub(p.buf.len() as u64);
+    let got = p.read_to(cx.mem, pieces);
+    if let (Ok(n), Some(tl)) = (&got, cx.k.trace.timeline.as_mut()) {
+        // An arrow from each write whose bytes this read took.
+        let after = before + n;
+        let mut from = before;
+        for m in &p.marks {
+            if from >= after {
+                break;
+            }
+            tl.pipe_flow(m, cx.t.tid.0, cx.k.clock.ns);
+            from = m.end;
+        }
+        while p.marks.front().is_some_and(|m| m.end <= after) {
+            p.marks.pop_front();
+        }
+    }
+    got.into()
 }
 
 /// write(2)/writev(2) of `pieces` to a pipe's write end: a write of at most PIPE_BUF bytes
@@ -170,7 +192,20 @@ pub fn write(cx: &mut Cx, pp: &PipeRef, nonblock: bool, pieces: &[(u64, u64)]) -
             Outcome::Block(Wait::PipeWrite(pp.clone()))
         };
     }
-    p.write_from(cx.mem, pieces).into()
+    let put = p.write_from(cx.mem, pieces);
+    if let Ok(n) = put {
+        p.written += n;
+        if n > 0 && cx.k.trace.timeline.is_some() {
+            let end = p.written;
+            p.marks.push_back(crate::timeline::Mark {
+                end,
+                tid: cx.t.tid.0,
+                tgid: cx.t.tgid.0,
+                ns: cx.k.clock.ns,
+            });
+        }
+    }
+    put.into()
 }
 
 /// sendfile(2) into a pipe: how much of `limit` bytes may be read from the source now
@@ -188,7 +223,9 @@ pub fn sendfile_room(cx: &mut Cx, pp: &PipeRef, limit: usize) -> Result<usize, O
 
 /// Append bytes the kernel already holds (sendfile's data, at most the room it was given).
 pub fn push(pp: &PipeRef, data: &[u8]) -> u64 {
-    pp.borrow_mut().buf.extend(data.iter().copied());
+    let mut p = pp.borrow_mut();
+    p.buf.extend(data.iter().copied());
+    p.written += data.len() as u64;
     data.len() as u64
 }
 

@@ -219,6 +219,9 @@ pub struct Plan9State {
     /// Real-time parameters and state (edf.rs), from the first real-time ctl message on.
     /// Not inherited by fork (9front newproc: p->edf = nil).
     pub edf: Option<crate::edf::Edf>,
+    /// ctl `trace`: this process's scheduling events go to /proc/trace (9front p->trace;
+    /// not inherited: newproc clears it).
+    pub sched_trace: bool,
 }
 
 impl Plan9State {
@@ -248,6 +251,7 @@ impl Plan9State {
             profile_next_ns: 0,
             watchpts: Vec::new(),
             edf: None,
+            sched_trace: false,
         }
     }
 

@@ -261,7 +261,13 @@ fn ctl(m: &mut Machine, pid: Pid, msg: CtlMsg, reply: Reply<()>, cancel: Cancel)
         Err(e) => return now(Err(e)),
     };
     match effect {
-        CtlEffect::Nothing => now(Ok(())),
+        CtlEffect::Nothing => {
+            // devproc.c CMtrace: toggle, or set, the process's /proc/trace events.
+            if let CtlMsg::Trace(on) = msg {
+                p.t.p9.sched_trace = on.unwrap_or(!p.t.p9.sched_trace);
+            }
+            now(Ok(()))
+        }
         CtlEffect::Stop => {
             // procstopwait refuses a second debugger before it records the stop request.
             if p.t.p9.waiter {
@@ -726,6 +732,18 @@ impl proc_model::machine::Machine for ProcHandle {
             }
             Ok(())
         })
+    }
+
+    fn trace_open(&self, open: bool) {
+        let _ = self.call(move |m| {
+            m.trace_set_open(open);
+            Ok(())
+        });
+    }
+
+    fn trace_read(&self, max: usize) -> Vec<u8> {
+        self.call(move |m| Ok(m.trace_take(max)))
+            .unwrap_or_default()
     }
 
     fn time(&self) -> Option<String> {

@@ -37,10 +37,13 @@ impl Machine {
             self.service(false);
             self.fire_alarms();
             self.wake_blocked();
+            self.sched_observe(None);
             if let Some(tid) = self.pick() {
                 let t0 = self.k.clock.ns;
+                self.sched_switch(tid);
                 self.step(tid);
                 self.edf_charge(tid, self.k.clock.ns - t0);
+                self.sched_observe(Some(tid));
                 self.enforce_limits(tid);
                 if self.tape_stepped() {
                     break;
@@ -79,6 +82,7 @@ impl Machine {
         // exited` (their reply channels close) instead of waiting for a machine that is gone.
         self.requests = None;
         self.parked.clear();
+        self.sched_observe(None);
         let status = self
             .tasks
             .get(&Pid(param::INIT_PID))
@@ -287,22 +291,26 @@ impl Machine {
         }
     }
 
-    /// Run the requests that arrived from /proc servers; with `block`, wait for one first.
-    /// Returns false when no server can send requests any more.
+    /// Run the requests that arrived from /proc servers, in arrival order, as far as /proc's
+    /// fair share of the machine thread allows (share.rs); with `block` (nobody can run),
+    /// wait for one first, and serve with the machine to itself. Returns false when no
+    /// server can send requests any more.
     pub fn service(&mut self, block: bool) -> bool {
         let Some(rx) = self.requests.take() else {
             return false;
         };
         let mut alive = true;
         if block {
+            self.share.idle();
             match rx.recv() {
-                Ok(r) => r(self),
+                Ok(r) => self.serve(r),
                 Err(_) => alive = false,
             }
         }
-        loop {
+        self.share.begin(std::time::Instant::now());
+        while self.share.has_credit() {
             match rx.try_recv() {
-                Ok(r) => r(self),
+                Ok(r) => self.serve(r),
                 Err(std::sync::mpsc::TryRecvError::Empty) => break,
                 Err(std::sync::mpsc::TryRecvError::Disconnected) => {
                     alive = false;
@@ -312,7 +320,15 @@ impl Machine {
         }
         self.requests = Some(rx);
         self.poll_parked();
+        self.share.end(std::time::Instant::now());
         alive
+    }
+
+    /// Run one request, charged to /proc's share.
+    fn serve(&mut self, r: crate::machine::Request) {
+        let start = std::time::Instant::now();
+        r(self);
+        self.share.charge(start.elapsed());
     }
 
     /// Give every parked request a chance to finish.
@@ -460,11 +476,19 @@ impl Machine {
         if let Some(t) = self.tasks.get_mut(&tid) {
             t.syscalls += 1;
         }
+        if let Some(tl) = self.k.trace.timeline.as_mut() {
+            tl.call_start(tid.0, self.k.clock.ns);
+        }
         self.k.clock.ns += param::NS_PER_SYSCALL;
         let out = match sys {
             Some(s) => syscalls::dispatch(self, tid, s, args),
             None => Outcome::NoSys,
         };
+        match (sys, &out) {
+            (Some(Sys::SchedYield), _) => self.sched_yield(tid),
+            (Some(Sys::Execve | Sys::Execveat), Outcome::NoReturn) => self.timeline_exec(tid),
+            _ => {}
+        }
         let name = match sys {
             Some(s) => s.name(),
             None => self

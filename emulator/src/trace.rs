@@ -16,6 +16,8 @@ pub struct Trace {
     last_pid: u32,
     last_name: String,
     pub last_ret: i64,
+    /// The `--timeline` being written, if any (timeline.rs).
+    pub timeline: Option<crate::timeline::Timeline>,
 }
 
 /// One record of the trace.
@@ -39,6 +41,7 @@ impl Trace {
             last_pid: 0,
             last_name: String::new(),
             last_ret: 0,
+            timeline: None,
         }
     }
 
@@ -72,6 +75,9 @@ impl Trace {
         if let Some(f) = &mut self.file {
             let _ = f.write_all(self.line.as_bytes());
         }
+        if let Some(tl) = &mut self.timeline {
+            tl.call_end(e.pid, e.name, e.ns, &e.ret.to_string());
+        }
     }
 
     /// Console output of fd `fd`'s stream (1 or 2).
@@ -103,6 +109,9 @@ impl Trace {
     pub fn finish(&mut self) -> String {
         if let Some(f) = &mut self.file {
             let _ = f.flush();
+        }
+        if let Some(mut tl) = self.timeline.take() {
+            tl.finish();
         }
         let d = std::mem::take(&mut self.hash).finalize();
         d.iter().map(|b| format!("{b:02x}")).collect()

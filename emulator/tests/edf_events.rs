@@ -25,6 +25,11 @@ fn admitted_process_is_released_every_period_and_sliced_after_its_cost() {
     };
     let mut m = Machine::new(&c, console).expect("machine");
     let pid = Pid(1);
+    // Events are kept for processes with ctl `trace` on while /proc/trace is open.
+    m.trace_set_open(true);
+    if let Some(t) = m.tasks.get_mut(&pid) {
+        t.p9.sched_trace = true;
+    }
     m.edf_ctl(pid, RtMsg::Period(10_000_000)).expect("period");
     m.edf_ctl(pid, RtMsg::Cost(3_000_000)).expect("cost");
     m.edf_ctl(pid, RtMsg::Admit).expect("admit");

@@ -371,6 +371,14 @@ pub trait Machine: Send + Sync + 'static {
         pid: Pid,
         list: Vec<crate::procfs::watchpt::Watchpt>,
     ) -> Result<(), ProcError>;
+    /// `/proc/trace` was opened (`true`) or closed: scheduling events of processes whose
+    /// ctl `trace` is on are kept for it only while it is open (9front devproc.c topens).
+    fn trace_open(&self, _open: bool) {}
+    /// Up to `max` /proc/trace records (16 bytes each: pid, etype, time), oldest first,
+    /// removed as they are read; empty when there are none (a read never waits).
+    fn trace_read(&self, _max: usize) -> Vec<u8> {
+        Vec::new()
+    }
     /// Glass extension `/proc/time` (a replay served at a moment): the current moment as
     /// text, or None when the machine cannot move in time (then the file does not exist).
     fn time(&self) -> Option<String> {

@@ -5,18 +5,22 @@
 usage: python9p_client.py ADDR CMD [ARGS]
   ADDR  host:port or unix:PATH
   CMD   ls PATH | read PATH [OFFSET COUNT] | write PATH DATA [OFFSET] | stat PATH
+        | trace PATH N
 
 Output (shared with p9fs_client.py so tests can compare the two):
   ls    one line per entry: NAME<TAB>d|f<TAB>LENGTH
   read  the bytes read, raw
   write wrote N
   stat  NAME<TAB>d|f<TAB>LENGTH, then (python-9p only) mode=%08x uid= gid= muid= qid=
+  trace at least N 16-byte records of /proc/trace, raw (reads again while a read comes
+        back empty, for at most 20 s)
   On an Rerror: `error: <the server's string>` on stdout, exit status 1.
 """
 
 import os
 import struct
 import sys
+import time
 
 import py9p
 
@@ -91,6 +95,18 @@ def main(argv):
                 data = client.read(FID, want, offset + len(out))
                 if not data:
                     break
+                out += data
+            sys.stdout.buffer.write(bytes(out))
+        elif cmd == "trace":
+            walk(client, args[0])
+            want = int(args[1]) * 16
+            client.open(FID, py9p.OREAD)
+            out = bytearray()
+            end = time.monotonic() + 20
+            while len(out) < want and time.monotonic() < end:
+                data = client.read(FID, 16 * 64, 0)
+                if not data:
+                    time.sleep(0.01)
                 out += data
             sys.stdout.buffer.write(bytes(out))
         elif cmd == "write":

@@ -129,6 +129,11 @@ pub struct MachineArgs {
     /// Write one JSON line per system call to FILE.
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
+    /// Write a Chrome trace-event JSON timeline of the run to FILE (opens in Perfetto):
+    /// a track per process, system calls and blocked spans as slices, fork/exec/exit as
+    /// instants, fork and pipe transfers as flow arrows.
+    #[arg(long, value_name = "FILE")]
+    timeline: Option<PathBuf>,
     /// Set an environment variable for the guest (repeatable); replaces the default
     /// environment (PATH=/bin:/usr/bin HOME=/ TERM=dumb) once given.
     #[arg(long = "env", value_name = "NAME=VALUE", value_parser = clap::value_parser!(OsString))]
@@ -271,6 +276,7 @@ impl MachineArgs {
         c.cwd = self.cwd.clone();
         c.seed = self.seed;
         c.trace = self.trace.clone();
+        c.timeline = self.timeline.clone();
         c.quantum = self.quantum;
         c.sched_seed = self.sched_seed;
         c.hang = self.hang;

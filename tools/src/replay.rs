@@ -28,6 +28,9 @@ pub struct ReplayArgs {
     /// Write one JSON line per system call to FILE (as `glass run --trace`).
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
+    /// Write the run's timeline to FILE (as `glass run --timeline`: the same bytes).
+    #[arg(long, value_name = "FILE")]
+    timeline: Option<PathBuf>,
     /// Stop at a moment: a virtual time (`12.5ms`, `300us`, `2s`), the machine's Nth system
     /// call (`syscall:1200`), a process's Nth (`3:syscall:40`), or a process's exit or
     /// exec (`3:exit`, `3:exec`).
@@ -163,7 +166,8 @@ pub fn replay(args: &ReplayArgs) -> ExitCode {
             root.display()
         ));
     }
-    let config = config_of(h, root, args.trace.clone());
+    let mut config = config_of(h, root, args.trace.clone());
+    config.timeline = args.timeline.clone();
     // A seek back through /proc/time replays again from the start to the moment: the same
     // server goes on with the new machine, and the output already shown is not shown again.
     let mut until = until;

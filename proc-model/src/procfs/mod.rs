@@ -806,6 +806,7 @@ impl<M: Machine + ?Sized> FileTree for ProcFs<M> {
                     return Err(e(err::EALREADY_OPEN));
                 }
                 *open = true;
+                self.m.trace_open(true);
                 Ok((mk(Node::Trace, None, 0), TRACE_QID, 0))
             }
             Node::Time => {
@@ -904,9 +905,9 @@ impl<M: Machine + ?Sized> FileTree for ProcFs<M> {
 
     fn read(&self, o: &mut Open, offset: u64, count: u32, cancel: &Cancel) -> NineResult<Vec<u8>> {
         match o.node.clone() {
-            // No process has trace events enabled (the `trace` ctl message is accepted
-            // and has no effect), so there is nothing to read.
-            Node::Trace => Ok(Vec::new()),
+            // devproc.c procread Qtrace: whole 16-byte records, as many as fit and are
+            // there; none is an empty read at once (the offset is ignored).
+            Node::Trace => Ok(self.m.trace_read(count as usize / 16)),
             // `text` is the executable's own channel: it reads on after the process exits.
             Node::File(_, Q::Text) => Ok(match &o.text {
                 Some(t) => format::readstr(offset, count, &t.bytes),
@@ -921,6 +922,13 @@ impl<M: Machine + ?Sized> FileTree for ProcFs<M> {
             Node::File(r, q) => self.read_file(o, r, q, offset, count, cancel),
             _ => Err(e(err::EISDIR)),
         }
+    }
+
+    fn quick_read(&self, node: &Node) -> bool {
+        // One trip to the machine at most, answered between quanta. `wait` waits for a
+        // child; `mem` reads are large and a client may have several in flight, which
+        // workers hand to the machine together.
+        !matches!(node, Node::File(_, Q::Wait | Q::Mem))
     }
 
     fn write(&self, o: &mut Open, offset: u64, data: &[u8], cancel: &Cancel) -> NineResult<u32> {
@@ -949,6 +957,7 @@ impl<M: Machine + ?Sized> FileTree for ProcFs<M> {
     fn clunk(&self, open: Open) {
         if open.node == Node::Trace {
             *self.trace_open.lock().unwrap_or_else(|p| p.into_inner()) = false;
+            self.m.trace_open(false);
         }
     }
 
