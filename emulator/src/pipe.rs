@@ -428,6 +428,7 @@ mod tests {
             readers: 1,
             writers: 1,
             id: 1,
+            ..Pipe::default()
         };
         assert!(!p.write_ready());
         assert_eq!(p.write_events(POLLOUT), 0);

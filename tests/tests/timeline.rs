@@ -196,6 +196,11 @@ fn proc_trace_read_by_python9p() {
     check_sequence(2, &evs);
 }
 
+/// A timeline track: (pid, tid).
+type Track = (u64, u64);
+/// A slice on a track: start and end in virtual ns, and its name.
+type Slice = (u64, u64, String);
+
 /// A scratch file path for one test.
 fn scratch(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("glass-timeline-{}-{name}", std::process::id()))
@@ -251,7 +256,7 @@ fn timeline_of_a_pipeline_is_valid_and_replays_identically() {
 
     let doc: serde_json::Value = serde_json::from_slice(&bytes).expect("timeline is JSON");
     let evs = doc["traceEvents"].as_array().expect("traceEvents array");
-    let mut slices: BTreeMap<(u64, u64), Vec<(u64, u64, String)>> = BTreeMap::new();
+    let mut slices: BTreeMap<Track, Vec<Slice>> = BTreeMap::new();
     let mut instants: BTreeMap<(u64, u64), Vec<(u64, String)>> = BTreeMap::new();
     let mut starts: BTreeMap<u64, &serde_json::Value> = BTreeMap::new();
     let mut finishes: BTreeMap<u64, &serde_json::Value> = BTreeMap::new();
