@@ -21,6 +21,7 @@ pub mod record;
 pub mod rng;
 pub mod sched;
 pub mod schedtrace;
+pub mod share;
 pub mod signal;
 pub mod sparse;
 pub mod syscalls;

@@ -310,6 +310,8 @@ pub struct Machine {
     pub quantum: u64,
     /// Requests from /proc servers, if any are attached.
     pub requests: Option<std::sync::mpsc::Receiver<Request>>,
+    /// /proc's fair share of the machine thread (share.rs).
+    pub share: crate::share::Share,
     pub parked: Vec<Parked>,
     /// Keep serving requests after every process has ended (`--keep`).
     pub keep: bool,
@@ -573,6 +575,7 @@ impl Machine {
             )]),
             quantum: config.quantum.max(1),
             requests: None,
+            share: Default::default(),
             parked: Vec::new(),
             keep: false,
             last_run: None,

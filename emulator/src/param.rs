@@ -39,6 +39,16 @@ pub const SIGFRAME_MAX: u64 = 16 * 1024;
 /// Scheduler quantum, in translated blocks of guest work.
 pub const QUANTUM_BLOCKS: u64 = 200_000;
 
+/// The fair share of the machine thread for /proc work while a guest can run (share.rs):
+/// one nanosecond of /proc service per PROC_SHARE_DIV nanoseconds of other work, so /proc
+/// takes at most 1/(PROC_SHARE_DIV + 1) of the machine thread; at most PROC_CREDIT_MAX_NS
+/// saved up (a burst); each request charged at least PROC_REQUEST_MIN_NS (the host work it
+/// causes off the machine thread: connection threads, socket, encoding; measured at
+/// 10-20 µs per status read on a 2-core host).
+pub const PROC_SHARE_DIV: i64 = 2;
+pub const PROC_CREDIT_MAX_NS: i64 = 2_000_000;
+pub const PROC_REQUEST_MIN_NS: i64 = 20_000;
+
 /// Virtual time: nanoseconds per block of guest work executed, and per system call.
 pub const NS_PER_BLOCK: u64 = 5;
 pub const NS_PER_SYSCALL: u64 = 100;

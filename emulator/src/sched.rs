@@ -278,22 +278,26 @@ impl Machine {
         }
     }
 
-    /// Run the requests that arrived from /proc servers; with `block`, wait for one first.
-    /// Returns false when no server can send requests any more.
+    /// Run the requests that arrived from /proc servers, in arrival order, as far as /proc's
+    /// fair share of the machine thread allows (share.rs); with `block` (nobody can run),
+    /// wait for one first, and serve with the machine to itself. Returns false when no
+    /// server can send requests any more.
     pub fn service(&mut self, block: bool) -> bool {
         let Some(rx) = self.requests.take() else {
             return false;
         };
         let mut alive = true;
         if block {
+            self.share.idle();
             match rx.recv() {
-                Ok(r) => r(self),
+                Ok(r) => self.serve(r),
                 Err(_) => alive = false,
             }
         }
-        loop {
+        self.share.begin(std::time::Instant::now());
+        while self.share.has_credit() {
             match rx.try_recv() {
-                Ok(r) => r(self),
+                Ok(r) => self.serve(r),
                 Err(std::sync::mpsc::TryRecvError::Empty) => break,
                 Err(std::sync::mpsc::TryRecvError::Disconnected) => {
                     alive = false;
@@ -303,7 +307,15 @@ impl Machine {
         }
         self.requests = Some(rx);
         self.poll_parked();
+        self.share.end(std::time::Instant::now());
         alive
+    }
+
+    /// Run one request, charged to /proc's share.
+    fn serve(&mut self, r: crate::machine::Request) {
+        let start = std::time::Instant::now();
+        r(self);
+        self.share.charge(start.elapsed());
     }
 
     /// Give every parked request a chance to finish.

@@ -32,6 +32,9 @@ pub struct BenchArgs {
     /// the status round trip against a raw TCP ping-pong.
     #[arg(long)]
     proc: bool,
+    /// A smoke check: one run of each row, with small inputs (for CI; the figures are rough).
+    #[arg(long)]
+    quick: bool,
     /// Only the x86_64 workloads (skip aarch64 and riscv64 against qemu-aarch64/-riscv64).
     #[arg(long)]
     x86_only: bool,
@@ -289,11 +292,15 @@ fn time(cmd: &mut Command) -> Option<(f64, Vec<u8>)> {
 }
 
 pub fn bench(args: &BenchArgs) -> std::process::ExitCode {
+    let runs = if args.quick { 1 } else { args.runs.max(1) };
     let root = args.root.clone().unwrap_or_else(crate::default_root);
     // Programs run with the root as their cwd: the root must be absolute.
     let root = std::fs::canonicalize(&root).unwrap_or(root);
     if args.proc {
-        return match crate::bench9p::bench_proc(&root, args.runs.max(1)) {
+        return match crate::bench9p::bench_proc(
+            &root,
+            crate::bench9p::ProcBench::new(runs, args.quick),
+        ) {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("glass bench --proc: {e}");
@@ -329,7 +336,7 @@ pub fn bench(args: &BenchArgs) -> std::process::ExitCode {
     }
     println!(
         "glass bench: medians of {} runs; glass runs with preemption every {} blocks",
-        args.runs,
+        runs,
         glass_emulator::param::QUANTUM_BLOCKS
     );
     println!(
@@ -342,7 +349,7 @@ pub fn bench(args: &BenchArgs) -> std::process::ExitCode {
         let native_ok = w.arch == "x86_64";
         let mut t = [Vec::new(), Vec::new(), Vec::new()];
         let mut outputs: Vec<Vec<u8>> = Vec::new();
-        for _ in 0..args.runs {
+        for _ in 0..runs {
             // Interleave the engines so machine noise hits all three alike.
             let (mut native, mut qemu) = if w.stages.is_empty() {
                 let mut native = Command::new(&exe);
@@ -437,7 +444,7 @@ pub fn bench(args: &BenchArgs) -> std::process::ExitCode {
         // A chosen subset: the recording and memory rows are not among them.
         return std::process::ExitCode::SUCCESS;
     }
-    match record_overhead(&glass, &root, args.runs.max(1)) {
+    match record_overhead(&glass, &root, runs.max(1)) {
         Some((plain, rec, size)) => {
             let ratio = rec / plain;
             let verdict = if ratio <= 1.05 { "meets" } else { "misses" };

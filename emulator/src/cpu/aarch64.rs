@@ -4,15 +4,54 @@
 //! frames follow arch/arm64/kernel/signal.c; the return trampoline lives in the machine's
 //! sigreturn page (arm64 Linux uses the vDSO's, glibc sets no SA_RESTORER). Syscall numbers
 //! and `struct stat` are asm-generic's ([`super::generic`]).
+//!
+//! Guests run at EL0, as under Linux, with the SCTLR_EL1 bits Linux's INIT_SCTLR_EL1_MMU_ON
+//! sets for user space (arch/arm64/include/asm/sysreg.h): CTR_EL0 readable (UCT), DC ZVA
+//! allowed (DZE), cache maintenance by VA (UCI), WFE not trapped (nTWE), WFI trapped (nTWI
+//! clear; Linux's wfi_handler skips it, and so does [`emulate_trapped`]). A system
+//! register or instruction EL0 may not use is an undefined instruction: SIGILL.
+//! CNTKCTL_EL1 stays 0, so reads of the virtual counter and its frequency trap too and are
+//! answered from virtual time, as Linux answers them on a CPU with a counter erratum
+//! (cntvct_read_handler, cntfrq_read_handler in arch/arm64/kernel/traps.c): the engine's
+//! own counter follows the host clock.
 
 use super::{
     concat, get_long_regs, get_regs, get_u32, get_u64, lp64_frame, put_le, put_long_regs, put_regs,
-    read_reg, reg_run, write_reg, ArchCpu, CpuError, Engine, Reg, Roles, SigFrame, Trap, UregSlot,
-    ILL_ILLOPC,
+    read_reg, reg_run, write_reg, ArchCpu, CpuError, Engine, HookState, Reg, Roles, SigFrame, Trap,
+    UregSlot, ILL_ILLOPC,
 };
 use proc_model::ureg::UregField;
 use unicorn_engine::unicorn_const::{Arch as UcArch, Mode};
 use unicorn_engine::RegisterARM64 as R;
+use unicorn_engine::{RegisterARM64CP, Unicorn};
+
+/// An undefined-instruction trap (EXCP_UDEF, pc at the instruction) that Linux carries out
+/// for user space: a counter read or `wfi` (a no-op). Returns whether it was one.
+fn emulate_trapped(uc: &mut Unicorn<'_, HookState>, intno: u32) -> bool {
+    if intno != EXCP_UDEF {
+        return false;
+    }
+    let pc = uc.reg_read(R::PC).unwrap_or(0);
+    let mut b = [0u8; 4];
+    if uc.mem_read(pc, &mut b).is_err() {
+        return false;
+    }
+    let insn = u32::from_le_bytes(b);
+    let value = match insn & MRS_RT_MASK {
+        _ if insn == WFI => None,
+        MRS_CNTVCT => Some(uc.get_data().now_ns(uc) / NS_PER_TICK),
+        MRS_CNTFRQ => Some(CNTFRQ),
+        _ => return false,
+    };
+    if let Some(v) = value {
+        // Register 31 here is xzr: the read is discarded.
+        if let Some(&r) = X.get((insn & 31) as usize) {
+            let _ = uc.reg_write(r, v);
+        }
+    }
+    let _ = uc.reg_write(R::PC, pc.wrapping_add(4));
+    true
+}
 
 /// The aarch64 backend.
 pub(crate) struct Aarch64;
@@ -22,6 +61,25 @@ const EXCP_SWI: u32 = 2;
 /// EXCP_UDEF and EXCP_BKPT in QEMU's target/arm (internals.h).
 const EXCP_UDEF: u32 = 1;
 const EXCP_BKPT: u32 = 7;
+
+/// SCTLR_EL1 bits (Arm ARM D17.2.118): the user-space permissions Linux grants.
+const SCTLR_UCI: u64 = 1 << 26;
+const SCTLR_NTWE: u64 = 1 << 18;
+const SCTLR_NTWI: u64 = 1 << 16;
+const SCTLR_UCT: u64 = 1 << 15;
+const SCTLR_DZE: u64 = 1 << 14;
+const SCTLR_SA0: u64 = 1 << 4;
+
+/// `mrs xT, cntvct_el0` and `mrs xT, cntfrq_el0` (op0 3, op1 3, CRn 14, CRm 0, op2 2 and
+/// 0), with the register number in bits 0–4; `wfi`.
+const MRS_CNTVCT: u32 = 0xd53b_e040;
+const MRS_CNTFRQ: u32 = 0xd53b_e000;
+const MRS_RT_MASK: u32 = 0xffff_ffe0;
+const WFI: u32 = 0xd503_207f;
+/// The counter's frequency: 62.5 MHz, what the engine (QEMU's GTIMER_SCALE of 16 ns) and
+/// QEMU's virt board report.
+const CNTFRQ: u64 = 62_500_000;
+const NS_PER_TICK: u64 = 16;
 /// `brk #imm16`: 0xd4200000 with the immediate in bits 5–20 (Arm ARM C6.2.38).
 const BRK: u32 = 0xd420_0000;
 const BRK_MASK: u32 = 0xffe0_001f;
@@ -67,11 +125,21 @@ impl ArchCpu for Aarch64 {
             Mode::LITTLE_ENDIAN,
             Some(4096),
             Some(EXCP_SWI),
-            None,
+            Some(emulate_trapped),
         )?;
         // FP and SIMD usable without trapping (CPACR_EL1.FPEN = 0b11), as Linux sets for EL0.
         let cpacr = uc.reg_read(R::CPACR_EL1).unwrap_or(0);
         uc.reg_write(R::CPACR_EL1, cpacr | (3 << 20))?;
+        // EL0t (PSTATE.M = 0). unicorn does not recompute the translation flags on a PSTATE
+        // write, only on a system-register write: SCTLR_EL1 comes after.
+        uc.reg_write(R::PSTATE, 0)?;
+        let mut sctlr = RegisterARM64CP::new().op0(3).crn(1);
+        uc.reg_read_arm64_coproc(&mut sctlr)?;
+        sctlr.val =
+            (sctlr.val | SCTLR_UCI | SCTLR_NTWE | SCTLR_UCT | SCTLR_DZE | SCTLR_SA0) & !SCTLR_NTWI;
+        uc.reg_write_arm64_coproc(&sctlr)?;
+        let cntkctl = RegisterARM64CP::new().op0(3).crn(14).crm(1);
+        uc.reg_write_arm64_coproc(&cntkctl)?;
         Ok(uc)
     }
 

@@ -4,6 +4,11 @@
 //! number, a0..a5, result in a0); TLS is tp; the FPU starts off, so mstatus.FS is set or
 //! glibc's setjmp traps. Signal frames follow arch/riscv/kernel/signal.c; syscall numbers and
 //! `struct stat` are asm-generic's ([`super::generic`]).
+//!
+//! Guests run in U-mode, as under Linux (unicorn's virtual PRIV register), so a supervisor or
+//! machine CSR, `sret`, `mret` and `wfi` are illegal instructions: SIGILL. The counters
+//! Linux lets user space read (`rdtime`, and `rdcycle`/`rdinstret` where the kernel enables
+//! them) trap too and are answered from virtual time ([`counter_read`]).
 
 use super::{
     concat, get_regs, get_u32, get_u64, lp64_frame, put_le, put_regs, read_reg, reg_run, stop_with,
@@ -26,6 +31,9 @@ const ILLEGAL_INSN: u32 = 2;
 /// `ebreak` and `c.ebreak` encodings.
 const EBREAK: u32 = 0x0010_0073;
 const C_EBREAK: u16 = 0x9002;
+
+/// The privilege levels (RISC-V privileged spec 1.2): U is 0.
+const PRIV_U: u64 = 0;
 
 /// mstatus.FS = Initial (bits 13–14): the FPU is usable.
 const MSTATUS_FS: u64 = 1 << 13;
@@ -153,6 +161,7 @@ impl ArchCpu for Riscv64 {
             true
         })?;
         enable_fpu(&mut uc);
+        uc.reg_write(R::PRIV, PRIV_U)?;
         Ok(uc)
     }
 

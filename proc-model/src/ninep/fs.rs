@@ -167,6 +167,13 @@ pub trait FileTree: Send + Sync + 'static {
         count: u32,
         cancel: &Cancel,
     ) -> NineResult<Vec<u8>>;
+    /// Whether a Tread of `node` is quick and never waits for a state (no `wait`-like
+    /// blocking): the transport may then run it on the connection's reader thread instead of
+    /// handing it to a worker, one thread hop less per round trip. The default, false, keeps
+    /// every read on a worker.
+    fn quick_read(&self, _node: &Self::Node) -> bool {
+        false
+    }
     /// Twrite of an open non-directory. May block (e.g. ctl `stop`); must honour `cancel`.
     /// Returns the count written.
     fn write(

@@ -285,6 +285,7 @@ pub struct Job<T: FileTree> {
     cell: Arc<OpenCell<T>>,
     node: T::Node,
     op: JobOp,
+    quick: bool,
 }
 
 enum JobOp {
@@ -313,6 +314,12 @@ impl<T: FileTree> Job<T> {
         self.tag
     }
 
+    /// A read the tree says is quick and never waits for a state ([`FileTree::quick_read`]):
+    /// the transport may run it on the reader thread.
+    pub fn is_quick(&self) -> bool {
+        self.quick
+    }
+
     /// The job's cancellation, set by a Tflush naming its tag, a Tversion, or close.
     pub fn cancel(&self) -> &Cancel {
         &self.cancel
@@ -328,6 +335,7 @@ impl<T: FileTree> Job<T> {
             cell,
             node,
             op,
+            quick: _,
         } = self;
         let reply = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             execute(&cell, &node, op, &cancel)
@@ -901,6 +909,7 @@ impl<T: FileTree> Session<T> {
         };
         st.jobs.insert(id, pending);
         st.tags.insert(tag, Outstanding::Job(id));
+        let quick = matches!(op, JobOp::Read { .. }) && cell.tree.quick_read(&node);
         Ok(Job {
             id,
             tag,
@@ -908,6 +917,7 @@ impl<T: FileTree> Session<T> {
             cell,
             node,
             op,
+            quick,
         })
     }
 

@@ -763,6 +763,12 @@ fn run_connection<T: FileTree, S: Stream>(
         match session.receive_frame(&frame, &mut &*writer) {
             Received::Done => {}
             Received::Close => break,
+            // A quick read (status, regs, a directory: one short trip to the machine,
+            // never a wait) runs here: one thread hop less per round trip.
+            Received::Job(job) if job.is_quick() => {
+                let done = job.run();
+                session.complete(done, &mut &*writer);
+            }
             Received::Job(job) => {
                 let (session, writer) = (session.clone(), writer.clone());
                 inflight.add();

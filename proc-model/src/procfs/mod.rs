@@ -922,6 +922,13 @@ impl<M: Machine + ?Sized> FileTree for ProcFs<M> {
         }
     }
 
+    fn quick_read(&self, node: &Node) -> bool {
+        // One trip to the machine at most, answered between quanta. `wait` waits for a
+        // child; `mem` reads are large and a client may have several in flight, which
+        // workers hand to the machine together.
+        !matches!(node, Node::File(_, Q::Wait | Q::Mem))
+    }
+
     fn write(&self, o: &mut Open, offset: u64, data: &[u8], cancel: &Cancel) -> NineResult<u32> {
         match o.node.clone() {
             Node::File(r, q) => self.write_file(o, r, q, offset, data, cancel),

@@ -1,0 +1,151 @@
+//! /proc's fair share of the machine (README "Serving /proc", emulator/src/share.rs) under
+//! load: 64 clients reading a running guest's `status` in a loop, from before its first
+//! instruction to its exit, change nothing the guest can observe (its output, its digest and
+//! its system-call trace are those of the same run with no reader), and none of them starves
+//! (every client gets replies all along the run, at a rate near the others').
+
+use glass_tests::ServedMachine;
+use proc_model::ninep::fs::OREAD;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+/// A busybox shell loop that forks now and then: CPU work, system calls, several processes.
+const SCRIPT: &str = "i=0; while [ $i -lt 4000 ]; do i=$((i+1)); \
+                      if [ $((i % 500)) = 0 ]; then /bin/true; echo $i; fi; done";
+
+/// What one reader saw.
+struct Reader {
+    replies: u64,
+    longest_wait: Duration,
+}
+
+/// What one run produced: stdout, digest, trace file, and the readers' statistics.
+struct Run {
+    stdout: String,
+    digest: String,
+    trace: Vec<u8>,
+    readers: Vec<Reader>,
+}
+
+fn run(readers: usize, name: &str) -> Run {
+    let trace = std::env::temp_dir().join(format!(
+        "glass-fairness-{}-{name}.trace",
+        std::process::id()
+    ));
+    let trace_arg = trace.display().to_string();
+    // --hang: the first process waits stopped until `start`, so every reader is reading
+    // before the guest's first instruction. One connection more than the readers: the
+    // client that starts it.
+    let conns = (readers + 1).to_string();
+    let mut m = ServedMachine::start(&[
+        "--max-conns",
+        &conns,
+        "--hang",
+        "--digest",
+        "--trace",
+        &trace_arg,
+        "--",
+        "/bin/busybox",
+        "sh",
+        "-c",
+        SCRIPT,
+    ]);
+    let go = Arc::new(Barrier::new(readers + 1));
+    let mut threads = Vec::new();
+    for _ in 0..readers {
+        let mut c = m.client();
+        let (fid, _) = c.open_path("/1/status", OREAD).expect("open /1/status");
+        let go = go.clone();
+        threads.push(std::thread::spawn(move || {
+            go.wait();
+            let mut r = Reader {
+                replies: 0,
+                longest_wait: Duration::ZERO,
+            };
+            let mut last = Instant::now();
+            // Until the machine is gone (the read fails or the connection closes).
+            while let Ok(b) = c.read(fid, 0, 4096) {
+                // proc(3) status: the name (busybox, the image) padded to 27 columns.
+                assert!(
+                    String::from_utf8_lossy(&b).starts_with("busybox "),
+                    "status of pid 1: {}",
+                    String::from_utf8_lossy(&b)
+                );
+                let now = Instant::now();
+                r.replies += 1;
+                r.longest_wait = r.longest_wait.max(now - last);
+                last = now;
+            }
+            r
+        }));
+    }
+    let mut ctl = m.client();
+    go.wait();
+    // `--hang` also set the hang flag, which its forked children would inherit (they
+    // would stop at their exec): clear it, then start.
+    ctl.write_file("/1/ctl", 0, b"nohang").expect("nohang");
+    ctl.write_file("/1/ctl", 0, b"start").expect("start");
+    drop(ctl);
+    let code = m.wait_exit(120);
+    assert_eq!(code, Some(0), "glass: {}", m.stderr());
+    let readers = threads
+        .into_iter()
+        .map(|t| t.join().expect("reader"))
+        .collect();
+    let err = m.stderr();
+    let digest = err
+        .lines()
+        .filter_map(|l| l.strip_prefix("glass: digest "))
+        .next_back()
+        .unwrap_or_else(|| panic!("no digest line: {err}"))
+        .to_string();
+    let out = Run {
+        stdout: m.stdout(),
+        digest,
+        trace: std::fs::read(&trace).expect("trace file"),
+        readers,
+    };
+    let _ = std::fs::remove_file(&trace);
+    out
+}
+
+#[test]
+fn fairness_64_status_readers_change_nothing_and_none_starves() {
+    let alone = run(0, "alone");
+    let loaded = run(64, "loaded");
+    // The oracle for the output: the script's own arithmetic.
+    let expected: String = (1..=8).map(|k| format!("{}\n", k * 500)).collect();
+    assert_eq!(alone.stdout, expected);
+    assert_eq!(loaded.stdout, alone.stdout, "output with 64 readers");
+    assert_eq!(loaded.digest, alone.digest, "digest with 64 readers");
+    assert!(!alone.trace.is_empty());
+    assert!(
+        loaded.trace == alone.trace,
+        "system-call trace differs with 64 readers"
+    );
+    // No reader starved: each got replies, and at least a quarter of the median reader's.
+    let mut counts: Vec<u64> = loaded.readers.iter().map(|r| r.replies).collect();
+    counts.sort_unstable();
+    let median = counts[counts.len() / 2];
+    let worst = loaded
+        .readers
+        .iter()
+        .map(|r| r.longest_wait)
+        .max()
+        .unwrap_or_default();
+    eprintln!(
+        "64 readers: replies per reader {}..{} (median {median}), longest wait {worst:?}",
+        counts[0],
+        counts[counts.len() - 1]
+    );
+    assert_eq!(counts.len(), 64);
+    assert!(
+        counts[0] >= 5 && counts[0] * 4 >= median,
+        "reply counts per reader (sorted): {counts:?}"
+    );
+    // FIFO: a reader waits for the 63 requests ahead of it, not for the whole run.
+    assert!(
+        worst < Duration::from_secs(2),
+        "a reader waited {worst:?} for one reply"
+    );
+}
