@@ -184,8 +184,7 @@ impl crate::machine::Machine {
     /// new task (`creator` made it, in the step just run) and a woken one are Ready, a
     /// blocked or stopped one Sleeps, an exited one is Dead.
     pub fn sched_observe(&mut self, creator: Option<Pid>) {
-        // Nobody watches: keep nothing. When /proc/trace is opened, the first observation
-        // reports every task's state at that moment.
+        // Nobody watches: keep nothing (opening /proc/trace starts the tracking).
         if !self.sched_watched() {
             if !self.schedtrace.seen.is_empty() {
                 self.schedtrace.seen.clear();
@@ -284,6 +283,32 @@ impl crate::machine::Machine {
     pub fn trace_set_open(&mut self, open: bool) {
         self.schedtrace.open = open;
         self.schedtrace.events.clear();
+        if !open {
+            return;
+        }
+        // The reader starts from each traced task's state now; without a timeline nothing
+        // was tracked before, so this is where tracking starts.
+        let ns = self.k.clock.ns;
+        let tracking = self.k.trace.timeline.is_none();
+        for t in self.tasks.values() {
+            let s = seen_of(&t.state);
+            if tracking {
+                self.schedtrace.seen.insert(t.tid, (s, t.p9.sched_trace));
+            }
+            if t.p9.sched_trace && self.schedtrace.events.len() < NEVENTS {
+                let (etype, reason) = match s {
+                    Seen::Runnable => (Etype::Ready, 0),
+                    Seen::Asleep(r) => (Etype::Sleep, r),
+                    Seen::Dead => (Etype::Dead, 0),
+                };
+                self.schedtrace.events.push_back(Record {
+                    pid: t.tid.0,
+                    etype,
+                    reason,
+                    ns,
+                });
+            }
+        }
     }
 }
 
