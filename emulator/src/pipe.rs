@@ -314,6 +314,29 @@ mod tests {
     }
 
     #[test]
+    fn timeline_arrows_go_from_each_write_to_each_read_that_took_its_bytes() {
+        let mut b = Bench::new();
+        let sink = crate::syscalls::testing::Sink(Default::default());
+        b.k.trace.timeline = Some(crate::timeline::Timeline::new(Box::new(
+            crate::syscalls::testing::Sink(sink.0.clone()),
+        )));
+        let (pp, _, _) = ends(&mut b);
+        b.mem.write(BUF, b"abcd").expect("pipe bench");
+        // Two writes of 2 bytes, a read of 3 (both writes' bytes), a read of 1 (the second's).
+        assert_eq!(ret(write(&mut b.cx(), &pp, false, &[(BUF, 2)])), 2);
+        assert_eq!(ret(write(&mut b.cx(), &pp, false, &[(BUF + 2, 2)])), 2);
+        assert_eq!(ret(read(&mut b.cx(), &pp, false, &[(BUF + 0x800, 3)])), 3);
+        assert_eq!(ret(read(&mut b.cx(), &pp, false, &[(BUF + 0x800, 8)])), 1);
+        assert!(
+            pp.borrow().marks.is_empty(),
+            "every write's bytes were read"
+        );
+        let text = String::from_utf8(sink.0.borrow().clone()).expect("utf-8");
+        let count = |ph: &str| text.matches(&format!("\"ph\":\"{ph}\",")).count();
+        assert_eq!((count("s"), count("f")), (3, 3), "{text}");
+    }
+
+    #[test]
     fn write_then_read_moves_the_bytes() {
         let mut b = Bench::new();
         let (pp, _, _) = ends(&mut b);

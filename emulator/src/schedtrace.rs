@@ -8,6 +8,7 @@
 //! [`Machine::sched_observe`] at fixed points of its loop, which compares every task's state
 //! with the one it saw last and emits Ready, Sleep (with the state the task blocks in) and
 //! Dead; [`Machine::sched_switch`] emits Run when the processor passes to another task.
+//! While nobody consumes the stream (no /proc/trace reader, no timeline) it tracks nothing.
 
 use crate::machine::{PState, Wait};
 use proc_model::machine::Pid;
@@ -151,10 +152,15 @@ impl crate::machine::Machine {
         }
     }
 
+    /// Someone consumes the stream: /proc/trace is open, or a timeline is being written.
+    fn sched_watched(&self) -> bool {
+        self.schedtrace.open || self.k.trace.timeline.is_some()
+    }
+
     /// Task `tid` gets the processor: the one that had it and is still runnable was
     /// preempted (Ready), and `tid` runs (Run).
     pub fn sched_switch(&mut self, tid: Pid) {
-        if self.schedtrace.running == Some(tid) {
+        if self.schedtrace.running == Some(tid) || !self.sched_watched() {
             return;
         }
         if let Some(prev) = self.schedtrace.running.take() {
@@ -178,6 +184,14 @@ impl crate::machine::Machine {
     /// new task (`creator` made it, in the step just run) and a woken one are Ready, a
     /// blocked or stopped one Sleeps, an exited one is Dead.
     pub fn sched_observe(&mut self, creator: Option<Pid>) {
+        // Nobody watches: keep nothing (opening /proc/trace starts the tracking).
+        if !self.sched_watched() {
+            if !self.schedtrace.seen.is_empty() {
+                self.schedtrace.seen.clear();
+                self.schedtrace.running = None;
+            }
+            return;
+        }
         // The common case, nothing changed, without allocating.
         let seen = &self.schedtrace.seen;
         if self.tasks.len() == seen.len()
@@ -269,6 +283,32 @@ impl crate::machine::Machine {
     pub fn trace_set_open(&mut self, open: bool) {
         self.schedtrace.open = open;
         self.schedtrace.events.clear();
+        if !open {
+            return;
+        }
+        // The reader starts from each traced task's state now; without a timeline nothing
+        // was tracked before, so this is where tracking starts.
+        let ns = self.k.clock.ns;
+        let tracking = self.k.trace.timeline.is_none();
+        for t in self.tasks.values() {
+            let s = seen_of(&t.state);
+            if tracking {
+                self.schedtrace.seen.insert(t.tid, (s, t.p9.sched_trace));
+            }
+            if t.p9.sched_trace && self.schedtrace.events.len() < NEVENTS {
+                let (etype, reason) = match s {
+                    Seen::Runnable => (Etype::Ready, 0),
+                    Seen::Asleep(r) => (Etype::Sleep, r),
+                    Seen::Dead => (Etype::Dead, 0),
+                };
+                self.schedtrace.events.push_back(Record {
+                    pid: t.tid.0,
+                    etype,
+                    reason,
+                    ns,
+                });
+            }
+        }
     }
 }
 

@@ -86,8 +86,8 @@ fn check_sequence(pid: u32, evs: &[Ev]) {
 
 /// proc(3) trace through proc-model's 9P client: records parse, carry only the pids whose
 /// ctl `trace` is on, times never go back, each process runs between its sleeps and sleeps
-/// in a pipe read or write (the state /proc status shows), and `trace 0` stops them; a read
-/// with nothing to read returns at once, empty.
+/// in the state /proc status shows, and `trace 0` stops them; a read with nothing to read
+/// returns at once, empty; a new open starts with the traced process's state.
 #[test]
 fn proc_trace_of_a_pipeline_follows_the_scheduler() {
     let m = start_pipeline();
@@ -158,9 +158,19 @@ fn proc_trace_of_a_pipeline_follows_the_scheduler() {
         t.elapsed() < Duration::from_secs(2),
         "an empty read returns"
     );
-    // The machine went on running meanwhile.
-    let before = String::from_utf8_lossy(&c.read_file("/2/status").expect("status")).into_owned();
-    assert!(!before.is_empty());
+    // Closed, then opened again with pid 2 traced: the first record is pid 2's state then.
+    c.clunk(fid).expect("clunk trace");
+    c.write_file("/2/ctl", 0, b"trace 1").expect("ctl trace 1");
+    let last = evs.last().expect("events").ns;
+    let (fid, _) = c.open_path("/trace", 0).expect("open trace again");
+    let first = parse(&c.read(fid, 0, 16).expect("read"));
+    assert_eq!(first.len(), 1);
+    let e = first[0];
+    assert!(e.pid == 2 && e.ns >= last, "{e:?}");
+    assert!(
+        e.etype == SREADY && e.reason == 0 || e.etype == SSLEEP && e.reason == 3,
+        "pid 2 is runnable or waits for its child: {e:?}"
+    );
 }
 
 /// The same file read by python-9p (plan9port's codec): whole records of traced pids.
@@ -195,6 +205,11 @@ fn proc_trace_read_by_python9p() {
     assert!(evs.windows(2).all(|w| w[0].ns <= w[1].ns));
     check_sequence(2, &evs);
 }
+
+/// A timeline track: (pid, tid).
+type Track = (u64, u64);
+/// A slice on a track: start and end in virtual ns, and its name.
+type Slice = (u64, u64, String);
 
 /// A scratch file path for one test.
 fn scratch(name: &str) -> PathBuf {
@@ -251,7 +266,7 @@ fn timeline_of_a_pipeline_is_valid_and_replays_identically() {
 
     let doc: serde_json::Value = serde_json::from_slice(&bytes).expect("timeline is JSON");
     let evs = doc["traceEvents"].as_array().expect("traceEvents array");
-    let mut slices: BTreeMap<(u64, u64), Vec<(u64, u64, String)>> = BTreeMap::new();
+    let mut slices: BTreeMap<Track, Vec<Slice>> = BTreeMap::new();
     let mut instants: BTreeMap<(u64, u64), Vec<(u64, String)>> = BTreeMap::new();
     let mut starts: BTreeMap<u64, &serde_json::Value> = BTreeMap::new();
     let mut finishes: BTreeMap<u64, &serde_json::Value> = BTreeMap::new();
