@@ -672,6 +672,33 @@ impl Machine {
         }
     }
 
+    /// Linux frees a process's memory when it exits (exit_mm), not when it is reaped: the
+    /// address space of `pid`, which just became a zombie, goes now (its engine back to the
+    /// pool or dropped, its memory uncharged), unless another live process still runs in
+    /// it (a vfork parent) or the process broke (kept for /proc, as reap does). A zombie
+    /// needs only its task and group: its wait status, its ids, its times.
+    fn free_exited_space(&mut self, pid: Pid) {
+        if self.tasks.get(&pid).is_none_or(|t| t.p9.broken.is_some()) {
+            return;
+        }
+        let Some((id, image)) = self.groups.get(&pid).map(|g| (g.space, g.image.clone())) else {
+            return;
+        };
+        let in_use = self
+            .groups
+            .values()
+            .any(|g| g.space == id && self.tasks.get(&g.pid).is_some_and(|t| !t.state.is_zombie()));
+        if in_use {
+            return;
+        }
+        let Some(space) = self.spaces.remove(&id) else {
+            return;
+        };
+        let text = space.vm.text_ranges();
+        self.retire(space.cpu, image, text);
+        self.recharge(id);
+    }
+
     fn exit(&mut self, tid: Pid, status: ExitStatus) {
         // The whole thread group ends: the other threads go at once, the leader remains
         // as the process's zombie.
@@ -737,6 +764,7 @@ impl Machine {
         for c in orphans {
             self.reap(c);
         }
+        self.free_exited_space(tid);
         // When init ends, the machine ends: like a container, everything else is killed.
         if tid == init {
             let live: Vec<Pid> = self
