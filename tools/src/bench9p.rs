@@ -408,8 +408,18 @@ fn many_clients(root: &std::path::Path, b: ProcBench) -> Result<(), String> {
     Ok(())
 }
 
-pub fn bench_proc(root: &std::path::Path, b: ProcBench) -> Result<(), String> {
-    idle_guest(root, b)?;
-    running_guest(root, b)?;
-    many_clients(root, b)
+/// The rows, by name (`glass bench --proc --only NAME` runs those whose name contains it).
+pub fn bench_proc(root: &std::path::Path, b: ProcBench, only: Option<&str>) -> Result<(), String> {
+    type Row = fn(&std::path::Path, ProcBench) -> Result<(), String>;
+    let rows: [(&str, Row); 3] = [
+        ("status+mem-waiting", idle_guest),
+        ("mem-running", running_guest),
+        ("readers", many_clients),
+    ];
+    for (name, row) in rows {
+        if only.is_none_or(|o| name.contains(o)) {
+            row(root, b)?;
+        }
+    }
+    Ok(())
 }
