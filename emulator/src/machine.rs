@@ -318,6 +318,8 @@ pub struct Machine {
     pub deferred: std::collections::VecDeque<Request>,
     /// How a /proc query stops the running engine early.
     pub interrupter: crate::cpu::Interrupter,
+    /// `status` answers kept while the machine is idle (proc_adapter.rs).
+    pub idle_infos: std::sync::Arc<crate::proc_adapter::IdleInfos>,
     pub parked: Vec<Parked>,
     /// Keep serving requests after every process has ended (`--keep`).
     pub keep: bool,
@@ -576,6 +578,7 @@ impl Machine {
             share: Default::default(),
             deferred: Default::default(),
             interrupter: Default::default(),
+            idle_infos: Default::default(),
             parked: Vec::new(),
             keep: false,
             last_run: None,

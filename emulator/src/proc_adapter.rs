@@ -18,11 +18,61 @@ use proc_model::machine::{
 use proc_model::ninep::fs::{Cancel, Qid, QTDIR, QTFILE};
 use std::sync::mpsc::{channel, Sender};
 
+/// What `status` showed of each process while the machine is idle (every process stopped
+/// or blocked, the machine thread waiting for requests): nothing changes then but through a
+/// request that changes something, so a second read of the same `status` is answered from
+/// here on the connection's thread, without waking the machine thread (half the thread
+/// switches of a round trip). The machine thread opens it when it starts waiting and clears
+/// it before anything changes: a change served, a task run, the clock moved.
+#[derive(Default)]
+pub struct IdleInfos {
+    open: std::sync::atomic::AtomicBool,
+    infos: std::sync::Mutex<std::collections::BTreeMap<Pid, ProcInfo>>,
+}
+
+impl IdleInfos {
+    fn infos(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<Pid, ProcInfo>> {
+        self.infos.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The machine is idle from here until [`IdleInfos::clear`].
+    pub fn open(&self) {
+        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Something may change: forget everything.
+    pub fn clear(&self) {
+        if self.open.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            self.infos().clear();
+        }
+    }
+
+    fn get(&self, pid: Pid) -> Option<ProcInfo> {
+        if !self.open.load(std::sync::atomic::Ordering::SeqCst) {
+            return None;
+        }
+        let infos = self.infos();
+        // Checked again under the lock: clear() empties the map under it after closing.
+        if !self.open.load(std::sync::atomic::Ordering::SeqCst) {
+            return None;
+        }
+        infos.get(&pid).cloned()
+    }
+
+    /// Remember `info` (on the machine thread, while idle).
+    fn put(&self, info: &ProcInfo) {
+        if self.open.load(std::sync::atomic::Ordering::SeqCst) {
+            self.infos().insert(info.pid, info.clone());
+        }
+    }
+}
+
 /// A handle on a machine's process table, usable from any thread.
 pub struct ProcHandle {
     tx: Sender<Request>,
     eve: String,
     interrupter: crate::cpu::Interrupter,
+    idle: std::sync::Arc<IdleInfos>,
 }
 
 /// Attach a handle to `m`: from now on the machine serves its requests between quanta.
@@ -34,6 +84,7 @@ pub fn attach(m: &mut Machine) -> ProcHandle {
         tx,
         eve: m.eve.clone(),
         interrupter: m.interrupter.clone(),
+        idle: m.idle_infos.clone(),
     }
 }
 
@@ -472,7 +523,17 @@ impl proc_model::machine::Machine for ProcHandle {
     }
 
     fn info(&self, pid: Pid) -> Result<ProcInfo, ProcError> {
-        self.query(move |m| m.p9_proc(pid).map(|p| info(m, p)).ok_or(ProcError::Exited))
+        if let Some(i) = self.idle.get(pid) {
+            return Ok(i);
+        }
+        self.query(move |m| {
+            let i = m
+                .p9_proc(pid)
+                .map(|p| info(m, p))
+                .ok_or(ProcError::Exited)?;
+            m.idle_infos.put(&i);
+            Ok(i)
+        })
     }
 
     fn segments(&self, pid: Pid) -> Result<Vec<Segment>, ProcError> {

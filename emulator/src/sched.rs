@@ -38,6 +38,7 @@ impl Machine {
             self.fire_alarms();
             self.wake_blocked();
             if let Some(tid) = self.pick() {
+                self.idle_infos.clear();
                 self.step(tid);
                 self.enforce_limits(tid);
                 if self.tape_stepped() {
@@ -48,12 +49,16 @@ impl Machine {
             }
             // Nobody can run. Sleepers: jump the clock to the next deadline.
             if let Some(d) = self.next_deadline() {
+                self.idle_infos.clear();
                 self.k.clock.ns = self.k.clock.ns.max(d);
                 continue;
             }
             match self.tape_idle() {
                 crate::record::Idle::Normal => {}
-                crate::record::Idle::Applied => continue,
+                crate::record::Idle::Applied => {
+                    self.idle_infos.clear();
+                    continue;
+                }
                 crate::record::Idle::Stop => break,
             }
             let live = self.tasks.values().any(|t| !t.state.is_zombie());
@@ -77,6 +82,7 @@ impl Machine {
         // exited` (their reply channels close) instead of waiting for a machine that is gone.
         self.requests = None;
         self.parked.clear();
+        self.idle_infos.clear();
         let status = self
             .tasks
             .get(&Pid(param::INIT_PID))
@@ -285,6 +291,8 @@ impl Machine {
         let mut alive = true;
         if block {
             self.share.idle();
+            // Until a change: `status` may be answered without this thread (proc_adapter).
+            self.idle_infos.open();
             match rx.recv() {
                 Ok(r) => self.serve(r),
                 Err(_) => alive = false,
@@ -318,7 +326,10 @@ impl Machine {
     fn serve(&mut self, r: crate::machine::Request) {
         let start = std::time::Instant::now();
         match r {
-            crate::machine::Request::Change(f) => f(self),
+            crate::machine::Request::Change(f) => {
+                self.idle_infos.clear();
+                f(self)
+            }
             crate::machine::Request::Query(f) => f(self),
         }
         self.share.charge(start.elapsed());

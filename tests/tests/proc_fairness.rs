@@ -192,3 +192,55 @@ fn fairness_regs_readers_stopping_quanta_keep_racy_result() {
     assert!(loaded.trace == alone.trace, "trace differs with readers");
     assert!(loaded.readers.iter().all(|r| r.replies > 0));
 }
+
+/// The third field of a status text: the state.
+fn state(b: &[u8]) -> String {
+    String::from_utf8_lossy(b)
+        .split_whitespace()
+        .nth(2)
+        .unwrap_or("")
+        .to_string()
+}
+
+#[test]
+fn idle_status_answers_follow_every_change() {
+    // While every process is stopped or blocked, a second read of `status` is answered
+    // without the machine thread; a change (ctl `start`, console input) must end that.
+    let mut m = ServedMachine::start_piped(&["--hang", "--", "/bin/busybox", "cat"]);
+    let mut c = m.client();
+    let (fid, _) = c.open_path("/1/status", OREAD).expect("open status");
+    for _ in 0..3 {
+        let b = c.read(fid, 0, 4096).expect("status");
+        assert_eq!(state(&b), "Stopped", "{}", String::from_utf8_lossy(&b));
+    }
+    c.write_file("/1/ctl", 0, b"nohang").expect("nohang");
+    c.write_file("/1/ctl", 0, b"start").expect("start");
+    // cat now waits for console input: blocked, never Stopped again.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let b = c.read(fid, 0, 4096).expect("status");
+        if state(&b) != "Stopped" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "status still says Stopped");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    for _ in 0..3 {
+        let b = c.read(fid, 0, 4096).expect("status");
+        assert_ne!(state(&b), "Stopped");
+    }
+    c.write_file("/1/ctl", 0, b"stop").expect("stop");
+    let b = c.read(fid, 0, 4096).expect("status");
+    assert_eq!(state(&b), "Stopped", "after ctl stop");
+    c.write_file("/1/ctl", 0, b"start").expect("start again");
+    let b = c.read(fid, 0, 4096).expect("status");
+    assert_ne!(state(&b), "Stopped", "after ctl start");
+    // Console input, then its end: cat copies the line and exits.
+    {
+        use std::io::Write;
+        let mut input = m.stdin.take().expect("stdin");
+        input.write_all(b"line\n").expect("write stdin");
+    }
+    assert_eq!(m.wait_exit(30), Some(0), "{}", m.stderr());
+    assert_eq!(m.stdout(), "line\n");
+}
