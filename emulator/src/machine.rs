@@ -252,7 +252,7 @@ impl Kernel {
                         *room.0.lock().unwrap_or_else(|p| p.into_inner()) -= b.len();
                     }
                     let end = got.is_none();
-                    let sent = feed.send(Box::new(move |m: &mut Machine| {
+                    let sent = feed.send(Request::Change(Box::new(move |m: &mut Machine| {
                         m.tape_console(got.as_deref());
                         if let Some(c) = m.k.console_in.as_mut() {
                             match got {
@@ -260,7 +260,7 @@ impl Kernel {
                                 None => c.eof = true,
                             }
                         }
-                    }));
+                    })));
                     if end || sent.is_err() {
                         return;
                     }
@@ -292,8 +292,15 @@ impl Kernel {
     }
 }
 
-/// A request from a 9P connection thread, run on the machine thread between quanta.
-pub type Request = Box<dyn FnOnce(&mut Machine) + Send>;
+/// A request from a 9P connection thread (or the console reader), run on the machine thread.
+pub enum Request {
+    /// May change the machine: run between quanta, where every change takes effect at a
+    /// known virtual time.
+    Change(Box<dyn FnOnce(&mut Machine) + Send>),
+    /// Only looks: may also run in the middle of a quantum, with the running engine stopped
+    /// at a block boundary (it resumes there, so the guest sees nothing).
+    Query(Box<dyn FnOnce(&Machine) + Send>),
+}
 
 /// A request waiting for a state (ctl `waitstop`, a `wait` read): checked after every step;
 /// `poll` answers and returns true when done.
@@ -312,6 +319,12 @@ pub struct Machine {
     pub requests: Option<std::sync::mpsc::Receiver<Request>>,
     /// /proc's fair share of the machine thread (share.rs).
     pub share: crate::share::Share,
+    /// Changes taken from the request queue in the middle of a quantum, to run after it.
+    pub deferred: std::collections::VecDeque<Request>,
+    /// How a /proc query stops the running engine early.
+    pub interrupter: crate::cpu::Interrupter,
+    /// `status` answers kept while the machine is idle (proc_adapter.rs).
+    pub idle_infos: std::sync::Arc<crate::proc_adapter::IdleInfos>,
     pub parked: Vec<Parked>,
     /// Keep serving requests after every process has ended (`--keep`).
     pub keep: bool,
@@ -576,6 +589,9 @@ impl Machine {
             quantum: config.quantum.max(1),
             requests: None,
             share: Default::default(),
+            deferred: Default::default(),
+            interrupter: Default::default(),
+            idle_infos: Default::default(),
             parked: Vec::new(),
             keep: false,
             last_run: None,

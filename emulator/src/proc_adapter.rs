@@ -18,10 +18,61 @@ use proc_model::machine::{
 use proc_model::ninep::fs::{Cancel, Qid, QTDIR, QTFILE};
 use std::sync::mpsc::{channel, Sender};
 
+/// What `status` showed of each process while the machine is idle (every process stopped
+/// or blocked, the machine thread waiting for requests): nothing changes then but through a
+/// request that changes something, so a second read of the same `status` is answered from
+/// here on the connection's thread, without waking the machine thread (half the thread
+/// switches of a round trip). The machine thread opens it when it starts waiting and clears
+/// it before anything changes: a change served, a task run, the clock moved.
+#[derive(Default)]
+pub struct IdleInfos {
+    open: std::sync::atomic::AtomicBool,
+    infos: std::sync::Mutex<std::collections::BTreeMap<Pid, ProcInfo>>,
+}
+
+impl IdleInfos {
+    fn infos(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<Pid, ProcInfo>> {
+        self.infos.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The machine is idle from here until [`IdleInfos::clear`].
+    pub fn open(&self) {
+        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Something may change: forget everything.
+    pub fn clear(&self) {
+        if self.open.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            self.infos().clear();
+        }
+    }
+
+    fn get(&self, pid: Pid) -> Option<ProcInfo> {
+        if !self.open.load(std::sync::atomic::Ordering::SeqCst) {
+            return None;
+        }
+        let infos = self.infos();
+        // Checked again under the lock: clear() empties the map under it after closing.
+        if !self.open.load(std::sync::atomic::Ordering::SeqCst) {
+            return None;
+        }
+        infos.get(&pid).cloned()
+    }
+
+    /// Remember `info` (on the machine thread, while idle).
+    fn put(&self, info: &ProcInfo) {
+        if self.open.load(std::sync::atomic::Ordering::SeqCst) {
+            self.infos().insert(info.pid, info.clone());
+        }
+    }
+}
+
 /// A handle on a machine's process table, usable from any thread.
 pub struct ProcHandle {
     tx: Sender<Request>,
     eve: String,
+    interrupter: crate::cpu::Interrupter,
+    idle: std::sync::Arc<IdleInfos>,
 }
 
 /// Attach a handle to `m`: from now on the machine serves its requests between quanta.
@@ -32,6 +83,8 @@ pub fn attach(m: &mut Machine) -> ProcHandle {
     ProcHandle {
         tx,
         eve: m.eve.clone(),
+        interrupter: m.interrupter.clone(),
+        idle: m.idle_infos.clone(),
     }
 }
 
@@ -45,11 +98,37 @@ impl ProcHandle {
     ) -> Result<T, ProcError> {
         let (rtx, rrx) = channel();
         self.tx
-            .send(Box::new(move |m: &mut Machine| {
+            .send(Request::Change(Box::new(move |m: &mut Machine| {
                 let _ = rtx.send(f(m));
-            }))
+            })))
             .map_err(|_| ProcError::Exited)?;
         rrx.recv().map_err(|_| ProcError::Exited)?
+    }
+
+    /// Run `f`, which only looks, on the machine thread and wait for its answer: it may be
+    /// answered in the middle of a quantum (the engine is stopped early at a block boundary
+    /// and resumes there), as /proc's fair share allows.
+    fn query<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Machine) -> Result<T, ProcError> + Send + 'static,
+    ) -> Result<T, ProcError> {
+        let (rtx, rrx) = channel();
+        self.tx
+            .send(Request::Query(Box::new(move |m: &Machine| {
+                let _ = rtx.send(f(m));
+            })))
+            .map_err(|_| ProcError::Exited)?;
+        self.interrupter.interrupt();
+        rrx.recv().map_err(|_| ProcError::Exited)?
+    }
+
+    /// Look at the process `pid` (live, or Broken and kept).
+    fn view<T: Send + 'static>(
+        &self,
+        pid: Pid,
+        f: impl FnOnce(ProcRef<'_>) -> Result<T, ProcError> + Send + 'static,
+    ) -> Result<T, ProcError> {
+        self.query(move |m| m.p9_proc(pid).ok_or(ProcError::Exited).and_then(f))
     }
 
     /// Like `call`, but `f` may keep the reply and answer later (parking); a cancel answers
@@ -65,7 +144,7 @@ impl ProcHandle {
             let _ = ctx.send(Err(ProcError::Interrupted));
         });
         self.tx
-            .send(Box::new(move |m: &mut Machine| f(m, rtx)))
+            .send(Request::Change(Box::new(move |m: &mut Machine| f(m, rtx))))
             .map_err(|_| ProcError::Exited)?;
         rrx.recv().map_err(|_| ProcError::Exited)?
     }
@@ -449,7 +528,7 @@ impl proc_model::machine::Machine for ProcHandle {
     }
 
     fn processes(&self) -> Vec<ProcInfo> {
-        self.call(|m| {
+        self.query(|m| {
             let live = m
                 .tasks
                 .values()
@@ -465,11 +544,21 @@ impl proc_model::machine::Machine for ProcHandle {
     }
 
     fn info(&self, pid: Pid) -> Result<ProcInfo, ProcError> {
-        self.call(move |m| m.p9_proc(pid).map(|p| info(m, p)).ok_or(ProcError::Exited))
+        if let Some(i) = self.idle.get(pid) {
+            return Ok(i);
+        }
+        self.query(move |m| {
+            let i = m
+                .p9_proc(pid)
+                .map(|p| info(m, p))
+                .ok_or(ProcError::Exited)?;
+            m.idle_infos.put(&i);
+            Ok(i)
+        })
     }
 
     fn segments(&self, pid: Pid) -> Result<Vec<Segment>, ProcError> {
-        self.with(pid, |p| {
+        self.view(pid, |p| {
             Ok(p.s
                 .vm
                 .plan9_order()
@@ -487,7 +576,7 @@ impl proc_model::machine::Machine for ProcHandle {
     }
 
     fn read_mem(&self, pid: Pid, addr: GuestAddr, len: usize) -> Result<Vec<u8>, ProcError> {
-        self.with(pid, move |p| {
+        self.view(pid, move |p| {
             p.s.cpu.read(addr.0, len).map_err(|_| ProcError::BadArg)
         })
     }
@@ -499,7 +588,7 @@ impl proc_model::machine::Machine for ProcHandle {
         max: usize,
     ) -> Result<Vec<u8>, ProcError> {
         // One trip to the machine thread for the bound and the bytes.
-        self.with(pid, move |p| {
+        self.view(pid, move |p| {
             let seg = p.s.vm.find(addr.0).ok_or(ProcError::BadArg)?;
             let n = (seg.end - addr.0).min(max as u64) as usize;
             p.s.cpu.read(addr.0, n).map_err(|_| ProcError::BadArg)
@@ -521,7 +610,7 @@ impl proc_model::machine::Machine for ProcHandle {
     }
 
     fn regs(&self, pid: Pid) -> Result<Regs, ProcError> {
-        self.with(pid, |p| {
+        self.view(pid, |p| {
             Ok(Regs::from_ureg(p.s.cpu.arch, &p.s.cpu.ureg(p.t.last_trap)))
         })
     }
@@ -543,7 +632,7 @@ impl proc_model::machine::Machine for ProcHandle {
     }
 
     fn fpregs(&self, pid: Pid) -> Result<FpImage, ProcError> {
-        self.with(pid, |p| Ok(p.s.cpu.fp_save()))
+        self.view(pid, |p| Ok(p.s.cpu.fp_save()))
     }
 
     fn set_fpregs(&self, pid: Pid, image: FpImage) -> Result<(), ProcError> {
@@ -559,11 +648,11 @@ impl proc_model::machine::Machine for ProcHandle {
     }
 
     fn fds(&self, pid: Pid) -> Result<FdTable, ProcError> {
-        self.with(pid, |p| Ok(fd_table(p.g)))
+        self.view(pid, |p| Ok(fd_table(p.g)))
     }
 
     fn text(&self, pid: Pid) -> Result<TextImage, ProcError> {
-        self.with(pid, |p| {
+        self.view(pid, |p| {
             Ok(TextImage {
                 qid: Qid {
                     ty: QTFILE,
@@ -584,7 +673,7 @@ impl proc_model::machine::Machine for ProcHandle {
     }
 
     fn args_text(&self, pid: Pid) -> Result<Option<String>, ProcError> {
-        self.with(pid, |p| Ok(p.t.p9.args_text.clone()))
+        self.view(pid, |p| Ok(p.t.p9.args_text.clone()))
     }
 
     fn post_note(&self, pid: Pid, note: &str) -> Result<(), ProcError> {
@@ -665,7 +754,7 @@ impl proc_model::machine::Machine for ProcHandle {
     }
 
     fn wait_count(&self, pid: Pid) -> Result<u64, ProcError> {
-        self.with(pid, |p| Ok(p.t.p9.waitq.len() as u64))
+        self.view(pid, |p| Ok(p.t.p9.waitq.len() as u64))
     }
 
     fn ctl(&self, pid: Pid, msg: &CtlMsg, cancel: &Cancel) -> Result<(), ProcError> {
@@ -699,11 +788,11 @@ impl proc_model::machine::Machine for ProcHandle {
     }
 
     fn profile_counts(&self, pid: Pid) -> Result<Option<Vec<u32>>, ProcError> {
-        self.with(pid, |p| Ok(p.t.p9.profile.as_ref().map(|(_, c)| c.clone())))
+        self.view(pid, |p| Ok(p.t.p9.profile.as_ref().map(|(_, c)| c.clone())))
     }
 
     fn syscall_text(&self, pid: Pid) -> Result<String, ProcError> {
-        self.with(pid, |p| Ok(p.t.p9.syscall_text.clone()))
+        self.view(pid, |p| Ok(p.t.p9.syscall_text.clone()))
     }
 
     fn watchpoints(
@@ -747,7 +836,7 @@ impl proc_model::machine::Machine for ProcHandle {
     }
 
     fn time(&self) -> Option<String> {
-        self.call(|m| Ok(m.tape_time())).ok().flatten()
+        self.query(|m| Ok(m.tape_time())).ok().flatten()
     }
 
     fn seek(&self, when: &str, cancel: &Cancel) -> Result<(), ProcError> {

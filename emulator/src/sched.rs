@@ -41,6 +41,7 @@ impl Machine {
             if let Some(tid) = self.pick() {
                 let t0 = self.k.clock.ns;
                 self.sched_switch(tid);
+                self.idle_infos.clear();
                 self.step(tid);
                 self.edf_charge(tid, self.k.clock.ns - t0);
                 self.sched_observe(Some(tid));
@@ -53,12 +54,16 @@ impl Machine {
             }
             // Nobody can run. Sleepers: jump the clock to the next deadline.
             if let Some(d) = self.next_deadline() {
+                self.idle_infos.clear();
                 self.k.clock.ns = self.k.clock.ns.max(d);
                 continue;
             }
             match self.tape_idle() {
                 crate::record::Idle::Normal => {}
-                crate::record::Idle::Applied => continue,
+                crate::record::Idle::Applied => {
+                    self.idle_infos.clear();
+                    continue;
+                }
                 crate::record::Idle::Stop => break,
             }
             let live = self.tasks.values().any(|t| !t.state.is_zombie());
@@ -83,6 +88,7 @@ impl Machine {
         self.requests = None;
         self.parked.clear();
         self.sched_observe(None);
+        self.idle_infos.clear();
         let status = self
             .tasks
             .get(&Pid(param::INIT_PID))
@@ -302,12 +308,21 @@ impl Machine {
         let mut alive = true;
         if block {
             self.share.idle();
+            // Until a change: `status` may be answered without this thread (proc_adapter).
+            self.idle_infos.open();
             match rx.recv() {
                 Ok(r) => self.serve(r),
                 Err(_) => alive = false,
             }
         }
         self.share.begin(std::time::Instant::now());
+        // Changes held back from the middle of the last quantum came first.
+        while self.share.has_credit() {
+            let Some(r) = self.deferred.pop_front() else {
+                break;
+            };
+            self.serve(r);
+        }
         while self.share.has_credit() {
             match rx.try_recv() {
                 Ok(r) => self.serve(r),
@@ -327,8 +342,82 @@ impl Machine {
     /// Run one request, charged to /proc's share.
     fn serve(&mut self, r: crate::machine::Request) {
         let start = std::time::Instant::now();
-        r(self);
+        match r {
+            crate::machine::Request::Change(f) => {
+                self.idle_infos.clear();
+                f(self)
+            }
+            crate::machine::Request::Query(f) => f(self),
+        }
         self.share.charge(start.elapsed());
+    }
+
+    /// In the middle of a quantum (the running engine stopped at a block boundary): answer
+    /// the queries waiting, as far as /proc's share allows; changes wait for the quantum's
+    /// end, in order.
+    fn serve_queries(&mut self) {
+        let Some(rx) = self.requests.take() else {
+            return;
+        };
+        self.share.begin(std::time::Instant::now());
+        while self.share.has_credit() {
+            match rx.try_recv() {
+                Ok(crate::machine::Request::Query(f)) => {
+                    let start = std::time::Instant::now();
+                    f(self);
+                    self.share.charge(start.elapsed());
+                }
+                Ok(change) => self.deferred.push_back(change),
+                Err(_) => break,
+            }
+        }
+        self.requests = Some(rx);
+        self.share.end(std::time::Instant::now());
+    }
+
+    /// Whether a /proc query may stop the running engine early: a server is attached,
+    /// /proc has credit, and nothing counts runs (a profile takes one sample per run; a
+    /// recording counts steps).
+    fn interruptible(&self, tid: Pid) -> bool {
+        self.requests.is_some()
+            && self.share.has_credit()
+            && self.tape.is_none()
+            && self.tasks.get(&tid).is_some_and(|t| t.p9.profile.is_none())
+    }
+
+    /// Run `tid`'s CPU for `quantum` blocks from virtual time `now`. A /proc query that
+    /// arrives meanwhile may stop the engine at a block boundary; it is answered there and
+    /// the run goes on with the blocks left and the virtual time they started at, so the
+    /// guest runs the same blocks, sees the same clock and ends the quantum at the same
+    /// block as without the query (docs/DESIGN.md "Threads"). Returns the exit and the
+    /// blocks run in all.
+    fn run_quantum(&mut self, tid: Pid, quantum: u64, now: u64) -> Option<(RunExit, u64)> {
+        let mut done = 0;
+        loop {
+            let interruptible = self.interruptible(tid);
+            if interruptible && self.interrupter.take_asked() {
+                self.serve_queries();
+            }
+            let stop = self.interrupter.clone();
+            let p = self.parts(tid)?;
+            p.s.cpu.set_time(now + done * param::NS_PER_BLOCK);
+            let (exit, blocks) = if interruptible {
+                p.s.cpu.run_interruptible(quantum - done, &stop)
+            } else {
+                p.s.cpu.run(quantum - done)
+            };
+            done += blocks;
+            // Stopped early by a query (not by the guest, not at the quantum's end).
+            if interruptible
+                && matches!(exit, RunExit::Quantum)
+                && done < quantum
+                && self.interrupter.take_asked()
+            {
+                self.serve_queries();
+                continue;
+            }
+            return Some((exit, done));
+        }
     }
 
     /// Give every parked request a chance to finish.
@@ -386,8 +475,12 @@ impl Machine {
         let (exit, blocks) = if stepping {
             p.s.cpu.run_one()
         } else {
-            p.s.cpu.run(quantum)
+            match self.run_quantum(tid, quantum, now) {
+                Some(r) => r,
+                None => return,
+            }
         };
+        let Some(p) = self.parts(tid) else { return };
         p.s.vm.sync_stack(p.s.cpu.stack_bounds().0);
         p.t.blocks += blocks;
         p.t.state = PState::Ready;

@@ -2,7 +2,10 @@
 //! load: 64 clients reading a running guest's `status` in a loop, from before its first
 //! instruction to its exit, change nothing the guest can observe (its output, its digest and
 //! its system-call trace are those of the same run with no reader), and none of them starves
-//! (every client gets replies all along the run, at a rate near the others').
+//! (every client gets replies all along the run, at a rate near the others'). A read of
+//! `status` or `regs` may stop the running engine in the middle of a quantum, at a block
+//! boundary, and resume it there: a racy guest whose result depends on exactly where each
+//! quantum ends gets the same result with readers as alone.
 
 use glass_tests::ServedMachine;
 use proc_model::ninep::fs::OREAD;
@@ -27,7 +30,16 @@ struct Run {
     readers: Vec<Reader>,
 }
 
-fn run(readers: usize, name: &str) -> Run {
+/// Run `cmd` (with glass options `opts` before it) with `readers` clients reading `file` of
+/// process 1 in a loop; `check` judges each reply.
+fn run(
+    readers: usize,
+    name: &str,
+    opts: &[&str],
+    cmd: &[&str],
+    file: &'static str,
+    check: fn(&[u8]),
+) -> Run {
     let trace = std::env::temp_dir().join(format!(
         "glass-fairness-{}-{name}.trace",
         std::process::id()
@@ -37,24 +49,23 @@ fn run(readers: usize, name: &str) -> Run {
     // before the guest's first instruction. One connection more than the readers: the
     // client that starts it.
     let conns = (readers + 1).to_string();
-    let mut m = ServedMachine::start(&[
+    let mut args = vec![
         "--max-conns",
         &conns,
         "--hang",
         "--digest",
         "--trace",
         &trace_arg,
-        "--",
-        "/bin/busybox",
-        "sh",
-        "-c",
-        SCRIPT,
-    ]);
+    ];
+    args.extend_from_slice(opts);
+    args.push("--");
+    args.extend_from_slice(cmd);
+    let mut m = ServedMachine::start(&args);
     let go = Arc::new(Barrier::new(readers + 1));
     let mut threads = Vec::new();
     for _ in 0..readers {
         let mut c = m.client();
-        let (fid, _) = c.open_path("/1/status", OREAD).expect("open /1/status");
+        let (fid, _) = c.open_path(file, OREAD).expect("open the file");
         let go = go.clone();
         threads.push(std::thread::spawn(move || {
             go.wait();
@@ -65,12 +76,7 @@ fn run(readers: usize, name: &str) -> Run {
             let mut last = Instant::now();
             // Until the machine is gone (the read fails or the connection closes).
             while let Ok(b) = c.read(fid, 0, 4096) {
-                // proc(3) status: the name (busybox, the image) padded to 27 columns.
-                assert!(
-                    String::from_utf8_lossy(&b).starts_with("busybox "),
-                    "status of pid 1: {}",
-                    String::from_utf8_lossy(&b)
-                );
+                check(&b);
                 let now = Instant::now();
                 r.replies += 1;
                 r.longest_wait = r.longest_wait.max(now - last);
@@ -109,10 +115,25 @@ fn run(readers: usize, name: &str) -> Run {
     out
 }
 
+/// proc(3) status of the shell: the name (busybox, the image) padded to 27 columns.
+fn busybox_status(b: &[u8]) {
+    assert!(
+        String::from_utf8_lossy(b).starts_with("busybox "),
+        "status of pid 1: {}",
+        String::from_utf8_lossy(b)
+    );
+}
+
+/// An amd64 Ureg image, whole: 23 words, 184 bytes (docs/plan9-proc-9p.md, amd64 `Ureg`).
+fn x86_64_regs(b: &[u8]) {
+    assert_eq!(b.len(), 184, "regs of pid 1");
+}
+
 #[test]
 fn fairness_64_status_readers_change_nothing_and_none_starves() {
-    let alone = run(0, "alone");
-    let loaded = run(64, "loaded");
+    let shell = ["/bin/busybox", "sh", "-c", SCRIPT];
+    let alone = run(0, "alone", &[], &shell, "/1/status", busybox_status);
+    let loaded = run(64, "loaded", &[], &shell, "/1/status", busybox_status);
     // The oracle for the output: the script's own arithmetic.
     let expected: String = (1..=8).map(|k| format!("{}\n", k * 500)).collect();
     assert_eq!(alone.stdout, expected);
@@ -148,4 +169,78 @@ fn fairness_64_status_readers_change_nothing_and_none_starves() {
         worst < Duration::from_secs(2),
         "a reader waited {worst:?} for one reply"
     );
+}
+
+#[test]
+fn fairness_regs_readers_stopping_quanta_keep_racy_result() {
+    // Eight threads incrementing a shared counter without a lock: how many updates are lost
+    // depends on exactly which block each quantum ends at. Two readers leave /proc credit
+    // to spare, so their reads stop the engine in the middle of quanta (a few hundred times
+    // in this run, counted while writing this test); 64 would use up the credit and be
+    // served between quanta.
+    let opts = ["--quantum", "20011"];
+    let cmd = ["/bin/races", "counter"];
+    let alone = run(0, "races-alone", &opts, &cmd, "/1/regs", x86_64_regs);
+    let loaded = run(2, "races-loaded", &opts, &cmd, "/1/regs", x86_64_regs);
+    assert!(
+        alone.stdout.starts_with("counter: "),
+        "races: {}",
+        alone.stdout
+    );
+    assert_eq!(loaded.stdout, alone.stdout, "racy result with readers");
+    assert_eq!(loaded.digest, alone.digest, "digest with readers");
+    assert!(loaded.trace == alone.trace, "trace differs with readers");
+    assert!(loaded.readers.iter().all(|r| r.replies > 0));
+}
+
+/// The third field of a status text: the state.
+fn state(b: &[u8]) -> String {
+    String::from_utf8_lossy(b)
+        .split_whitespace()
+        .nth(2)
+        .unwrap_or("")
+        .to_string()
+}
+
+#[test]
+fn idle_status_answers_follow_every_change() {
+    // While every process is stopped or blocked, a second read of `status` is answered
+    // without the machine thread; a change (ctl `start`, console input) must end that.
+    let mut m = ServedMachine::start_piped(&["--hang", "--", "/bin/busybox", "cat"]);
+    let mut c = m.client();
+    let (fid, _) = c.open_path("/1/status", OREAD).expect("open status");
+    for _ in 0..3 {
+        let b = c.read(fid, 0, 4096).expect("status");
+        assert_eq!(state(&b), "Stopped", "{}", String::from_utf8_lossy(&b));
+    }
+    c.write_file("/1/ctl", 0, b"nohang").expect("nohang");
+    c.write_file("/1/ctl", 0, b"start").expect("start");
+    // cat now waits for console input: blocked, never Stopped again.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let b = c.read(fid, 0, 4096).expect("status");
+        if state(&b) != "Stopped" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "status still says Stopped");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    for _ in 0..3 {
+        let b = c.read(fid, 0, 4096).expect("status");
+        assert_ne!(state(&b), "Stopped");
+    }
+    c.write_file("/1/ctl", 0, b"stop").expect("stop");
+    let b = c.read(fid, 0, 4096).expect("status");
+    assert_eq!(state(&b), "Stopped", "after ctl stop");
+    c.write_file("/1/ctl", 0, b"start").expect("start again");
+    let b = c.read(fid, 0, 4096).expect("status");
+    assert_ne!(state(&b), "Stopped", "after ctl start");
+    // Console input, then its end: cat copies the line and exits.
+    {
+        use std::io::Write;
+        let mut input = m.stdin.take().expect("stdin");
+        input.write_all(b"line\n").expect("write stdin");
+    }
+    assert_eq!(m.wait_exit(30), Some(0), "{}", m.stderr());
+    assert_eq!(m.stdout(), "line\n");
 }

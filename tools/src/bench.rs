@@ -38,7 +38,8 @@ pub struct BenchArgs {
     /// Only the x86_64 workloads (skip aarch64 and riscv64 against qemu-aarch64/-riscv64).
     #[arg(long)]
     x86_only: bool,
-    /// Only the workloads whose name contains this text (e.g. `sort`, `scatter`).
+    /// Only the workloads whose name contains this text (e.g. `sort`, `scatter`); with
+    /// --proc, only those rows (`status+mem-waiting`, `mem-running`, `readers`).
     #[arg(long, value_name = "TEXT")]
     only: Option<String>,
 }
@@ -300,6 +301,7 @@ pub fn bench(args: &BenchArgs) -> std::process::ExitCode {
         return match crate::bench9p::bench_proc(
             &root,
             crate::bench9p::ProcBench::new(runs, args.quick),
+            args.only.as_deref(),
         ) {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {

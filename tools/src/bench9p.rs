@@ -16,6 +16,8 @@ use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 const CHUNK: usize = 1 << 20;
+/// Connections a bench machine serves at once.
+const CONNS: usize = 80;
 
 /// The sizes one bench run uses (`--quick` makes them small).
 #[derive(Clone, Copy)]
@@ -119,7 +121,8 @@ fn serve_guest(
 ) -> Result<(String, std::thread::JoinHandle<Option<()>>), String> {
     let root = root.to_path_buf();
     let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
-    crate::serve::spawn_served(move || {
+    // Room for the 64 readers of the many-clients row and the client that starts the guest.
+    crate::serve::spawn_served_conns(CONNS, move || {
         let mut config = Config::new(root, &argv[0], argv.clone());
         config.hang = hang;
         let console = ConsoleIo {
@@ -327,18 +330,17 @@ fn int_with_readers(
 ) -> Result<(f64, Vec<ReaderStats>), String> {
     let iters = b.int_iters.to_string();
     let (addr, machine) = serve_guest(root, &["/bin/bench_int", &iters], true)?;
-    // The server takes 64 connections by default: the client that starts the guest becomes
-    // the last reader.
     let mut ctl = connect(&addr)?;
-    let go = std::sync::Arc::new(std::sync::Barrier::new(readers.max(1)));
-    let reader = |mut c: Client, go: Option<std::sync::Arc<std::sync::Barrier>>| {
+    let go = std::sync::Arc::new(std::sync::Barrier::new(readers + 1));
+    let mut threads = Vec::new();
+    for _ in 0..readers {
+        let mut c = connect(&addr)?;
         let (fid, _) = c
             .open_path("/1/status", proc_model::ninep::fs::OREAD)
             .map_err(|e| e.to_string())?;
-        Ok::<_, String>(std::thread::spawn(move || {
-            if let Some(go) = go {
-                go.wait();
-            }
+        let go = go.clone();
+        threads.push(std::thread::spawn(move || {
+            go.wait();
             let mut s = ReaderStats {
                 replies: 0,
                 max_gap: Duration::ZERO,
@@ -352,23 +354,13 @@ fn int_with_readers(
                 last = now;
             }
             s
-        }))
-    };
-    let mut threads = Vec::new();
-    for _ in 1..readers {
-        threads.push(reader(connect(&addr)?, Some(go.clone()))?);
+        }));
     }
-    if readers > 0 {
-        go.wait();
-    }
+    go.wait();
     let start = Instant::now();
     ctl.write_file("/1/ctl", 0, b"start")
         .map_err(|e| e.to_string())?;
-    if readers > 0 {
-        threads.push(reader(ctl, None)?);
-    } else {
-        drop(ctl);
-    }
+    drop(ctl);
     let _ = machine.join();
     let dt = start.elapsed().as_secs_f64();
     let stats = threads.into_iter().filter_map(|t| t.join().ok()).collect();
@@ -408,8 +400,18 @@ fn many_clients(root: &std::path::Path, b: ProcBench) -> Result<(), String> {
     Ok(())
 }
 
-pub fn bench_proc(root: &std::path::Path, b: ProcBench) -> Result<(), String> {
-    idle_guest(root, b)?;
-    running_guest(root, b)?;
-    many_clients(root, b)
+/// The rows, by name (`glass bench --proc --only NAME` runs those whose name contains it).
+pub fn bench_proc(root: &std::path::Path, b: ProcBench, only: Option<&str>) -> Result<(), String> {
+    type Row = fn(&std::path::Path, ProcBench) -> Result<(), String>;
+    let rows: [(&str, Row); 3] = [
+        ("status+mem-waiting", idle_guest),
+        ("mem-running", running_guest),
+        ("readers", many_clients),
+    ];
+    for (name, row) in rows {
+        if only.is_none_or(|o| name.contains(o)) {
+            row(root, b)?;
+        }
+    }
+    Ok(())
 }

@@ -133,6 +133,14 @@ pub fn serve_machine(
 pub fn spawn_served<R: Send + 'static>(
     make: impl FnOnce() -> Result<(Machine, Box<dyn FnOnce(RunReport) -> R>), String> + Send + 'static,
 ) -> Result<(String, std::thread::JoinHandle<Option<R>>), String> {
+    spawn_served_conns(proc_model::ninep::server::DEFAULT_MAX_CONNS, make)
+}
+
+/// [`spawn_served`] with room for `max_conns` connections at once.
+pub fn spawn_served_conns<R: Send + 'static>(
+    max_conns: usize,
+    make: impl FnOnce() -> Result<(Machine, Box<dyn FnOnce(RunReport) -> R>), String> + Send + 'static,
+) -> Result<(String, std::thread::JoinHandle<Option<R>>), String> {
     let (tx, rx) = std::sync::mpsc::channel();
     let machine = std::thread::spawn(move || {
         let (mut m, finish) = match make() {
@@ -142,7 +150,11 @@ pub fn spawn_served<R: Send + 'static>(
                 return None;
             }
         };
-        let server = match serve_machine(&mut m, &ServeOptions::local("127.0.0.1:0")) {
+        let opts = ServeOptions {
+            max_conns,
+            ..ServeOptions::local("127.0.0.1:0")
+        };
+        let server = match serve_machine(&mut m, &opts) {
             // Loopback for the demo and the bench, in this process: no warning wanted.
             Ok((s, _)) => s,
             Err(e) => {

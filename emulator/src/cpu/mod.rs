@@ -518,6 +518,64 @@ extern "C" {
     fn uc_glass_blocks_left(uc: *mut unicorn_engine::hook::uc_engine) -> i64;
 }
 
+// unicorn's uc_emu_stop, the one engine call that may come from another thread: it sets the
+// engine's stop request and QEMU's cpu_exit (atomic stores), so the running block finishes
+// and the engine returns before the next block. Patch 0002 checks that exit request at
+// block start *before* patch 0005 takes the block from the budget, so a block stopped this
+// way is neither run nor counted: the run resumes at the same block with the same count.
+extern "C" {
+    fn uc_emu_stop(uc: *mut unicorn_engine::hook::uc_engine) -> uc_error;
+}
+
+/// The running engine's handle, for another thread's stop.
+struct EnginePtr(*mut unicorn_engine::hook::uc_engine);
+
+// SAFETY: the pointer is only used for uc_emu_stop, which unicorn allows from any thread,
+// and only while the mutex that holds it is locked, which the machine thread also takes
+// to clear it when the run ends (before the engine can be freed).
+unsafe impl Send for EnginePtr {}
+
+/// Stops a run of the machine thread's engine early from another thread (a /proc query
+/// that should not wait for the end of the quantum), and remembers that it was asked.
+#[derive(Clone, Default)]
+pub struct Interrupter {
+    inner: std::sync::Arc<InterrupterInner>,
+}
+
+#[derive(Default)]
+struct InterrupterInner {
+    running: std::sync::Mutex<Option<EnginePtr>>,
+    asked: std::sync::atomic::AtomicBool,
+}
+
+impl Interrupter {
+    fn running(&self) -> std::sync::MutexGuard<'_, Option<EnginePtr>> {
+        self.inner.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Ask the machine thread to look at its requests: stop its engine if one is running.
+    pub fn interrupt(&self) {
+        self.inner
+            .asked
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(e) = &*self.running() {
+            // SAFETY: the engine is alive while it is registered here (the machine thread
+            // clears it under this lock before the engine can be dropped); uc_emu_stop is
+            // thread-safe in unicorn (it only sets flags the running engine polls).
+            unsafe {
+                uc_emu_stop(e.0);
+            }
+        }
+    }
+
+    /// Whether someone asked since the last call (and forget it).
+    pub fn take_asked(&self) -> bool {
+        self.inner
+            .asked
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 /// Give the engine `budget` blocks to run before it stops by itself.
 fn set_blocks_left(uc: &mut Engine, budget: u64) {
     // SAFETY: the handle is the live engine `uc` owns; the patched unicorn only stores the
@@ -673,6 +731,17 @@ impl Cpu {
     /// blocks. Returns the exit and the number of blocks executed.
     pub fn run(&mut self, budget: u64) -> (RunExit, u64) {
         self.run_counted(budget.max(1), 0)
+    }
+
+    /// Like [`Cpu::run`], but `stop` may end the run early from another thread, at a block
+    /// boundary: the exit then reads `Quantum` with fewer blocks than `budget`, and a run
+    /// with the blocks left (and the virtual time moved on by those run) continues exactly
+    /// where this one stopped.
+    pub fn run_interruptible(&mut self, budget: u64, stop: &Interrupter) -> (RunExit, u64) {
+        *stop.running() = Some(EnginePtr(self.uc.get_handle()));
+        let r = self.run(budget);
+        *stop.running() = None;
+        r
     }
 
     /// The virtual time at which the next run starts (what a clock read inside it sees).

@@ -8,7 +8,8 @@
 //! request except Tread and Twrite is answered at once. A Tread or Twrite comes back as a
 //! [`Job`], because the tree may block on it (a `wait` read, ctl `stop`): the transport runs
 //! [`Job::run`] on a worker thread and hands the result to [`Session::complete`], while the
-//! reader thread goes on receiving (so a Tflush can cancel the job). Replies go to an
+//! reader thread goes on receiving (so a Tflush can cancel the job). A read the tree calls
+//! quick ([`Job::is_quick`]) may be run on the reader thread itself. Replies go to an
 //! [`Outbox`] while the session's lock is held, so the order replies are written in is the
 //! order the state changed in: a flushed request's reply (if any) always precedes its Rflush.
 //!

@@ -1,6 +1,7 @@
 //! 9P2000 transports: TCP and Unix-socket listeners serving a [`FileTree`], one reader
 //! thread per connection plus a per-connection worker pool for Tread/Twrite (which may
-//! block), and the `host:port` / `unix:PATH` address syntax. Framing follows intro(5):
+//! block; a read the tree calls quick, `FileTree::quick_read`, runs on the reader thread
+//! instead), and the `host:port` / `unix:PATH` address syntax. Framing follows intro(5):
 //! `size[4]` counts the whole message; a size below 7 or above the negotiated msize closes
 //! that one connection and nothing else.
 //!
