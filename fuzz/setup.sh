@@ -13,7 +13,10 @@ fi
 if ! cargo afl --version >/dev/null 2>&1; then
     cargo install cargo-afl
 fi
-# Builds the runtime once per rustc; "already built" is not an error.
-cargo afl config --build 2>&1 | grep -v "already built" || true
+# cargo-afl's AFL++ and LLVM runtime, built once per rustc (a second build is refused).
+rustc_id="$(rustc -V | awk '{print $2}')-$(rustc -vV | sed -n 's/^commit-hash: //p' | cut -c1-7)"
+if [ ! -d "${XDG_DATA_HOME:-$HOME/.local/share}/afl.rs/rustc-$rustc_id" ]; then
+    cargo afl config --build
+fi
 python3 seeds/make.py
 cargo afl build --release
