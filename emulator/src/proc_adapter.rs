@@ -610,7 +610,9 @@ impl proc_model::machine::Machine for ProcHandle {
     }
 
     fn regs(&self, pid: Pid) -> Result<Regs, ProcError> {
-        self.view(pid, |p| {
+        // Not a query: the engine holds one thread's registers at a time, and reading
+        // another thread's loads them (Machine::parts), which only happens between quanta.
+        self.with(pid, |p| {
             Ok(Regs::from_ureg(p.s.cpu.arch, &p.s.cpu.ureg(p.t.last_trap)))
         })
     }
@@ -632,7 +634,8 @@ impl proc_model::machine::Machine for ProcHandle {
     }
 
     fn fpregs(&self, pid: Pid) -> Result<FpImage, ProcError> {
-        self.view(pid, |p| Ok(p.s.cpu.fp_save()))
+        // As for regs: the thread's registers are loaded first.
+        self.with(pid, |p| Ok(p.s.cpu.fp_save()))
     }
 
     fn set_fpregs(&self, pid: Pid, image: FpImage) -> Result<(), ProcError> {
