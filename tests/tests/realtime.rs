@@ -108,6 +108,20 @@ fn extra_time_runs_on_above_normal_processes() {
     );
 }
 
+/// `sporadic` (9front's Sporadic flag: a release comes when the process is ready again, at
+/// least a period after the last one) changes nothing for a process that never sleeps: it is
+/// always ready, so it is released every period and EDF still guarantees cost/period.
+#[test]
+fn sporadic_process_that_never_sleeps_keeps_cost_over_period() {
+    let got = run_admitted_with("10ms", "3ms", 200, &["sporadic"]);
+    let total: u64 = got.iter().map(|(_, us)| us).sum();
+    let share = got[0].1 as f64 / total as f64;
+    assert!(
+        (share - 0.3).abs() < 0.02,
+        "sporadic admitted share {share:.3}: {got:?}"
+    );
+}
+
 #[test]
 fn parse_and_admission_errors_as_9front() {
     let m = ServedMachine::start(&["--hang", "--", "/bin/rtspin", "3", "1000"]);
