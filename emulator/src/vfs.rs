@@ -53,6 +53,9 @@ pub fn from_guest(b: &[u8]) -> String {
 
 /// The guest bytes a string held by the machine stands for (inverse of [`from_guest`]).
 pub fn to_guest(s: &str) -> Vec<u8> {
+    if s.is_ascii() {
+        return s.as_bytes().to_vec();
+    }
     let mut out = Vec::with_capacity(s.len());
     for c in s.chars() {
         let u = u32::from(c);
@@ -365,9 +368,18 @@ impl Vfs {
     }
 
     fn host_path(&self, guest: &str) -> PathBuf {
-        let mut p = self.host_root.clone();
+        // One push of the whole relative path (a push per component copies the path so far
+        // each time in a deep tree).
+        let mut rel = Vec::with_capacity(guest.len());
         for c in components(guest) {
-            p.push(OsStr::from_bytes(&to_guest(c)));
+            if !rel.is_empty() {
+                rel.push(b'/');
+            }
+            rel.extend_from_slice(&to_guest(c));
+        }
+        let mut p = self.host_root.clone();
+        if !rel.is_empty() {
+            p.push(OsStr::from_bytes(&rel));
         }
         p
     }
