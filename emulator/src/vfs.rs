@@ -1496,4 +1496,67 @@ mod tests {
         let e = v.list_dir(&d).expect("list");
         assert_eq!(e.iter().find(|e| e.name == "p").map(|e| e.dtype), Some(1));
     }
+
+    #[test]
+    fn walk_from_the_last_directory_sees_removals_and_symlinks() {
+        let mut v = Vfs::new(&tmp_root());
+        v.mkdir("/tmp/a", 0o755).expect("mkdir");
+        v.mkdir("/tmp/a/b", 0o755).expect("mkdir");
+        v.mkdir("/tmp/c", 0o755).expect("mkdir");
+        assert_eq!(v.resolve("/tmp/a/b", true).expect("b").path, "/tmp/a/b");
+        // Walked from the remembered /tmp/a/b.
+        assert_eq!(v.resolve("/tmp/a/b/..", true).expect("..").path, "/tmp/a");
+        v.create_file("/tmp/a/b/f", 0o644);
+        assert!(v.resolve("/tmp/a/b/f", true).is_ok());
+        // The remembered directory goes away with a name above it.
+        assert!(v.resolve("/tmp/a/b", true).is_ok());
+        v.remove("/tmp/a/b/f", false).expect("unlink");
+        v.remove("/tmp/a/b", true).expect("rmdir");
+        assert_eq!(v.resolve("/tmp/a/b", true).err(), Some(Errno::ENOENT));
+        assert_eq!(v.resolve("/tmp/a/b/f", true).err(), Some(Errno::ENOENT));
+        // A symlink where the directory was is followed, not the old directory.
+        v.symlink("/tmp/c", "/tmp/a/b").expect("symlink");
+        assert_eq!(v.resolve("/tmp/a/b/", true).expect("link").path, "/tmp/c");
+        assert_eq!(v.resolve("/tmp/a/b/..", true).expect("..").path, "/tmp");
+    }
+
+    #[test]
+    fn removed_overlay_tree_leaves_no_markers_but_host_names_stay_hidden() {
+        let mut v = Vfs::new(&tmp_root());
+        let mut p = "/tmp".to_string();
+        for _ in 0..50 {
+            p.push_str("/d");
+            v.mkdir(&p, 0o755).expect("mkdir");
+        }
+        // The listing of /tmp shows its child only, not the subtree below it.
+        let tmp = v.resolve("/tmp", true).expect("tmp");
+        let names: Vec<String> = v
+            .list_dir(&tmp)
+            .expect("list")
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        assert_eq!(names, [".", "..", "d"]);
+        assert_eq!(
+            v.stat(&v.resolve("/tmp/d", true).expect("d"))
+                .expect("stat")
+                .nlink,
+            3
+        );
+        while p != "/tmp" {
+            v.remove(&p, true).expect("rmdir");
+            p.truncate(p.len() - 2);
+        }
+        assert_eq!(v.deleted, 0);
+        assert!(!v.overlay.keys().any(|k| k.starts_with("/tmp/d")));
+        v.remove("/data/a.txt", false).expect("unlink host file");
+        assert_eq!(v.deleted, 1);
+        assert_eq!(v.resolve("/data/a.txt", true).err(), Some(Errno::ENOENT));
+        let data = v.resolve("/data", true).expect("data");
+        assert!(!v
+            .list_dir(&data)
+            .expect("list")
+            .iter()
+            .any(|e| e.name == "a.txt"));
+    }
 }
