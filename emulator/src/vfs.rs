@@ -18,6 +18,7 @@ use crate::sparse::SparseFile;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
+use std::ops::Bound;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -52,6 +53,9 @@ pub fn from_guest(b: &[u8]) -> String {
 
 /// The guest bytes a string held by the machine stands for (inverse of [`from_guest`]).
 pub fn to_guest(s: &str) -> Vec<u8> {
+    if s.is_ascii() {
+        return s.as_bytes().to_vec();
+    }
     let mut out = Vec::with_capacity(s.len());
     for c in s.chars() {
         let u = u32::from(c);
@@ -263,6 +267,17 @@ pub struct Vfs {
     pub host_times: bool,
     /// What overlay file contents are charged to (the machine's `--max-memory`).
     budget: Rc<Budget>,
+    /// How many overlay entries are [`OvNode::Deleted`]: while none is, no lookup needs to
+    /// look for a deleted ancestor.
+    deleted: usize,
+    /// The directory the last walk ended at (canonical path, node): a walk of a path that
+    /// begins with it (a cwd-relative path made absolute) starts there instead of at `/`,
+    /// so a lookup in a deep directory costs the components below it, not the whole depth.
+    /// Every prefix of it named a directory when it was stored; [`Vfs::set_entry`] (through
+    /// which every removal and rename goes) forgets it when it changes one of them, and
+    /// nothing else can change how those components resolve (creations only add names
+    /// that did not exist).
+    last_dir: RefCell<Option<(String, Node)>>,
 }
 
 /// The inode part of an overlay file: what its hard links share.
@@ -283,19 +298,6 @@ fn file_key(f: &MemFile) -> usize {
 /// Split a guest path into its non-empty components.
 fn components(path: &str) -> impl DoubleEndedIterator<Item = &str> {
     path.split('/').filter(|c| !c.is_empty() && *c != ".")
-}
-
-fn join(parts: &[String]) -> String {
-    if parts.is_empty() {
-        "/".to_string()
-    } else {
-        let mut s = String::new();
-        for p in parts {
-            s.push('/');
-            s.push_str(p);
-        }
-        s
-    }
 }
 
 /// Stable inode number for a guest path (FNV-1a), so stat is the same on every host.
@@ -351,6 +353,8 @@ impl Vfs {
             now: param::FILE_TIME * NS,
             host_times: false,
             budget: Rc::new(Budget::default()),
+            deleted: 0,
+            last_dir: RefCell::new(None),
         }
     }
 
@@ -364,15 +368,30 @@ impl Vfs {
     }
 
     fn host_path(&self, guest: &str) -> PathBuf {
-        let mut p = self.host_root.clone();
+        // One push of the whole relative path (a push per component copies the path so far
+        // each time in a deep tree).
+        let mut rel = Vec::with_capacity(guest.len());
         for c in components(guest) {
-            p.push(OsStr::from_bytes(&to_guest(c)));
+            if !rel.is_empty() {
+                rel.push(b'/');
+            }
+            rel.extend_from_slice(&to_guest(c));
+        }
+        let mut p = self.host_root.clone();
+        if !rel.is_empty() {
+            p.push(OsStr::from_bytes(&rel));
         }
         p
     }
 
     /// Look up one canonical path (no symlink following) in overlay then host.
     fn lookup(&self, path: &str) -> Option<Node> {
+        self.lookup_with(path, true)
+    }
+
+    /// [`Vfs::lookup`]; `check_ancestors` false skips the search for a deleted ancestor,
+    /// for a walk that has just found every ancestor (a deleted one it would not have).
+    fn lookup_with(&self, path: &str, check_ancestors: bool) -> Option<Node> {
         if let Some(n) = self.overlay.get(path) {
             return match n {
                 OvNode::Dir => Some(Node::MemDir),
@@ -384,7 +403,7 @@ impl Vfs {
             };
         }
         // A deleted ancestor hides the host subtree.
-        if self.ancestor_deleted(path) {
+        if check_ancestors && self.ancestor_deleted(path) {
             return None;
         }
         let hp = self.host_path(path);
@@ -402,6 +421,9 @@ impl Vfs {
     }
 
     fn ancestor_deleted(&self, path: &str) -> bool {
+        if self.deleted == 0 {
+            return false;
+        }
         let mut p = path;
         while let Some(i) = p.rfind('/') {
             p = &p[..i];
@@ -451,18 +473,46 @@ impl Vfs {
         // that succeeded for regular files, the glob listed them too.
         let must_be_dir = path.ends_with('/');
         let follow_last = follow_last || must_be_dir;
-        let mut done: Vec<String> = Vec::new();
-        let mut todo: Vec<String> = components(path).rev().map(str::to_string).collect();
-        let mut links = 0;
+        // The canonical path walked so far ("" for `/`), built in place: `marks` holds its
+        // length before each component, so `..` and a symlink cut it back without
+        // rebuilding it (each step costs its component, not the depth).
+        let mut done = String::new();
+        let mut marks: Vec<usize> = Vec::new();
         let mut node = Node::HostDir(self.host_root.clone());
-        if let Some(n) = self.lookup("/") {
-            node = n;
+        let mut rest = path;
+        let cached = self.last_dir.borrow().clone();
+        match cached {
+            Some((dir, n))
+                if dir != "/"
+                    && path.starts_with(dir.as_str())
+                    && matches!(path.as_bytes().get(dir.len()), None | Some(b'/')) =>
+            {
+                marks.extend(dir.match_indices('/').map(|(i, _)| i));
+                rest = &path[dir.len()..];
+                done = dir;
+                node = n;
+            }
+            _ => {
+                if let Some(n) = self.lookup("/") {
+                    node = n;
+                }
+            }
         }
+        let mut todo: Vec<String> = components(rest).rev().map(str::to_string).collect();
+        let mut links = 0;
+        let here = |done: &str| -> String {
+            if done.is_empty() {
+                "/".to_string()
+            } else {
+                done.to_string()
+            }
+        };
         while let Some(c) = todo.pop() {
             if c == ".." {
-                done.pop();
-                let p = join(&done);
-                node = self.lookup(&p).ok_or(Errno::ENOENT)?;
+                if let Some(m) = marks.pop() {
+                    done.truncate(m);
+                }
+                node = self.lookup_with(&here(&done), false).ok_or(Errno::ENOENT)?;
                 continue;
             }
             if !matches!(node, Node::HostDir(_) | Node::MemDir) {
@@ -471,10 +521,11 @@ impl Vfs {
             if guest_len(&c) > 255 {
                 return Err(Errno::ENAMETOOLONG);
             }
-            done.push(c);
-            let p = join(&done);
-            if p == "/proc" {
-                let mut rest = p;
+            marks.push(done.len());
+            done.push('/');
+            done.push_str(&c);
+            if done == "/proc" {
+                let mut rest = done;
                 for c in todo.iter().rev() {
                     rest.push('/');
                     rest.push_str(c);
@@ -484,7 +535,7 @@ impl Vfs {
                 }
                 return Ok(Walk::Proc(rest));
             }
-            let n = self.lookup(&p).ok_or(Errno::ENOENT)?;
+            let n = self.lookup_with(&done, false).ok_or(Errno::ENOENT)?;
             let is_link = matches!(n, Node::HostSymlink(_) | Node::MemSymlink(_));
             if is_link && (follow_last || !todo.is_empty()) {
                 links += 1;
@@ -492,14 +543,17 @@ impl Vfs {
                     return Err(Errno::ELOOP);
                 }
                 let target = Self::read_link_node(&n)?;
-                done.pop();
+                if let Some(m) = marks.pop() {
+                    done.truncate(m);
+                }
                 if target.starts_with('/') {
                     done.clear();
+                    marks.clear();
                 }
                 for t in components(&target).rev() {
                     todo.push(t.to_string());
                 }
-                node = self.lookup(&join(&done)).ok_or(Errno::ENOENT)?;
+                node = self.lookup_with(&here(&done), false).ok_or(Errno::ENOENT)?;
                 continue;
             }
             node = n;
@@ -507,10 +561,11 @@ impl Vfs {
         if must_be_dir && !matches!(node, Node::HostDir(_) | Node::MemDir) {
             return Err(Errno::ENOTDIR);
         }
-        Ok(Walk::Found(Resolved {
-            path: join(&done),
-            node,
-        }))
+        let path = here(&done);
+        if matches!(node, Node::HostDir(_) | Node::MemDir) {
+            *self.last_dir.borrow_mut() = Some((path.clone(), node.clone()));
+        }
+        Ok(Walk::Found(Resolved { path, node }))
     }
 
     /// Resolve the parent directory of `path` and return (parent canonical path, last name).
@@ -680,7 +735,21 @@ impl Vfs {
     /// Point `path` at `node` in the overlay, taking the name from the overlay file it named
     /// before (if any): its link count drops, and its inode goes with its last name.
     fn set_entry(&mut self, path: &str, node: OvNode) {
-        if let Some(OvNode::File(old)) = self.overlay.insert(path.to_string(), node) {
+        // A change at a prefix of the remembered directory changes how it resolves.
+        let forget = matches!(&*self.last_dir.borrow(), Some((dir, _))
+            if dir.starts_with(path)
+                && matches!(dir.as_bytes().get(path.len()), None | Some(b'/')));
+        if forget {
+            *self.last_dir.borrow_mut() = None;
+        }
+        if matches!(node, OvNode::Deleted) {
+            self.deleted += 1;
+        }
+        let old = self.overlay.insert(path.to_string(), node);
+        if matches!(old, Some(OvNode::Deleted)) {
+            self.deleted -= 1;
+        }
+        if let Some(OvNode::File(old)) = old {
             let key = file_key(&old);
             if let Some(m) = self.files.get_mut(&key) {
                 m.nlink = m.nlink.saturating_sub(1);
@@ -689,6 +758,17 @@ impl Vfs {
                     self.files.remove(&key);
                 }
             }
+        }
+    }
+
+    /// Take the name `path` away: a [`OvNode::Deleted`] marker hides what the host root has
+    /// there; where it has nothing, the entry goes altogether (so a tree made and removed in
+    /// the overlay leaves no markers for lookups and listings to step over).
+    fn unname(&mut self, path: &str) {
+        self.set_entry(path, OvNode::Deleted);
+        if std::fs::symlink_metadata(self.host_path(path)).is_err() {
+            self.overlay.remove(path);
+            self.deleted -= 1;
         }
     }
 
@@ -785,18 +865,42 @@ impl Vfs {
         } else {
             format!("{}/", r.path)
         };
-        for (k, v) in self.overlay.range(prefix.clone()..) {
+        // The overlay entries right in this directory, in key order. The entries below a
+        // child (its whole subtree) are skipped by seeking past them: every key under
+        // `prefix + name + "/"` sorts before `prefix + name + "0"` ('/' + 1), so listing a
+        // directory costs its children, not its descendants.
+        let mut from = prefix.clone();
+        let mut after = false;
+        loop {
+            let lower = if after {
+                Bound::Excluded(from.as_str())
+            } else {
+                Bound::Included(from.as_str())
+            };
+            let Some((k, v)) = self
+                .overlay
+                .range::<str, _>((lower, Bound::Unbounded))
+                .next()
+            else {
+                break;
+            };
             let Some(rest) = k.strip_prefix(&prefix) else {
                 break;
             };
-            if rest.is_empty() || rest.contains('/') {
+            if let Some(i) = rest.find('/') {
+                from = format!("{prefix}{}0", &rest[..i]);
+                after = false;
                 continue;
             }
-            if matches!(v, OvNode::Deleted) {
-                names.remove(rest);
-            } else {
-                names.insert(rest.to_string(), ());
+            if !rest.is_empty() {
+                if matches!(v, OvNode::Deleted) {
+                    names.remove(rest);
+                } else {
+                    names.insert(rest.to_string(), ());
+                }
             }
+            from = k.clone();
+            after = true;
         }
         Ok(names.into_keys().collect())
     }
@@ -928,7 +1032,7 @@ impl Vfs {
             return Err(Errno::EEXIST);
         }
         self.modes.insert(full.to_string(), mode & 0o7777);
-        self.overlay.insert(full.to_string(), OvNode::Dir);
+        self.set_entry(full, OvNode::Dir);
         self.times.insert(full.to_string(), Times::at(self.now));
         self.touch_parent(full);
         Ok(())
@@ -938,8 +1042,7 @@ impl Vfs {
         if self.exists(full) {
             return Err(Errno::EEXIST);
         }
-        self.overlay
-            .insert(full.to_string(), OvNode::Symlink(target.to_string()));
+        self.set_entry(full, OvNode::Symlink(target.to_string()));
         self.times.insert(full.to_string(), Times::at(self.now));
         self.touch_parent(full);
         Ok(())
@@ -1000,7 +1103,7 @@ impl Vfs {
         if is_dir && self.list_dir(&r)?.len() > 2 {
             return Err(Errno::ENOTEMPTY);
         }
-        self.set_entry(full, OvNode::Deleted);
+        self.unname(full);
         self.times.remove(full);
         self.touch_parent(full);
         Ok(())
@@ -1046,7 +1149,7 @@ impl Vfs {
                 m.times = times;
             }
         }
-        self.set_entry(from, OvNode::Deleted);
+        self.unname(from);
         self.set_entry(to, ov);
         self.modes.remove(from);
         self.times.remove(from);
@@ -1392,5 +1495,68 @@ mod tests {
         let d = v.resolve("/data", true).expect("resolve");
         let e = v.list_dir(&d).expect("list");
         assert_eq!(e.iter().find(|e| e.name == "p").map(|e| e.dtype), Some(1));
+    }
+
+    #[test]
+    fn walk_from_the_last_directory_sees_removals_and_symlinks() {
+        let mut v = Vfs::new(&tmp_root());
+        v.mkdir("/tmp/a", 0o755).expect("mkdir");
+        v.mkdir("/tmp/a/b", 0o755).expect("mkdir");
+        v.mkdir("/tmp/c", 0o755).expect("mkdir");
+        assert_eq!(v.resolve("/tmp/a/b", true).expect("b").path, "/tmp/a/b");
+        // Walked from the remembered /tmp/a/b.
+        assert_eq!(v.resolve("/tmp/a/b/..", true).expect("..").path, "/tmp/a");
+        v.create_file("/tmp/a/b/f", 0o644);
+        assert!(v.resolve("/tmp/a/b/f", true).is_ok());
+        // The remembered directory goes away with a name above it.
+        assert!(v.resolve("/tmp/a/b", true).is_ok());
+        v.remove("/tmp/a/b/f", false).expect("unlink");
+        v.remove("/tmp/a/b", true).expect("rmdir");
+        assert_eq!(v.resolve("/tmp/a/b", true).err(), Some(Errno::ENOENT));
+        assert_eq!(v.resolve("/tmp/a/b/f", true).err(), Some(Errno::ENOENT));
+        // A symlink where the directory was is followed, not the old directory.
+        v.symlink("/tmp/c", "/tmp/a/b").expect("symlink");
+        assert_eq!(v.resolve("/tmp/a/b/", true).expect("link").path, "/tmp/c");
+        assert_eq!(v.resolve("/tmp/a/b/..", true).expect("..").path, "/tmp");
+    }
+
+    #[test]
+    fn removed_overlay_tree_leaves_no_markers_but_host_names_stay_hidden() {
+        let mut v = Vfs::new(&tmp_root());
+        let mut p = "/tmp".to_string();
+        for _ in 0..50 {
+            p.push_str("/d");
+            v.mkdir(&p, 0o755).expect("mkdir");
+        }
+        // The listing of /tmp shows its child only, not the subtree below it.
+        let tmp = v.resolve("/tmp", true).expect("tmp");
+        let names: Vec<String> = v
+            .list_dir(&tmp)
+            .expect("list")
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        assert_eq!(names, [".", "..", "d"]);
+        assert_eq!(
+            v.stat(&v.resolve("/tmp/d", true).expect("d"))
+                .expect("stat")
+                .nlink,
+            3
+        );
+        while p != "/tmp" {
+            v.remove(&p, true).expect("rmdir");
+            p.truncate(p.len() - 2);
+        }
+        assert_eq!(v.deleted, 0);
+        assert!(!v.overlay.keys().any(|k| k.starts_with("/tmp/d")));
+        v.remove("/data/a.txt", false).expect("unlink host file");
+        assert_eq!(v.deleted, 1);
+        assert_eq!(v.resolve("/data/a.txt", true).err(), Some(Errno::ENOENT));
+        let data = v.resolve("/data", true).expect("data");
+        assert!(!v
+            .list_dir(&data)
+            .expect("list")
+            .iter()
+            .any(|e| e.name == "a.txt"));
     }
 }

@@ -91,6 +91,17 @@ fn arch_workloads(
             arch,
         },
     ];
+    if has("deepdir") {
+        // Path lookup in a deep tree (issue 14): mkdir+chdir 4,000 levels, getcwd, stat and a
+        // file at the bottom, then chdir ..+rmdir back up; /dev/shm keeps the yardsticks in
+        // memory, as the guest's file system is.
+        v.push(Workload {
+            stages: Vec::new(),
+            name: "deep dirs x4000",
+            argv: vec![prog("deepdir"), "4000".into(), "/dev/shm".into()],
+            arch,
+        });
+    }
     v.push(Workload {
         stages: Vec::new(),
         name: "futex ping-pong x100000",

@@ -979,6 +979,11 @@ pub fn put_link(cx: &mut Cx, target: &str, buf: u64, size: u64) -> SysResult<u64
 pub fn getcwd(cx: &mut Cx, a: [u64; 6]) -> SysResult<u64> {
     let mut b = vfs::to_guest(&cx.g.cwd);
     b.push(0);
+    // Linux builds the path in a PATH_MAX buffer (fs/d_path.c): a longer one is
+    // ENAMETOOLONG whatever the caller's buffer, a shorter one ERANGE if it does not fit.
+    if b.len() > PATH_MAX {
+        return Err(Errno::ENAMETOOLONG);
+    }
     if b.len() > a[1] as usize {
         return Err(Errno::ERANGE);
     }

@@ -29,7 +29,13 @@ fn resolve(m: &Machine, tid: Pid, full: &str, follow: bool) -> SysResult<Option<
     let mut path = full.to_string();
     let mut entered = false;
     for _ in 0..MAX_HOPS {
-        match m.k.vfs.walk(&path, follow)? {
+        // A walk that fails before reaching /proc is the ordinary handler's to answer (an
+        // O_CREAT open below /dev/shm creates the file its walk did not find).
+        let walked = match m.k.vfs.walk(&path, follow) {
+            Err(_) if !entered => return Ok(None),
+            w => w?,
+        };
+        match walked {
             Walk::Found(r) if entered => return Ok(Some(Hit::File(r))),
             Walk::Found(_) => return Ok(None),
             Walk::Proc(p) => {
