@@ -88,22 +88,14 @@ fn debug_flow_riscv64() {
     debug_flow("riscv64", "/riscv64/bin/debugme", "0x0000000000000003");
 }
 
-/// glass debug, scripted, over TCP against a hung `debugme` of `arch`.
-fn debug_flow(arch: &str, program: &str, trap_type: &str) {
-    let mut m = ServedMachine::start(&["--hang", "--", program]);
-    let (compute, _) = symbol(arch, "debugme", "compute");
-    let (counter, _) = symbol(arch, "debugme", "counter");
-    let script = std::env::temp_dir().join(format!(
-        "glass-debug-test-{arch}-{}.txt",
-        std::process::id()
-    ));
-    std::fs::write(
-        &script,
-        "break compute\ncont\nregs\nbt\nx/4 counter\nset counter = 100\ndelete 1\nstep\ncont\n",
-    )
-    .expect("script");
+/// Run `glass debug -f SCRIPT 1` against the server at `addr` with `commands` as the script;
+/// its stdout, a context text for assertion messages (stdout and stderr), and success.
+fn run_debug_script(addr: &str, name: &str, commands: &str) -> (String, String, bool) {
+    let script =
+        std::env::temp_dir().join(format!("glass-debug-{name}-{}.txt", std::process::id()));
+    std::fs::write(&script, commands).expect("script");
     let out = Command::new(glass_tests::glass_bin())
-        .args(["debug", "-a", &m.addr, "-f"])
+        .args(["debug", "-a", addr, "-f"])
         .arg(&script)
         .arg("1")
         .env("USER", glass_emulator::machine::host_user())
@@ -115,6 +107,19 @@ fn debug_flow(arch: &str, program: &str, trap_type: &str) {
     let ctx = format!(
         "glass debug output:\n{text}\nstderr:\n{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    (text, ctx, out.status.success())
+}
+
+/// glass debug, scripted, over TCP against a hung `debugme` of `arch`.
+fn debug_flow(arch: &str, program: &str, trap_type: &str) {
+    let mut m = ServedMachine::start(&["--hang", "--", program]);
+    let (compute, _) = symbol(arch, "debugme", "compute");
+    let (counter, _) = symbol(arch, "debugme", "counter");
+    let (text, ctx, ok) = run_debug_script(
+        &m.addr,
+        &format!("test-{arch}"),
+        "break compute\ncont\nregs\nbt\nx/4 counter\nset counter = 100\ndelete 1\nstep\ncont\n",
     );
 
     // The stop: note `sys: breakpoint`, pc at the symbol's address (int3 rewound, §3.2).
@@ -186,7 +191,7 @@ fn debug_flow(arch: &str, program: &str, trap_type: &str) {
         want,
         "{ctx}"
     );
-    assert!(out.status.success(), "{ctx}");
+    assert!(ok, "{ctx}");
 
     // The guest ran on with the changed global: compute had already been called with the old
     // value (we stopped at its entry), so r = (init+1)*2 and counter prints as 100.
@@ -706,30 +711,12 @@ fn debug_watch_aarch64() {
 /// is the store to counter), the value is the first one stored; `unwatch` lets it finish.
 fn debug_watch(arch: &str, program: &str) {
     let mut m = ServedMachine::start(&["--hang", "--", program]);
-    let script = std::env::temp_dir().join(format!(
-        "glass-debug-watch-{arch}-{}.txt",
-        std::process::id()
-    ));
-    std::fs::write(
-        &script,
+    let (text, ctx, ok) = run_debug_script(
+        &m.addr,
+        &format!("watch-{arch}"),
         "watch -w counter\ncont\nprint counter\nunwatch\ncont\n",
-    )
-    .expect("script");
-    let out = Command::new(glass_tests::glass_bin())
-        .args(["debug", "-a", &m.addr, "-f"])
-        .arg(&script)
-        .arg("1")
-        .env("USER", glass_emulator::machine::host_user())
-        .stdin(Stdio::null())
-        .output()
-        .expect("glass debug");
-    let _ = std::fs::remove_file(&script);
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let ctx = format!(
-        "glass debug output:\n{text}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success(), "{ctx}");
+    assert!(ok, "{ctx}");
     let (counter, _) = symbol(arch, "watchme", "counter");
     assert!(
         text.lines()
